@@ -1,0 +1,48 @@
+"""limecli: LIME explanations of any model, from the command line or Python.
+
+    >>> from limecli import load_model, explain_tabular
+    >>> exp = explain_tabular(load_model("model.joblib"), "test.csv", row=12, seed=0)
+    >>> exp.as_list()[:2]
+
+Public names are imported lazily so that ``limecli --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+__version__ = "0.1.0"
+
+_EXPORTS = {
+    "Explanation": "limecli.explanation",
+    "LabelExplanation": "limecli.explanation",
+    "FeatureWeight": "limecli.explanation",
+    "SCHEMA_VERSION": "limecli.explanation",
+    "Predictor": "limecli.predictor",
+    "load_model": "limecli.model_loading",
+    "wrap_model": "limecli.model_loading",
+    "TabularExplainer": "limecli.explainers.tabular",
+    "explain_tabular": "limecli.explainers.tabular",
+    "LimeCliError": "limecli.errors",
+    "ParameterError": "limecli.errors",
+    "InputDataError": "limecli.errors",
+    "ModelLoadError": "limecli.errors",
+    "PredictorError": "limecli.errors",
+    "PredictorCallError": "limecli.errors",
+    "PredictorOutputError": "limecli.errors",
+    "ModelVersionWarning": "limecli.errors",
+}
+
+__all__ = ["__version__", *sorted(_EXPORTS)]
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'limecli' has no attribute {name!r}")
+    return getattr(importlib.import_module(module), name)
+
+
+def __dir__() -> list[str]:
+    return __all__

@@ -1,0 +1,98 @@
+"""The ``limecli`` command group: a thin layer over the library.
+
+Subcommands are imported only when used, so ``limecli --help`` does not pay
+for numpy, pandas or scikit-learn.
+"""
+
+from __future__ import annotations
+
+import importlib
+import warnings
+from typing import Any
+
+import click
+
+from limecli import __version__
+from limecli.errors import LimeCliError
+
+#: command name -> "module:attribute"; each module defines one click command.
+COMMANDS = {
+    "tabular": "limecli.cli.tabular:tabular",
+}
+
+
+class CommandError(click.ClickException):
+    """A LimeCliError on its way out: one ``Error: ...`` line and the error's exit code."""
+
+    def __init__(self, message: str, exit_code: int) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
+class LimeGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        spec = COMMANDS.get(cmd_name)
+        if spec is None:
+            return None
+        module, _, attr = spec.partition(":")
+        command: click.Command = getattr(importlib.import_module(module), attr)
+        return command
+
+    def invoke(self, ctx: click.Context) -> Any:
+        debug = bool(ctx.params.get("debug"))
+        with warnings.catch_warnings():
+            warnings.simplefilter("once")
+            warnings.showwarning = _show_warning  # type: ignore[assignment]
+            try:
+                return super().invoke(ctx)
+            except LimeCliError as e:
+                if debug:
+                    raise
+                raise CommandError(str(e), e.exit_code) from e
+            except (click.exceptions.ClickException, click.exceptions.Exit, click.Abort):
+                raise
+            except KeyboardInterrupt:
+                raise CommandError("interrupted", 130) from None
+            except Exception as e:
+                if debug:
+                    raise
+                raise CommandError(
+                    f"unexpected {type(e).__name__}: {e} (run with --debug for the traceback)", 1
+                ) from e
+
+
+def _show_warning(message: Any, category: Any, filename: str, lineno: int, *args: Any) -> None:
+    click.echo(f"Warning: {message}", err=True)
+
+
+@click.group(cls=LimeGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="limecli")
+@click.option("--debug", is_flag=True, help="Show Python tracebacks instead of one-line errors.")
+def cli(debug: bool) -> None:
+    """Explain any model's predictions with LIME.
+
+    \b
+    Example:
+      limecli tabular sample_models/breast_cancer_rf.joblib \\
+          sample_data/breast_cancer_test.csv --row 12
+
+    Results go to stdout (a table on a terminal, JSON otherwise); progress,
+    notes, warnings and errors go to stderr. Exit codes: 0 ok, 1 unexpected
+    failure, 2 bad option, 3 bad input data, 4 model cannot be loaded,
+    5 model failed when called.
+
+    Pickled models run code when loaded: only load models you trust.
+    """
+
+
+def main() -> None:
+    cli.main(prog_name="limecli")
+
+
+__all__ = ["cli", "main"]
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

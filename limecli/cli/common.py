@@ -1,0 +1,177 @@
+"""Options and helpers shared by every explain command (one definition each)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import tempfile
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+FORMAT_CHOICES = ("table", "json", "jsonl", "csv")
+
+
+def model_argument(f: F) -> F:
+    return click.argument("model", metavar="MODEL")(f)
+
+
+def explain_options(*, num_samples: int) -> Callable[[F], F]:
+    """--num-samples, --num-features, --seed, --label, --top-labels, --mode, --class-names."""
+
+    def decorate(f: F) -> F:
+        options = [
+            click.option(
+                "--num-samples",
+                type=click.IntRange(min=2),
+                default=num_samples,
+                show_default=True,
+                help="Perturbed samples to draw around the input.",
+            ),
+            click.option(
+                "--num-features",
+                type=click.IntRange(min=1),
+                default=10,
+                show_default=True,
+                help="Features in the explanation.",
+            ),
+            click.option(
+                "--seed",
+                type=int,
+                default=0,
+                show_default=True,
+                help="Random seed: the same seed gives the same output, byte for byte.",
+            ),
+            click.option(
+                "--label",
+                "labels",
+                multiple=True,
+                metavar="NAME",
+                help="Class to explain, by name or index (repeatable). Default: the predicted class.",
+            ),
+            click.option(
+                "--top-labels",
+                type=click.IntRange(min=1),
+                default=None,
+                help="Also explain the K most probable classes.",
+            ),
+            click.option(
+                "--mode",
+                type=click.Choice(["classification", "regression"]),
+                default=None,
+                help="Force the mode (default: predict_proba means classification).",
+            ),
+            click.option(
+                "--class-names",
+                default=None,
+                metavar="LIST|FILE",
+                help="Class names, comma-separated or a file with one per line.",
+            ),
+            click.option(
+                "--feature-selection",
+                type=click.Choice(["auto", "forward", "highest_weights", "lasso_path", "none"]),
+                default="auto",
+                show_default=True,
+                help="How the surrogate picks features (auto: forward up to 6, else highest weights).",
+            ),
+            click.option(
+                "--batch-size",
+                type=click.IntRange(min=1),
+                default=None,
+                help="Rows per model call (default 1000).",
+            ),
+        ]
+        for option in reversed(options):
+            f = option(f)
+        return f
+
+    return decorate
+
+
+def output_options(f: F) -> F:
+    """--format, -o/--output, --quiet."""
+    options = [
+        click.option(
+            "--format",
+            "fmt",
+            type=click.Choice(FORMAT_CHOICES),
+            default=None,
+            help="Output format. Default: table on a terminal, else from -o's suffix, else json.",
+        ),
+        click.option(
+            "-o",
+            "--output",
+            type=click.Path(dir_okay=False, path_type=Path),
+            default=None,
+            help="Write the result to this file instead of stdout (written atomically).",
+        ),
+        click.option("-q", "--quiet", is_flag=True, help="No notes or progress on stderr."),
+    ]
+    for option in reversed(options):
+        f = option(f)
+    return f
+
+
+def parse_class_names(value: str | None) -> list[str] | None:
+    """``a,b,c`` or a file with one name per line."""
+    if value is None:
+        return None
+    path = Path(value)
+    if path.is_file():
+        names = [line.strip() for line in path.read_text(encoding="utf-8").splitlines()]
+        names = [n for n in names if n]
+    else:
+        names = [n.strip() for n in value.split(",")]
+    if not names or any(not n for n in names):
+        raise click.BadParameter(f"empty class name in {value!r}", param_hint="'--class-names'")
+    return names
+
+
+def resolve_format(fmt: str | None, output: Path | None) -> str:
+    from limecli.render import SUFFIX_FORMATS
+
+    if fmt is not None:
+        return fmt
+    if output is not None:
+        return SUFFIX_FORMATS.get(output.suffix.lower(), "json")
+    return "table" if sys.stdout.isatty() else "json"
+
+
+def emit(explanations: Sequence[Any], fmt: str | None, output: Path | None) -> None:
+    """Render and write to stdout or, atomically, to ``output``."""
+    from limecli.render import render
+
+    fmt = resolve_format(fmt, output)
+    to_terminal = output is None and sys.stdout.isatty()
+    width = shutil.get_terminal_size().columns if to_terminal else None
+    text = render(explanations, fmt, color=to_terminal and fmt == "table", width=width)
+    if output is None:
+        click.echo(text, nl=False)
+    else:
+        write_atomic(output, text)
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Write via a temporary file in the same folder, then rename: never a half-written file."""
+    folder = path.parent if str(path.parent) else Path(".")
+    if not folder.is_dir():
+        raise click.BadParameter(f"folder {folder} does not exist", param_hint="'-o'")
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+            handle.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def note(quiet: bool, message: str) -> None:
+    """An informational line on stderr, silenced by --quiet."""
+    if not quiet:
+        click.echo(f"Note: {message}", err=True)

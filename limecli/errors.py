@@ -1,0 +1,61 @@
+"""One exception root for everything limecli raises on purpose.
+
+Each subclass carries the process exit code the CLI uses for it, so the
+mapping from failure to exit status lives in one place (see README, "Exit codes").
+"""
+
+from __future__ import annotations
+
+
+class LimeCliError(Exception):
+    """Root of every error limecli raises deliberately."""
+
+    exit_code = 1
+
+
+class ParameterError(LimeCliError, ValueError):
+    """An option or argument has an invalid value (checked before any work)."""
+
+    exit_code = 2
+
+
+class InputDataError(LimeCliError):
+    """The data to explain cannot be read or does not fit the model."""
+
+    exit_code = 3
+
+
+class ModelLoadError(LimeCliError):
+    """The model file or predict-script entrypoint cannot be loaded or used."""
+
+    exit_code = 4
+
+
+class PredictorError(LimeCliError):
+    """Calling the model failed."""
+
+    exit_code = 5
+
+
+class PredictorCallError(PredictorError):
+    """The model raised an exception when called."""
+
+
+class PredictorOutputError(PredictorError):
+    """The model returned something of the wrong type, shape or values."""
+
+
+class ModelVersionWarning(UserWarning):
+    """The model was pickled with a different library version than the one installed."""
+
+
+#: Exit codes, documented in the README and tested.
+EXIT_CODES = {
+    0: "success",
+    1: "unexpected failure",
+    2: "invalid option or argument (usage error)",
+    3: "input data cannot be read or does not fit the model",
+    4: "model cannot be loaded or has no usable predict method",
+    5: "the model failed or returned unusable output when called",
+    130: "interrupted (Ctrl-C)",
+}

@@ -1,0 +1,125 @@
+"""Pieces every explainer shares: label choice, the prediction record, surrogate fits per label."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from limecli.errors import ParameterError
+from limecli.explanation import FeatureWeight, LabelExplanation
+from limecli.predictor import Predictor
+from limecli.surrogate import fit_surrogate
+
+
+def as_predictor(model: Any, mode: str | None = None) -> Predictor:
+    """Accept a Predictor, a fitted estimator or a plain callable."""
+    if isinstance(model, Predictor):
+        if mode is not None and model.mode is None:
+            model.mode = mode
+        return model
+    from limecli.model_loading import wrap_model
+
+    return wrap_model(model, mode=mode, source=type(model).__name__)
+
+
+def choose_labels(
+    predictor: Predictor,
+    first_output: np.ndarray,
+    labels: Sequence[str | int] | None,
+    top_labels: int | None,
+) -> list[int]:
+    """Indices of the output columns to explain.
+
+    Classification: the named ``labels`` (class name or index), then the
+    ``top_labels`` most probable; by default the predicted class.
+    Regression: the single output.
+    """
+    n_out = first_output.shape[0]
+    if predictor.mode == "regression":
+        return [0]
+    names = predictor.output_names(n_out)
+    chosen: list[int] = []
+    for label in labels or ():
+        idx = resolve_label(label, names)
+        if idx not in chosen:
+            chosen.append(idx)
+    if top_labels:
+        order = np.lexsort((np.arange(n_out), -first_output))
+        for idx in order[:top_labels]:
+            if int(idx) not in chosen:
+                chosen.append(int(idx))
+    if not chosen:
+        chosen.append(int(np.argmax(first_output)))
+    return chosen
+
+
+def resolve_label(label: str | int, names: Sequence[str]) -> int:
+    text = str(label)
+    if text in names:
+        return list(names).index(text)
+    if text.lstrip("-").isdigit():
+        idx = int(text)
+        if 0 <= idx < len(names):
+            return idx
+    shown = ", ".join(names[:20]) + (", ..." if len(names) > 20 else "")
+    raise ParameterError(f"unknown label {text!r}: the model's labels are {shown}")
+
+
+def prediction_record(predictor: Predictor, first_output: np.ndarray) -> dict[str, Any]:
+    names = predictor.output_names(first_output.shape[0])
+    if predictor.mode == "regression":
+        return {"value": float(first_output[0])}
+    best = int(np.argmax(first_output))
+    return {
+        "label": names[best],
+        "probabilities": {name: float(p) for name, p in zip(names, first_output, strict=True)},
+    }
+
+
+def explain_labels(
+    predictor: Predictor,
+    data: np.ndarray,
+    outputs: np.ndarray,
+    weights: np.ndarray,
+    label_indices: Sequence[int],
+    num_features: int,
+    feature_selection: str,
+    describe: Callable[[int], FeatureWeight],
+) -> list[LabelExplanation]:
+    """Fit one surrogate per label; ``describe(j)`` builds feature j's record (weight 0)."""
+    names = predictor.output_names(outputs.shape[1])
+    result = []
+    for idx in label_indices:
+        fit = fit_surrogate(data, outputs[:, idx], weights, num_features, feature_selection)
+        features = []
+        for j, w in zip(fit.features, fit.weights, strict=True):
+            record = describe(int(j))
+            record.weight = float(w)
+            features.append(record)
+        result.append(
+            LabelExplanation(
+                label=names[idx],
+                label_index=int(idx),
+                intercept=fit.intercept,
+                score=fit.score,
+                local_prediction=fit.local_prediction,
+                model_prediction=float(outputs[0, idx]),
+                features=features,
+            )
+        )
+    return result
+
+
+def validate_common(
+    num_samples: Any, num_features: Any, top_labels: Any, feature_selection: Any
+) -> None:
+    from limecli.surrogate import FEATURE_SELECTION_METHODS
+    from limecli.validation import check_choice, check_int
+
+    check_int("num_samples", num_samples, min_value=2)
+    check_int("num_features", num_features, min_value=1)
+    if top_labels is not None:
+        check_int("top_labels", top_labels, min_value=1)
+    check_choice("feature_selection", feature_selection, FEATURE_SELECTION_METHODS)

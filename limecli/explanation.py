@@ -1,0 +1,188 @@
+"""The Explanation object and its versioned JSON contract.
+
+The JSON schema lives in ``limecli/schema/explanation.schema.json``; bump
+``SCHEMA_VERSION`` (major for breaking changes) whenever the shape changes.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+SCHEMA_VERSION = "1.0"
+KINDS = ("tabular", "text", "image")
+
+
+@dataclass
+class FeatureWeight:
+    """One interpretable feature's contribution to one label.
+
+    ``name`` is the human-readable condition ("worst area > 1031.5"),
+    ``feature`` what it is about (column, word, segment id), ``value`` the
+    instance's value, ``weight`` the surrogate coefficient. ``extra`` holds
+    kind-specific fields (text: ``positions``; image: ``area``, ``bbox``),
+    written at the same level in JSON.
+    """
+
+    name: str
+    feature: Any
+    value: Any
+    weight: float
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "feature": self.feature,
+            "value": self.value,
+            "weight": self.weight,
+            **self.extra,
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> FeatureWeight:
+        core = {"name", "feature", "value", "weight"}
+        return cls(
+            name=d["name"],
+            feature=d["feature"],
+            value=d.get("value"),
+            weight=float(d["weight"]),
+            extra={k: v for k, v in d.items() if k not in core},
+        )
+
+
+@dataclass
+class LabelExplanation:
+    """The local surrogate for one explained label (or the regression output)."""
+
+    label: str
+    label_index: int
+    intercept: float
+    score: float
+    local_prediction: float
+    model_prediction: float
+    features: list[FeatureWeight]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "label": self.label,
+            "label_index": self.label_index,
+            "intercept": self.intercept,
+            "score": self.score,
+            "local_prediction": self.local_prediction,
+            "model_prediction": self.model_prediction,
+            "features": [f.to_dict() for f in self.features],
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> LabelExplanation:
+        return cls(
+            label=d["label"],
+            label_index=int(d["label_index"]),
+            intercept=float(d["intercept"]),
+            score=float(d["score"]),
+            local_prediction=float(d["local_prediction"]),
+            model_prediction=float(d["model_prediction"]),
+            features=[FeatureWeight.from_dict(f) for f in d["features"]],
+        )
+
+    def as_list(self) -> list[tuple[str, float]]:
+        """(condition, weight) pairs, ranked, like the reference's ``as_list``."""
+        return [(f.name, f.weight) for f in self.features]
+
+
+@dataclass
+class Explanation:
+    """A LIME explanation of one model prediction for one input.
+
+    ``prediction`` is ``{"label": ..., "probabilities": {class: p}}`` for
+    classification or ``{"value": v}`` for regression. ``data`` holds
+    kind-specific material (text: the text; image: size and segment count).
+    """
+
+    kind: str
+    mode: str
+    input: dict[str, Any]
+    prediction: dict[str, Any]
+    labels: list[LabelExplanation]
+    params: dict[str, Any]
+    meta: dict[str, Any] = field(default_factory=dict)
+    data: dict[str, Any] = field(default_factory=dict)
+
+    def label(self, name: str | None = None) -> LabelExplanation:
+        """The explanation of label ``name`` (the first explained label by default)."""
+        if name is None:
+            return self.labels[0]
+        for lab in self.labels:
+            if lab.label == str(name):
+                return lab
+        raise KeyError(
+            f"label {name!r} was not explained; explained: {[x.label for x in self.labels]}"
+        )
+
+    def as_list(self, label: str | None = None) -> list[tuple[str, float]]:
+        return self.label(label).as_list()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "schema_version": SCHEMA_VERSION,
+            "kind": self.kind,
+            "mode": self.mode,
+            "input": self.input,
+            "prediction": self.prediction,
+            "labels": [lab.to_dict() for lab in self.labels],
+            "params": self.params,
+            "data": self.data,
+            "meta": self.meta,
+        }
+
+    def to_json(self, indent: int | None = 2) -> str:
+        """Serialise to the JSON contract (NaN/inf are written as null)."""
+        return json.dumps(_jsonable(self.to_dict()), indent=indent, ensure_ascii=False)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Explanation:
+        version = str(d.get("schema_version", ""))
+        if version.split(".")[0] != SCHEMA_VERSION.split(".")[0]:
+            raise ValueError(
+                f"unsupported explanation schema_version {version!r} (this is {SCHEMA_VERSION})"
+            )
+        return cls(
+            kind=d["kind"],
+            mode=d["mode"],
+            input=d["input"],
+            prediction=d["prediction"],
+            labels=[LabelExplanation.from_dict(x) for x in d["labels"]],
+            params=d["params"],
+            meta=d.get("meta", {}),
+            data=d.get("data", {}),
+        )
+
+    @classmethod
+    def from_json(cls, text: str) -> Explanation:
+        return cls.from_dict(json.loads(text))
+
+
+def _jsonable(obj: Any) -> Any:
+    """Plain Python values only: numpy scalars unwrapped, non-finite floats as None."""
+    if isinstance(obj, dict):
+        return {str(k): _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_jsonable(v) for v in obj]
+    if hasattr(obj, "tolist") and not isinstance(obj, (str, bytes)):
+        return _jsonable(obj.tolist())
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    return obj
+
+
+def library_versions() -> dict[str, str]:
+    """Versions that shape an explanation, recorded in ``meta``."""
+    import numpy
+    import sklearn
+
+    from limecli import __version__
+
+    return {"limecli": __version__, "numpy": numpy.__version__, "scikit-learn": sklearn.__version__}

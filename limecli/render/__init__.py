@@ -1,0 +1,35 @@
+"""Renderers turn finished Explanations into text; they never compute anything new."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from limecli.explanation import Explanation
+
+FORMATS = ("table", "json", "jsonl", "csv")
+
+#: Output file suffix -> format, when -o is given without --format.
+SUFFIX_FORMATS = {".json": "json", ".jsonl": "jsonl", ".csv": "csv", ".txt": "table"}
+
+
+def render(
+    explanations: Sequence[Explanation], fmt: str, *, color: bool = False, width: int | None = None
+) -> str:
+    """Render explanations in ``fmt``; the returned text ends with a newline."""
+    if fmt == "json":
+        from limecli.render.json_format import render_json
+
+        return render_json(explanations)
+    if fmt == "jsonl":
+        from limecli.render.json_format import render_jsonl
+
+        return render_jsonl(explanations)
+    if fmt == "csv":
+        from limecli.render.csv_format import render_csv
+
+        return render_csv(explanations)
+    if fmt == "table":
+        from limecli.render.terminal import render_table
+
+        return render_table(explanations, color=color, width=width)
+    raise ValueError(f"unknown format {fmt!r}")

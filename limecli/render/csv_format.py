@@ -1,0 +1,68 @@
+"""CSV in long form: one row per (input, label, feature), the shape R's lime returns."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from limecli.explanation import Explanation
+
+COLUMNS = [
+    "kind",
+    "source",
+    "index",
+    "mode",
+    "label",
+    "model_prediction",
+    "local_prediction",
+    "intercept",
+    "score",
+    "rank",
+    "feature",
+    "name",
+    "value",
+    "weight",
+]
+
+
+def render_csv(explanations: Sequence[Explanation]) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(COLUMNS)
+    for explanation in explanations:
+        source = explanation.input.get("source")
+        index = explanation.input.get("row", explanation.input.get("index"))
+        for lab in explanation.labels:
+            for rank, feat in enumerate(lab.features, start=1):
+                writer.writerow(
+                    [
+                        explanation.kind,
+                        _cell(source),
+                        _cell(index),
+                        explanation.mode,
+                        lab.label,
+                        repr(lab.model_prediction),
+                        repr(lab.local_prediction),
+                        repr(lab.intercept),
+                        repr(lab.score),
+                        rank,
+                        _cell(feat.feature),
+                        feat.name,
+                        _cell(feat.value),
+                        repr(feat.weight),
+                    ]
+                )
+    return buffer.getvalue()
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return repr(value)
+    if isinstance(value, (list, dict)):
+        return json.dumps(value, ensure_ascii=False)
+    return str(value)
