@@ -212,7 +212,7 @@ def test_predictor_with_script_entrypoint_pickles(tmp_path) -> None:
 
 
 def test_wrap_model_accepts_plain_estimators_and_callables(synthetic) -> None:
-    model, frame = synthetic
+    model, _ = synthetic
     assert wrap_model(model).mode == "classification"
     assert wrap_model(model).feature_names == [f"x{i}" for i in range(8)]
     fn = wrap_model(lambda batch: np.asarray(batch)[:, :1])
