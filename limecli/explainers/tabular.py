@@ -145,7 +145,8 @@ class TabularExplainer:
             pool, encoded, around_instance=self.sample_around_instance
         )
         frame = self.sampler.to_frame(pool)
-        outputs = self.predictor.predict(self.model_input(frame), self.batch_size)
+        # The sample matrix is already in memory: one model call unless told otherwise.
+        outputs = self.predictor.predict(self.model_input(frame), self.batch_size or len(frame))
         return self._finish(
             encoded, data, outputs, seed, labels, top_labels, num_samples, num_features, input_info
         )

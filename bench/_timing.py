@@ -1,0 +1,53 @@
+"""Helpers for the side-by-side benchmarks: a model wrapper that clocks its own calls."""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections.abc import Callable
+from typing import Any
+
+
+class ClockedModel:
+    """Wraps a predict function and adds up the seconds spent inside it."""
+
+    def __init__(self, fn: Callable[[Any], Any]) -> None:
+        self.fn = fn
+        self.seconds = 0.0
+        self.rows = 0
+
+    def __call__(self, batch: Any) -> Any:
+        start = time.perf_counter()
+        try:
+            return self.fn(batch)
+        finally:
+            self.seconds += time.perf_counter() - start
+            self.rows += len(batch)
+
+    def reset(self) -> None:
+        self.seconds = 0.0
+        self.rows = 0
+
+
+def measure(run: Callable[[], Any], model: ClockedModel, repeats: int) -> tuple[float, float]:
+    """Median (total seconds, seconds outside the model) over ``repeats`` runs."""
+    totals, outside = [], []
+    for _ in range(repeats):
+        model.reset()
+        start = time.perf_counter()
+        run()
+        total = time.perf_counter() - start
+        totals.append(total)
+        outside.append(total - model.seconds)
+    return statistics.median(totals), statistics.median(outside)
+
+
+def report(name: str, ours: tuple[float, float, float], lime: tuple[float, float, float]) -> None:
+    """Print one comparison row: (total, outside, model) seconds for each side."""
+    o_total, o_out, o_model = ours
+    l_total, l_out, l_model = lime
+    print(
+        f"{name:<34} limecli total {o_total:7.3f}s outside/model {o_out / o_model:5.2f}x | "
+        f"lime total {l_total:7.3f}s outside/model {l_out / l_model:5.2f}x | "
+        f"speed-up end to end {l_total / o_total:5.2f}x"
+    )

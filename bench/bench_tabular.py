@@ -1,0 +1,74 @@
+"""Tabular: time outside the model vs the model's own time, limecli beside lime 0.2.0.1.
+
+    pip install -e '.[bench]' && python bench/bench_tabular.py [--repeats 5]
+
+Same model (the breast-cancer RandomForest, 100 trees), same instance (test
+row 12), same sample count (5000). Prints medians and ratios; machines here
+are shared and noisy, so read the ratios, not the seconds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import warnings
+from pathlib import Path
+
+import joblib
+import numpy as np
+import pandas as pd
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _timing import ClockedModel, measure, report  # noqa: E402
+
+from limecli import TabularExplainer, wrap_model  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--num-samples", type=int, default=5000)
+    args = parser.parse_args()
+
+    from lime.lime_tabular import LimeTabularExplainer
+
+    forest = joblib.load(ROOT / "sample_models" / "breast_cancer_rf.joblib")
+    train = pd.read_csv(ROOT / "sample_data" / "breast_cancer_train.csv").drop(columns="diagnosis")
+    test = pd.read_csv(ROOT / "sample_data" / "breast_cancer_test.csv").drop(columns="diagnosis")
+    columns = list(train.columns)
+
+    def predict_array(batch: np.ndarray) -> np.ndarray:
+        return forest.predict_proba(pd.DataFrame(batch, columns=columns))
+
+    # Both sides get the same array-in, probabilities-out function, clocked.
+    clocked = ClockedModel(predict_array)
+    ours = TabularExplainer(wrap_model(clocked, mode="classification"), train)
+    theirs = LimeTabularExplainer(
+        train.to_numpy(), feature_names=columns, class_names=list(forest.classes_),
+        discretize_continuous=True, random_state=0,
+    )
+    instance = test.iloc[12]
+    print(f"tabular, breast-cancer RF(100), {args.num_samples} samples, median of {args.repeats}")
+    for k in (5, 10):
+        o_total, o_out = measure(
+            lambda k=k: ours.explain(instance, seed=0, num_features=k, num_samples=args.num_samples),
+            clocked, args.repeats,
+        )
+        o_model = o_total - o_out
+        label = int(np.argmax(predict_array(instance.to_numpy()[None, :])))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            l_total, l_out = measure(
+                lambda k=k, label=label: theirs.explain_instance(
+                    instance.to_numpy(), clocked, labels=(label,), num_features=k,
+                    num_samples=args.num_samples,
+                ),
+                clocked, args.repeats,
+            )
+        report(f"num_features={k}", (o_total, o_out, o_model), (l_total, l_out, l_total - l_out))
+
+
+if __name__ == "__main__":
+    main()
