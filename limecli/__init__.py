@@ -24,6 +24,8 @@ _EXPORTS = {
     "wrap_model": "limecli.model_loading",
     "TabularExplainer": "limecli.explainers.tabular",
     "explain_tabular": "limecli.explainers.tabular",
+    "TextExplainer": "limecli.explainers.text",
+    "explain_text": "limecli.explainers.text",
     "LimeCliError": "limecli.errors",
     "ParameterError": "limecli.errors",
     "InputDataError": "limecli.errors",

@@ -18,6 +18,7 @@ from limecli.errors import LimeCliError
 #: command name -> "module:attribute"; each module defines one click command.
 COMMANDS = {
     "tabular": "limecli.cli.tabular:tabular",
+    "text": "limecli.cli.text:text",
 }
 
 

@@ -15,7 +15,9 @@ BAR_WIDTH = 24
 
 #: Extra views per kind, drawn under each label's table: "module:function",
 #: function(explanation, label) -> list of rich renderables.
-KIND_EXTRAS: dict[str, str] = {}
+KIND_EXTRAS: dict[str, str] = {
+    "text": "limecli.render.terminal_text:text_view",
+}
 
 
 def render_table(
