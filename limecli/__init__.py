@@ -24,6 +24,8 @@ _EXPORTS = {
     "wrap_model": "limecli.model_loading",
     "TabularExplainer": "limecli.explainers.tabular",
     "explain_tabular": "limecli.explainers.tabular",
+    "ImageExplainer": "limecli.explainers.image",
+    "explain_image": "limecli.explainers.image",
     "TextExplainer": "limecli.explainers.text",
     "explain_text": "limecli.explainers.text",
     "LimeCliError": "limecli.errors",

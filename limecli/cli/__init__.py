@@ -18,6 +18,7 @@ from limecli.errors import LimeCliError
 #: command name -> "module:attribute"; each module defines one click command.
 COMMANDS = {
     "tabular": "limecli.cli.tabular:tabular",
+    "image": "limecli.cli.image:image",
     "text": "limecli.cli.text:text",
 }
 
