@@ -15,10 +15,12 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 import build_tabular  # noqa: E402
+import build_text  # noqa: E402
 
 
 def main() -> None:
     build_tabular.build_all()
+    build_text.build_all()
 
 
 if __name__ == "__main__":
