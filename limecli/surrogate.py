@@ -116,17 +116,26 @@ def select_features(
 
 
 def _forward_selection(gram: WeightedGram, num_features: int) -> np.ndarray:
+    """Greedy forward selection by weighted R² of unpenalised fits (as the reference).
+
+    Every candidate of a step is solved at once as a stack of small systems; a
+    jitter of 1e-10 of the Gram diagonal's scale keeps collinear subsets solvable
+    without changing any non-degenerate fit.
+    """
+    n_total = gram.gram.shape[0]
+    scale = max(float(np.trace(gram.gram)) / max(n_total, 1), 1e-300)
     chosen: list[int] = []
-    remaining = list(range(gram.gram.shape[0]))
+    remaining = np.arange(n_total)
     for _ in range(num_features):
-        best, best_score = -1, -np.inf
-        for j in remaining:
-            subset = np.array([*chosen, j])
-            score = gram.r2(subset, gram.solve(subset, 0.0))
-            if score > best_score + 1e-12:
-                best, best_score = j, score
-        chosen.append(best)
-        remaining.remove(best)
+        k = len(chosen) + 1
+        subsets = np.column_stack([np.tile(chosen, (len(remaining), 1)), remaining]).astype(int)
+        g = gram.gram[subsets[:, :, None], subsets[:, None, :]]
+        rhs = gram.xy[subsets]
+        coef = np.linalg.solve(g + 1e-10 * scale * np.eye(k), rhs[..., None])[..., 0]
+        sse = gram.yy - 2.0 * np.sum(coef * rhs, axis=1) + np.einsum("mi,mij,mj->m", coef, g, coef)
+        best = int(np.argmin(sse))  # smallest error = highest R²; ties go to the lower index
+        chosen.append(int(remaining[best]))
+        remaining = np.delete(remaining, best)
     return np.sort(np.array(chosen))
 
 

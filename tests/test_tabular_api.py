@@ -218,3 +218,26 @@ def test_wrap_model_accepts_plain_estimators_and_callables(synthetic) -> None:
     fn = wrap_model(lambda batch: np.asarray(batch)[:, :1])
     assert fn(np.ones((3, 2))).shape == (3, 1)
     assert fn.mode == "regression"
+
+
+def test_bin_values_follow_the_truncated_normal() -> None:
+    from scipy.stats import truncnorm
+
+    from limecli.sampling.discretize import BinTable
+
+    rng = np.random.default_rng(5)
+    training = rng.gamma(2.0, 3.0, size=4000)  # skewed: bins sit off their own means
+    column = BinnedColumn(np.percentile(training, [25, 50, 75]), training)
+    table = BinTable([column])
+    bins, values = table.draw(200_000, np.random.default_rng(6))
+    for b in range(4):
+        got = values[bins[:, 0] == b, 0]
+        m, s, lo, hi = column.means[b], column.stds[b], column.mins[b], column.maxs[b]
+        expected = truncnorm((lo - m) / s, (hi - m) / s, loc=m, scale=s)
+        assert got.min() >= lo and got.max() <= hi
+        assert got.mean() == pytest.approx(
+            expected.mean(), abs=4 * expected.std() / np.sqrt(got.size)
+        )
+        assert got.std() == pytest.approx(expected.std(), rel=0.03)
+    # Bins are drawn with the training frequencies.
+    np.testing.assert_allclose(np.bincount(bins[:, 0]) / bins.shape[0], column.freqs, atol=0.005)

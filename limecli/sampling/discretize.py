@@ -82,26 +82,85 @@ class BinnedColumn:
         return f"{q[b - 1]} < {feature} <= {q[b]}"
 
     def sample_values(self, bins: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-        """Values inside each given bin: a normal(mean, std) truncated to the bin's [min, max].
-
-        A bin whose min equals its max gives back that value exactly (the
-        reference implementation returns a z-score there, a silent defect).
-        """
-        mean = self.means[bins]
-        std = self.stds[bins]
-        lo = self.mins[bins]
-        hi = self.maxs[bins]
+        """Values inside each given bin (see :func:`truncated_normal_table`)."""
+        sign, low, span = truncated_normal_table(self.means, self.stds, self.mins, self.maxs)
         u = rng.random(len(bins))
-        spread = std > 0
-        safe_std = np.where(spread, std, 1.0)
-        a = (lo - mean) / safe_std
-        b = (hi - mean) / safe_std
-        # Inverse-CDF sampling, mirrored into the lower tail where ndtr keeps precision.
-        flip = a > 0
-        a2 = np.where(flip, -b, a)
-        b2 = np.where(flip, -a, b)
-        pa, pb = ndtr(a2), ndtr(b2)
-        z = ndtri(np.clip(pa + u * (pb - pa), 1e-300, 1 - 1e-16))
-        z = np.where(flip, -z, z)
-        values = np.clip(mean + safe_std * z, lo, hi)
-        return np.where(spread, values, lo)
+        z = sign[bins] * ndtri(low[bins] + u * span[bins])
+        return np.clip(self.means[bins] + self.stds[bins] * z, self.mins[bins], self.maxs[bins])
+
+
+def truncated_normal_table(
+    mean: np.ndarray, std: np.ndarray, lo: np.ndarray, hi: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per bin, what inverse-CDF sampling of normal(mean, std) truncated to [lo, hi] needs.
+
+    A value is then ``mean + std * sign * ndtri(low + u * span)`` for a uniform u.
+    Bins entirely above the mean are mirrored into the lower tail, where ndtr
+    keeps its precision. A bin whose min equals its max (std 0) gives back that
+    value exactly (the reference implementation returns a z-score there, a
+    silent defect).
+    """
+    spread = std > 0
+    safe_std = np.where(spread, std, 1.0)
+    a = (lo - mean) / safe_std
+    b = (hi - mean) / safe_std
+    flip = a > 0
+    pa = ndtr(np.where(flip, -b, a))
+    pb = ndtr(np.where(flip, -a, b))
+    low = np.where(spread, np.clip(pa, 1e-300, 1.0), 0.5)
+    span = np.where(spread, np.clip(pb - pa, 0.0, 1.0 - 1e-16 - low), 0.0)
+    return np.where(flip, -1.0, 1.0), low, span
+
+
+def cumulative(freqs: list[np.ndarray]) -> np.ndarray:
+    """Per-row cumulative frequencies, padded with 1.0 to a rectangle."""
+    width = max((len(f) for f in freqs), default=1)
+    cdf = np.ones((len(freqs), width))
+    for k, f in enumerate(freqs):
+        cdf[k, : len(f)] = np.cumsum(f / f.sum())
+        cdf[k, len(f) - 1 :] = 1.0  # exact 1.0 at the end, whatever the rounding
+    return cdf
+
+
+def draw_categories(cdf: np.ndarray, u: np.ndarray) -> np.ndarray:
+    """Category index per (sample, column) for uniforms ``u`` of shape (n, columns).
+
+    Row k of ``cdf`` is shifted by k so that all columns sit in one sorted
+    array and a single searchsorted serves every column.
+    """
+    n_cols, width = cdf.shape
+    offsets = np.arange(n_cols)
+    shifted = (cdf + offsets[:, None]).ravel()
+    found = np.searchsorted(shifted, u + offsets[None, :], side="right")
+    return found - offsets[None, :] * width
+
+
+class BinTable:
+    """Every numeric column's bins stacked, so a pool is drawn with whole-matrix operations."""
+
+    def __init__(self, columns: list[BinnedColumn]) -> None:
+        self.width = max(len(c.freqs) for c in columns)
+
+        def stack(attr: str) -> np.ndarray:
+            out = np.zeros((len(columns), self.width))
+            for k, c in enumerate(columns):
+                values = getattr(c, attr)
+                out[k, : len(values)] = values
+            return out
+
+        self.cdf = cumulative([c.freqs for c in columns])
+        self.means, self.stds = stack("means"), stack("stds")
+        self.mins, self.maxs = stack("mins"), stack("maxs")
+        self.n_columns = len(columns)
+        self.sign, self.low, self.span = truncated_normal_table(
+            self.means, self.stds, self.mins, self.maxs
+        )
+
+    def draw(self, n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+        """(bins, values), each (n, columns): bins by training frequency, values inside them."""
+        bins = draw_categories(self.cdf, rng.random((n, self.n_columns)))
+        flat = bins + np.arange(self.n_columns)[None, :] * self.width
+        u = rng.random(bins.shape)
+        z = self.sign.take(flat) * ndtri(self.low.take(flat) + u * self.span.take(flat))
+        values = self.means.take(flat) + self.stds.take(flat) * z
+        return bins, np.clip(values, self.mins.take(flat), self.maxs.take(flat))

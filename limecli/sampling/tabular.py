@@ -19,7 +19,13 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from limecli.errors import InputDataError
-from limecli.sampling.discretize import BinnedColumn, fit_boundaries
+from limecli.sampling.discretize import (
+    BinnedColumn,
+    BinTable,
+    cumulative,
+    draw_categories,
+    fit_boundaries,
+)
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -94,6 +100,7 @@ class TabularSampler:
             for k in range(numeric.shape[1]):
                 bounds = fit_boundaries(discretizer, numeric[:, k], training_labels, seed)
                 self.binned.append(BinnedColumn(bounds, numeric[:, k]))
+        self.bin_table = BinTable(self.binned) if self.binned else None
 
     @property
     def n_features(self) -> int:
@@ -138,15 +145,12 @@ class TabularSampler:
     # -- sampling ---------------------------------------------------------
     def draw(self, n: int, rng: np.random.Generator) -> SamplePool:
         """``n`` perturbed rows drawn from training statistics alone (row 0 included)."""
-        codes = np.empty((n, len(self.categorical_idx)), dtype=int)
-        for k, freqs in enumerate(self.category_freqs):
-            codes[:, k] = rng.choice(len(freqs), size=n, p=freqs / freqs.sum())
-        if self.binned:
-            bins = np.empty((n, len(self.binned)), dtype=int)
-            numeric = np.empty((n, len(self.binned)))
-            for k, col in enumerate(self.binned):
-                bins[:, k] = rng.choice(len(col.freqs), size=n, p=col.freqs)
-                numeric[:, k] = col.sample_values(bins[:, k], rng)
+        codes = np.zeros((n, len(self.categorical_idx)), dtype=int)
+        if self.category_freqs:
+            cdf = cumulative(self.category_freqs)
+            codes = draw_categories(cdf, rng.random((n, len(self.category_freqs))))
+        if self.bin_table is not None:
+            bins, numeric = self.bin_table.draw(n, rng)
             return SamplePool(numeric=numeric, bins=bins, codes=codes, noise=None)
         noise = rng.standard_normal((n, len(self.numeric_idx)))
         return SamplePool(
