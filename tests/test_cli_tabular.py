@@ -260,3 +260,33 @@ def test_help_is_light_and_python_m_works() -> None:
         [sys.executable, "-m", "limecli", "--help"], capture_output=True, text=True, check=True
     )
     assert "tabular" in module.stdout
+
+
+def test_mode_is_inferred_and_can_be_forced(run_cli, tmp_path: Path) -> None:
+    script = tmp_path / "scores.py"
+    script.write_text(
+        "import numpy as np\n"
+        "def value(batch):\n"
+        "    return np.asarray(batch, dtype=float)[:, 0] * 2.0\n"
+        "def probs(batch):\n"
+        "    p = 1 / (1 + np.exp(-np.asarray(batch, dtype=float)[:, 0] + 15))\n"
+        "    return np.column_stack([1 - p, p])\n"
+    )
+    common = [TEST, "--row", 0, "--target", "diagnosis", "--num-samples", 300]
+    regression = json.loads(run_cli("tabular", f"{script}:value", *common).stdout)
+    assert regression["mode"] == "regression"  # a 1-D answer means values
+    classification = json.loads(run_cli("tabular", f"{script}:probs", *common).stdout)
+    assert classification["mode"] == "classification"
+    assert set(classification["prediction"]["probabilities"]) == {"0", "1"}
+    forced = run_cli("tabular", f"{script}:probs", *common, "--mode", "regression")
+    assert forced.exit_code == 5 and "2 columns in regression mode" in forced.stderr
+    no_proba = run_cli(
+        "tabular",
+        SAMPLE_MODELS / "diabetes_rf.joblib",
+        SAMPLE_DATA / "diabetes_test.csv",
+        "--row",
+        0,
+        "--mode",
+        "classification",
+    )
+    assert no_proba.exit_code == 4 and "has no predict_proba" in no_proba.stderr
