@@ -52,7 +52,11 @@ class HighlightedText:
         down = "lowers it" if self.regression else "opposes it"
         if color:
             legend = Text.assemble(
-                "Text (", ("green", SUPPORT), f" {up}, ", ("red", OPPOSE), f" {down}; ",
+                "Text (",
+                ("green", SUPPORT),
+                f" {up}, ",
+                ("red", OPPOSE),
+                f" {down}; ",
                 "stronger is bolder):",
             )
         else:
@@ -80,9 +84,7 @@ class HighlightedText:
             cursor = end
         body.append(_printable(shown[cursor:]))
         if len(self.text) > MAX_CHARS:
-            body.append(
-                f" … ({len(self.text) - MAX_CHARS} more characters not shown)", style="dim"
-            )
+            body.append(f" … ({len(self.text) - MAX_CHARS} more characters not shown)", style="dim")
         return body
 
 
