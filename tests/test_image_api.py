@@ -201,7 +201,7 @@ def test_features_carry_segment_id_area_and_bbox():
         assert feat.value == 1
         ys, xs = np.nonzero(exp.segments == j)
         assert feat.extra["area"] == len(ys)
-        assert feat.extra["bbox"] == [xs.min(), ys.min(), xs.max(), ys.max()]
+        assert feat.extra["bbox"] == [xs.min(), ys.min(), xs.max(), ys.max()] == bbox[j].tolist()
     assert exp.data == {"width": 64, "height": 64, "num_segments": exp.segments.max() + 1}
     assert exp.kind == "image"
 

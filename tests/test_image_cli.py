@@ -9,11 +9,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import ROOT, SAMPLE_DATA, SAMPLE_MODELS
 from PIL import Image
 
 from limecli.readers.image import read_image
-
-from conftest import ROOT, SAMPLE_DATA, SAMPLE_MODELS
 
 SCHEMA = json.loads((ROOT / "limecli" / "schema" / "explanation.schema.json").read_text())
 
