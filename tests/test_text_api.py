@@ -211,3 +211,43 @@ def test_a_fitted_pipeline_and_a_path(tmp_path: Path) -> None:
         round_trip.label().features[0].extra["positions"]
         == exp.label().features[0].extra["positions"]
     )
+
+
+def test_perturbed_texts_are_written_per_batch_not_all_at_once() -> None:
+    import tracemalloc
+
+    words = ["alpha", "beta", "gamma", "delta", "epsilon", "zeta", "eta", "theta", "iota", "kappa"]
+    doc = " ".join(np.random.default_rng(0).choice(words, 400))
+    written = 0
+
+    def model(texts: list[str]) -> np.ndarray:
+        nonlocal written
+        written += sum(len(t) for t in texts)
+        p = np.array([0.2 + 0.6 * ("alpha" in t) for t in texts])
+        return np.c_[1 - p, p]
+
+    explainer = TextExplainer(model, num_samples=20000, batch_size=500, mode="classification")
+    tracemalloc.start()
+    try:
+        explainer.explain(doc, seed=0)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    sample_matrix = 20000 * 10 * 8
+    assert written > 20_000_000  # every sample's text, ~1 byte per character, all told
+    assert peak < 0.5 * written
+    assert peak < 4 * sample_matrix + 4_000_000
+
+
+def test_colour_view_styles_words_by_sign_and_strength() -> None:
+    from limecli.render.terminal import render_table
+
+    exp = explain_text(
+        planted_model, DOCUMENT, num_features=3, num_samples=500, seed=0, mode="classification"
+    )
+    coloured = render_table([exp], color=True).split("Text (")[1]
+    assert "\x1b[1;37;42malpha\x1b[0m" in coloured  # the strongest: solid green
+    assert "\x1b[1;37;41mgamma\x1b[0m" in coloured or "\x1b[1;4;31mgamma\x1b[0m" in coloured
+    assert "[+alpha]" not in coloured
+    plain = render_table([exp], color=False).split("Text (")[1]
+    assert "\x1b" not in plain and "[+alpha]" in plain and "[-gamma]" in plain
