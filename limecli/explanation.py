@@ -138,6 +138,16 @@ class Explanation:
             "meta": self.meta,
         }
 
+    def to_html(self) -> str:
+        """A self-contained HTML report of this explanation (inline SVG, no script)."""
+        from limecli.render.html import render_html
+
+        return render_html([self])
+
+    def _repr_html_(self) -> str:
+        # Jupyter shows this, as the reference's show_in_notebook did.
+        return self.to_html()
+
     def to_json(self, indent: int | None = 2) -> str:
         """Serialise to the JSON contract (NaN/inf are written as null)."""
         return json.dumps(_jsonable(self.to_dict()), indent=indent, ensure_ascii=False)

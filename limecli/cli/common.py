@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 import sys
-import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
@@ -14,7 +12,7 @@ import click
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-FORMAT_CHOICES = ("table", "json", "jsonl", "csv")
+FORMAT_CHOICES = ("table", "json", "jsonl", "csv", "html")
 
 
 def model_argument(f: F) -> F:
@@ -158,17 +156,12 @@ def emit(explanations: Sequence[Any], fmt: str | None, output: Path | None) -> N
 
 def write_atomic(path: Path, text: str) -> None:
     """Write via a temporary file in the same folder, then rename: never a half-written file."""
+    from limecli.atomic import write_atomic as atomic
+
     folder = path.parent if str(path.parent) else Path(".")
     if not folder.is_dir():
         raise click.BadParameter(f"folder {folder} does not exist", param_hint="'-o'")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            handle.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic(path, text)
 
 
 def note(quiet: bool, message: str) -> None:

@@ -6,10 +6,17 @@ from collections.abc import Sequence
 
 from limecli.explanation import Explanation
 
-FORMATS = ("table", "json", "jsonl", "csv")
+FORMATS = ("table", "json", "jsonl", "csv", "html")
 
 #: Output file suffix -> format, when -o is given without --format.
-SUFFIX_FORMATS = {".json": "json", ".jsonl": "jsonl", ".csv": "csv", ".txt": "table"}
+SUFFIX_FORMATS = {
+    ".json": "json",
+    ".jsonl": "jsonl",
+    ".csv": "csv",
+    ".txt": "table",
+    ".html": "html",
+    ".htm": "html",
+}
 
 
 def render(
@@ -28,6 +35,10 @@ def render(
         from limecli.render.csv_format import render_csv
 
         return render_csv(explanations)
+    if fmt == "html":
+        from limecli.render.html import render_html
+
+        return render_html(explanations)
     if fmt == "table":
         from limecli.render.terminal import render_table
 

@@ -1,0 +1,146 @@
+"""Load a page in headless Chromium over the DevTools protocol; record requests and errors.
+
+Used by the HTML report tests: a report must load from a file URL without a
+script error or any network request, and render something that is not blank.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import shutil
+import subprocess
+import tempfile
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome")
+
+
+def find_chromium() -> str | None:
+    for name in CHROMIUM_NAMES:
+        path = shutil.which(name)
+        if path:
+            return path
+    return None
+
+
+@dataclass
+class PageLoad:
+    requests: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    screenshot: bytes = b""
+
+
+def load_page(
+    url: str, *, width: int = 1000, height: int = 1200, timeout: float = 30.0
+) -> PageLoad:
+    """Open ``url`` in a fresh headless Chromium and return what happened."""
+    import websocket  # websocket-client
+
+    binary = find_chromium()
+    if binary is None:
+        raise RuntimeError("Chromium is not installed")
+    with tempfile.TemporaryDirectory(prefix="limecli-chromium-") as profile:
+        process = subprocess.Popen(
+            [
+                binary,
+                "--headless=new",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--disable-quic",
+                "--remote-debugging-port=0",
+                f"--user-data-dir={profile}",
+                f"--window-size={width},{height}",
+                "about:blank",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+            port = _devtools_port(Path(profile), timeout)
+            ws_url = _page_socket(port, timeout)
+            ws = websocket.create_connection(ws_url, timeout=timeout)
+            try:
+                return _drive(ws, url, timeout)
+            finally:
+                ws.close()
+        finally:
+            process.terminate()
+            try:
+                process.wait(10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+
+def _devtools_port(profile: Path, timeout: float) -> int:
+    marker = profile / "DevToolsActivePort"
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if marker.exists():
+            text = marker.read_text().split()
+            if text:
+                return int(text[0])
+        time.sleep(0.05)
+    raise TimeoutError("Chromium did not open its DevTools port")
+
+
+def _page_socket(port: int, timeout: float) -> str:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/json/list", timeout=5) as response:
+            targets = json.load(response)
+        pages = [t for t in targets if t.get("type") == "page"]
+        if pages:
+            return str(pages[0]["webSocketDebuggerUrl"])
+        time.sleep(0.05)
+    raise TimeoutError("Chromium has no page target")
+
+
+def _drive(ws: Any, url: str, timeout: float) -> PageLoad:
+    result = PageLoad()
+    counter = iter(range(1, 1_000_000))
+    pending: dict[int, Any] = {}
+
+    def send(method: str, **params: Any) -> int:
+        ident = next(counter)
+        ws.send(json.dumps({"id": ident, "method": method, "params": params}))
+        return ident
+
+    def pump(until_id: int | None = None, until_event: str | None = None) -> Any:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            message = json.loads(ws.recv())
+            method = message.get("method")
+            params = message.get("params", {})
+            if method == "Network.requestWillBeSent":
+                result.requests.append(params["request"]["url"])
+            elif method == "Runtime.exceptionThrown":
+                result.errors.append(json.dumps(params.get("exceptionDetails", {}))[:300])
+            elif method == "Runtime.consoleAPICalled" and params.get("type") == "error":
+                result.errors.append(str(params.get("args")))
+            elif method == "Log.entryAdded" and params["entry"].get("level") == "error":
+                result.errors.append(params["entry"].get("text", ""))
+            if "id" in message:
+                pending[message["id"]] = message
+                if message["id"] == until_id:
+                    return message
+            if until_event is not None and method == until_event:
+                return message
+        raise TimeoutError(f"no answer from Chromium ({until_id or until_event})")
+
+    for domain in ("Page", "Network", "Runtime", "Log"):
+        pump(until_id=send(f"{domain}.enable"))
+    send("Page.navigate", url=url)
+    pump(until_event="Page.loadEventFired")
+    time.sleep(0.2)  # let late console messages arrive
+    shot = pump(until_id=send("Page.captureScreenshot", format="png"))
+    result.screenshot = base64.b64decode(shot["result"]["data"])
+    return result
