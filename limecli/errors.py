@@ -45,6 +45,12 @@ class PredictorOutputError(PredictorError):
     """The model returned something of the wrong type, shape or values."""
 
 
+class BatchInputsFailed(LimeCliError):
+    """A batch ran to the end but some inputs failed; each has an error record in the output."""
+
+    exit_code = 6
+
+
 class ModelVersionWarning(UserWarning):
     """The model was pickled with a different library version than the one installed."""
 
@@ -57,5 +63,6 @@ EXIT_CODES = {
     3: "input data cannot be read or does not fit the model",
     4: "model cannot be loaded or has no usable predict method",
     5: "the model failed or returned unusable output when called",
+    6: "a batch finished but some inputs failed (each has an error record in the output)",
     130: "interrupted (Ctrl-C)",
 }

@@ -168,3 +168,38 @@ def note(quiet: bool, message: str) -> None:
     """An informational line on stderr, silenced by --quiet."""
     if not quiet:
         click.echo(f"Note: {message}", err=True)
+
+
+def batch_options(f: F) -> F:
+    """--jobs, --resume, --backend, --scheduler: how a batch of inputs runs (see limecli.batch)."""
+    options = [
+        click.option(
+            "--jobs",
+            "-j",
+            type=int,
+            default=1,
+            show_default=True,
+            help="Parallel processes for a batch (-1: all cores). Output is the same for any N.",
+        ),
+        click.option(
+            "--resume",
+            is_flag=True,
+            help="Keep the inputs already in the -o JSONL/CSV file and append the rest.",
+        ),
+        click.option(
+            "--backend",
+            type=click.Choice(["local", "dask"]),
+            default="local",
+            show_default=True,
+            help="Where a batch runs: local processes, or a Dask cluster (needs --scheduler).",
+        ),
+        click.option(
+            "--scheduler",
+            default=None,
+            metavar="ADDRESS",
+            help="Dask scheduler address for --backend dask, e.g. tcp://10.0.0.5:8786.",
+        ),
+    ]
+    for option in reversed(options):
+        f = option(f)
+    return f

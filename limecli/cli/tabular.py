@@ -1,19 +1,25 @@
-"""``limecli tabular``: explain one row of a CSV."""
+"""``limecli tabular``: explain one row of a CSV, or many (``--rows``/``--all``) as a batch."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from limecli.cli.common import (
+    batch_options,
     emit,
     explain_options,
     model_argument,
     note,
     output_options,
     parse_class_names,
+    resolve_format,
 )
+
+if TYPE_CHECKING:
+    from limecli.predictor import Predictor
 
 
 @click.command(name="tabular")
@@ -22,8 +28,21 @@ from limecli.cli.common import (
 @click.option(
     "--row",
     type=click.IntRange(min=0),
-    required=True,
+    default=None,
     help="Row to explain, 0-based, not counting the header.",
+)
+@click.option(
+    "--rows",
+    "rows_spec",
+    default=None,
+    metavar="SPEC",
+    help="Explain several rows as a batch: 0:500 (end excluded), 3,7,9, or both: 0:10,42.",
+)
+@click.option("--all", "all_rows", is_flag=True, help="Explain every row of DATA as a batch.")
+@click.option(
+    "--independent-samples",
+    is_flag=True,
+    help="Batch: draw a fresh sample pool per row instead of sharing one (see README, Batch).",
 )
 @click.option(
     "--train",
@@ -70,10 +89,14 @@ from limecli.cli.common import (
 )
 @explain_options(num_samples=5000)
 @output_options
+@batch_options
 def tabular(
     model: str,
     data: Path,
-    row: int,
+    row: int | None,
+    rows_spec: str | None,
+    all_rows: bool,
+    independent_samples: bool,
     train: Path | None,
     target: str | None,
     categorical: tuple[str, ...],
@@ -93,8 +116,12 @@ def tabular(
     fmt: str | None,
     output: Path | None,
     quiet: bool,
+    jobs: int,
+    resume: bool,
+    backend: str,
+    scheduler: str | None,
 ) -> None:
-    """Explain why MODEL predicted what it did for one row of DATA (a CSV).
+    """Explain why MODEL predicted what it did for one row of DATA (a CSV), or for many.
 
     MODEL is a pickled model (.joblib/.pkl/.pickle) with predict_proba or
     predict, or a predict-script entrypoint such as predict.py:predict or
@@ -105,11 +132,51 @@ def tabular(
       limecli tabular sample_models/breast_cancer_rf.joblib \\
           sample_data/breast_cancer_test.csv --row 12 \\
           --train sample_data/breast_cancer_train.csv
+      limecli tabular sample_models/breast_cancer_rf.joblib \\
+          sample_data/breast_cancer_test.csv --all --jobs 2 -o explanations.jsonl
+
+    A batch (--rows/--all) streams one record per row, in row order, with a
+    progress bar on stderr; a failing row gets an error record and exit code 6.
     """
-    from limecli.explainers.tabular import explain_tabular
+    from limecli.errors import ParameterError
     from limecli.model_loading import load_model
 
+    chosen = sum([row is not None, rows_spec is not None, all_rows])
+    if chosen != 1:
+        raise ParameterError("give exactly one of --row N, --rows SPEC or --all")
+    if row is not None and (resume or independent_samples):
+        raise ParameterError("--resume and --independent-samples go with --rows or --all")
     predictor = load_model(model, mode=mode, class_names=parse_class_names(class_names))
+    if row is None:
+        _batch(
+            predictor,
+            data,
+            rows_spec,
+            train=train,
+            target=target,
+            categorical=categorical,
+            discretizer=discretizer if discretize else None,
+            sample_around_instance=sample_around_instance,
+            kernel_width=kernel_width,
+            feature_selection=feature_selection,
+            batch_size=batch_size,
+            num_samples=num_samples,
+            num_features=num_features,
+            seed=seed,
+            labels=labels,
+            top_labels=top_labels,
+            independent_samples=independent_samples,
+            fmt=resolve_format(fmt, output),
+            output=output,
+            quiet=quiet,
+            jobs=jobs,
+            resume=resume,
+            backend=backend,
+            scheduler=scheduler,
+        )
+        return
+    from limecli.explainers.tabular import explain_tabular
+
     if train is None:
         note(quiet, f"no --train given: sampling statistics come from {data} itself")
     explanation = explain_tabular(
@@ -134,3 +201,136 @@ def tabular(
     if dropped:
         note(quiet, f"column(s) the model does not use were left out: {', '.join(dropped)}")
     emit([explanation], fmt, output)
+
+
+def parse_rows(spec: str, n_rows: int) -> list[int]:
+    """Row numbers from ``0:500`` (end excluded; ``5:`` to the end), ``3,7,9`` or a mix.
+
+    Repeated rows are explained once, at their first position.
+    """
+    from limecli.errors import InputDataError, ParameterError
+
+    rows: list[int] = []
+    for part in spec.split(","):
+        part = part.strip()
+        try:
+            if ":" in part:
+                start_text, _, stop_text = part.partition(":")
+                start = int(start_text) if start_text.strip() else 0
+                stop = int(stop_text) if stop_text.strip() else n_rows
+                if start < 0 or stop < start:
+                    raise ValueError
+                if stop > n_rows:
+                    raise InputDataError(
+                        f"rows {part} reach past the end: the data has {n_rows} rows "
+                        f"(0 to {n_rows - 1})"
+                    )
+                rows.extend(range(start, stop))
+            else:
+                value = int(part)
+                if value < 0:
+                    raise ValueError
+                if value >= n_rows:
+                    raise InputDataError(
+                        f"row {value} is out of range: the data has {n_rows} rows "
+                        f"(0 to {n_rows - 1})"
+                    )
+                rows.append(value)
+        except ValueError as e:
+            raise ParameterError(
+                f"--rows {spec!r}: {part!r} is not a row number or START:STOP range "
+                "(0-based, e.g. 0:500 or 3,7,9)"
+            ) from e
+    return list(dict.fromkeys(rows))
+
+
+def _batch(
+    predictor: Predictor,
+    data: Path,
+    rows_spec: str | None,
+    *,
+    train: Path | None,
+    target: str | None,
+    categorical: tuple[str, ...],
+    discretizer: str | None,
+    sample_around_instance: bool,
+    kernel_width: float | None,
+    feature_selection: str,
+    batch_size: int | None,
+    num_samples: int,
+    num_features: int,
+    seed: int,
+    labels: tuple[str, ...],
+    top_labels: int | None,
+    independent_samples: bool,
+    fmt: str,
+    output: Path | None,
+    quiet: bool,
+    jobs: int,
+    resume: bool,
+    backend: str,
+    scheduler: str | None,
+) -> None:
+    from limecli.batch import BatchInput, run_cli_batch
+    from limecli.explainers.tabular import TabularBatchTask, TabularExplainer
+    from limecli.readers.tabular import read_csv
+
+    frame = read_csv(data)
+    rows = list(range(len(frame))) if rows_spec is None else parse_rows(rows_spec, len(frame))
+    if train is None:
+        note(quiet, f"no --train given: sampling statistics come from {data} itself")
+    explainer = TabularExplainer(
+        predictor,
+        frame if train is None else read_csv(train),
+        target=target,
+        categorical=categorical,
+        discretizer=discretizer,
+        sample_around_instance=sample_around_instance,
+        kernel_width=kernel_width,
+        feature_selection=feature_selection,
+        num_samples=num_samples,
+        num_features=num_features,
+        batch_size=batch_size,
+    )
+    explainer.training_source = str(train if train is not None else data)
+    if explainer.dropped_columns:
+        dropped = ", ".join(explainer.dropped_columns)
+        note(quiet, f"column(s) the model does not use were left out: {dropped}")
+    shared = None
+    if not independent_samples:
+        if explainer.shares_samples:
+            # One pool, one model call on it, for every row (exact: see README, Batch).
+            shared = explainer.shared_pool(seed=seed, num_samples=num_samples)
+        else:
+            note(quiet, "samples are drawn around each row: every row gets its own sample pool")
+    task = TabularBatchTask(
+        explainer,
+        shared,
+        labels=labels,
+        top_labels=top_labels,
+        num_samples=num_samples,
+        num_features=num_features,
+    )
+    source = str(data)
+    inputs = (BatchInput({"source": source, "row": i}, _row(frame, i)) for i in rows)
+    run_cli_batch(
+        kind="tabular",
+        inputs=inputs,
+        total=len(rows),
+        task=task,
+        fmt=fmt,
+        output=output,
+        resume=resume,
+        jobs=jobs,
+        backend=backend,
+        scheduler=scheduler,
+        seed=seed,
+        quiet=quiet,
+        # Shared pool: a chunk's rows go to the model in one call, so chunks are
+        # larger; fixed sizes (not derived from --jobs) keep the output identical.
+        chunk_size=32 if shared is not None else 4,
+    )
+
+
+def _row(frame: Any, i: int) -> Any:
+    return frame.iloc[i]

@@ -7,13 +7,14 @@ selection, explaining the predicted class.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from limecli.errors import InputDataError, ParameterError
+from limecli.errors import InputDataError, LimeCliError, ParameterError
 from limecli.explainers.common import (
     as_predictor,
     choose_labels,
@@ -24,12 +25,28 @@ from limecli.explainers.common import (
 from limecli.explanation import Explanation, FeatureWeight, library_versions
 from limecli.predictor import Predictor
 from limecli.sampling.discretize import DISCRETIZERS
-from limecli.sampling.tabular import EncodedInstance, TabularSampler
+from limecli.sampling.tabular import EncodedInstance, SamplePool, TabularSampler
 from limecli.surrogate import exponential_kernel
 from limecli.validation import check_choice, check_float, check_int, check_random_state
 
 if TYPE_CHECKING:
     import pandas as pd
+
+    from limecli.batch import BatchInput
+
+
+@dataclass
+class SharedPool:
+    """One pool of perturbed rows and the model's answers on it, shared by many instances.
+
+    Row 0 of ``pool`` is a placeholder (each instance takes its place), so
+    ``outputs`` holds the model's answers for rows 1.. only.
+    """
+
+    pool: SamplePool
+    outputs: np.ndarray
+    seed: int | None
+    num_samples: int
 
 
 class TabularExplainer:
@@ -151,6 +168,183 @@ class TabularExplainer:
             encoded, data, outputs, seed, labels, top_labels, num_samples, num_features, input_info
         )
 
+    @property
+    def shares_samples(self) -> bool:
+        """Whether the perturbed rows are independent of the instance, so a batch can share them.
+
+        True for discretised sampling and for continuous sampling around the
+        training mean; False with ``sample_around_instance`` and no discretizer.
+        """
+        return self.discretizer is not None or not self.sample_around_instance
+
+    def shared_pool(self, *, seed: int | None = None, num_samples: int | None = None) -> SharedPool:
+        """Draw a pool with ``seed`` and call the model on it once (for :meth:`explain_with_pool`)."""
+        if not self.shares_samples:
+            raise ParameterError(
+                "samples drawn around each instance cannot be shared: use independent samples"
+            )
+        num_samples = self.num_samples if num_samples is None else num_samples
+        validate_common(num_samples, self.num_features, None, self.feature_selection)
+        # The same draw as explain(seed=seed): the pool never depends on the instance.
+        pool = self.sampler.draw(num_samples, check_random_state(seed))
+        rest = _pool_rows(pool, slice(1, None))
+        frame = self.sampler.to_frame(rest)
+        outputs = self.predictor.predict(self.model_input(frame), self.batch_size or len(frame))
+        return SharedPool(pool=pool, outputs=outputs, seed=seed, num_samples=num_samples)
+
+    def explain_with_pool(
+        self,
+        instances: Sequence[pd.Series | dict[str, Any]],
+        shared: SharedPool,
+        *,
+        labels: Sequence[str | int] | None = None,
+        top_labels: int | None = None,
+        num_features: int | None = None,
+        input_infos: Sequence[dict[str, Any] | None] | None = None,
+    ) -> list[Explanation | LimeCliError]:
+        """Explain each instance against one shared pool; a failing instance gives its error.
+
+        Each result equals ``explain(instance, seed=shared.seed)`` for a model
+        that answers each row independently of the others in its batch: only
+        row 0 of the interpretable data depends on the instance, so the model
+        is called once on the pool and once on all the instances.
+        """
+        import pandas as pd
+
+        num_features = self.num_features if num_features is None else num_features
+        validate_common(shared.num_samples, num_features, top_labels, self.feature_selection)
+        infos = list(input_infos) if input_infos is not None else [None] * len(instances)
+        results: list[Explanation | LimeCliError | None] = [None] * len(instances)
+        encoded: dict[int, EncodedInstance] = {}
+        for i, instance in enumerate(instances):
+            row = pd.Series(instance) if isinstance(instance, dict) else instance
+            missing = [c for c in self.feature_columns if c not in row.index]
+            try:
+                if missing:
+                    raise InputDataError(
+                        f"the row lacks column(s) the model needs: {', '.join(missing)}"
+                    )
+                encoded[i] = self.sampler.encode(row)
+            except LimeCliError as e:
+                results[i] = e
+        firsts = self._instance_outputs(encoded, results)
+        for i, first in firsts.items():
+            enc = encoded[i]
+            _, data = self.sampler.represent(shared.pool, enc, around_instance=False)
+            outputs = np.vstack([first[None, :], shared.outputs])
+            try:
+                results[i] = self._finish(
+                    enc,
+                    data,
+                    outputs,
+                    shared.seed,
+                    labels,
+                    top_labels,
+                    shared.num_samples,
+                    num_features,
+                    infos[i],
+                )
+            except LimeCliError as e:
+                results[i] = e
+        return [r for r in results if r is not None]
+
+    def _instance_outputs(
+        self,
+        encoded: dict[int, EncodedInstance],
+        results: list[Explanation | LimeCliError | None],
+    ) -> dict[int, np.ndarray]:
+        """The model's answer for each encoded instance: one call, or one per row if it fails."""
+        if not encoded:
+            return {}
+        order = sorted(encoded)
+        try:
+            outputs = self.predictor.predict(
+                self.model_input(self._instances_frame([encoded[i] for i in order])),
+                self.batch_size,
+            )
+            return {i: outputs[k] for k, i in enumerate(order)}
+        except LimeCliError:
+            if len(order) == 1:
+                raise
+        firsts: dict[int, np.ndarray] = {}
+        for i in order:  # find the row(s) the model cannot take
+            try:
+                firsts[i] = self.predictor(self.model_input(self._instances_frame([encoded[i]])))[0]
+            except LimeCliError as e:
+                results[i] = e
+        return firsts
+
+    def _instances_frame(self, encoded: Sequence[EncodedInstance]) -> pd.DataFrame:
+        pool = SamplePool(
+            numeric=np.array([e.numeric for e in encoded], dtype=float).reshape(
+                len(encoded), len(self.sampler.numeric_idx)
+            ),
+            bins=None,
+            codes=np.array([e.codes for e in encoded], dtype=int).reshape(
+                len(encoded), len(self.sampler.categorical_idx)
+            ),
+            noise=None,
+        )
+        return self.sampler.to_frame(pool)
+
+    def explain_many(
+        self,
+        instances: Iterable[pd.Series | dict[str, Any]],
+        *,
+        seed: int | None = None,
+        labels: Sequence[str | int] | None = None,
+        top_labels: int | None = None,
+        num_samples: int | None = None,
+        num_features: int | None = None,
+        input_infos: Sequence[dict[str, Any]] | None = None,
+        independent_samples: bool = False,
+    ) -> list[Explanation]:
+        """Explain many rows; raises the first row's error, if any.
+
+        By default (where :attr:`shares_samples`) all rows share one pool drawn
+        with ``seed``: row i's explanation is ``explain(row_i, seed=seed)``.
+        With ``independent_samples`` (or when samples are drawn around each
+        instance) each row gets its own pool, seeded by
+        :func:`limecli.batch.derive_seed` from ``seed`` and the row's
+        ``input_infos`` entry (by default ``{"index": position}``).
+        """
+        rows = list(instances)
+        infos = (
+            [dict(x) for x in input_infos]
+            if input_infos is not None
+            else [{"index": i} for i in range(len(rows))]
+        )
+        if len(infos) != len(rows):
+            raise ParameterError(f"{len(infos)} input_infos for {len(rows)} instances")
+        if independent_samples or not self.shares_samples:
+            from limecli.batch import derive_seed
+
+            return [
+                self.explain(
+                    row,
+                    seed=derive_seed(seed, info),
+                    labels=labels,
+                    top_labels=top_labels,
+                    num_samples=num_samples,
+                    num_features=num_features,
+                    input_info=info,
+                )
+                for row, info in zip(rows, infos, strict=True)
+            ]
+        shared = self.shared_pool(seed=seed, num_samples=num_samples)
+        results = self.explain_with_pool(
+            rows,
+            shared,
+            labels=labels,
+            top_labels=top_labels,
+            num_features=num_features,
+            input_infos=infos,
+        )
+        for result in results:
+            if isinstance(result, LimeCliError):
+                raise result
+        return [r for r in results if isinstance(r, Explanation)]
+
     def _finish(
         self,
         encoded: EncodedInstance,
@@ -212,6 +406,71 @@ class TabularExplainer:
             meta={"method": "lime", "model": self.predictor.source, "versions": library_versions()},
             data={"feature_columns": self.feature_columns},
         )
+
+
+class TabularBatchTask:
+    """The tabular chunk task for :func:`limecli.batch.run_batch` (picklable).
+
+    ``payload`` of each input is the row (a Series). With ``shared`` every
+    chunk is explained against that one pool; without, each row draws its own
+    pool with its derived seed.
+    """
+
+    def __init__(
+        self,
+        explainer: TabularExplainer,
+        shared: SharedPool | None,
+        *,
+        labels: Sequence[str | int] | None = None,
+        top_labels: int | None = None,
+        num_samples: int | None = None,
+        num_features: int | None = None,
+    ) -> None:
+        self.explainer = explainer
+        self.shared = shared
+        self.labels = list(labels) if labels else None
+        self.top_labels = top_labels
+        self.num_samples = num_samples
+        self.num_features = num_features
+
+    def __call__(self, chunk: list[BatchInput]) -> list[Any]:
+        if self.shared is not None:
+            return list(
+                self.explainer.explain_with_pool(
+                    [item.payload for item in chunk],
+                    self.shared,
+                    labels=self.labels,
+                    top_labels=self.top_labels,
+                    num_features=self.num_features,
+                    input_infos=[item.identity for item in chunk],
+                )
+            )
+        out: list[Any] = []
+        for item in chunk:
+            try:
+                out.append(
+                    self.explainer.explain(
+                        item.payload,
+                        seed=item.seed,
+                        labels=self.labels,
+                        top_labels=self.top_labels,
+                        num_samples=self.num_samples,
+                        num_features=self.num_features,
+                        input_info=item.identity,
+                    )
+                )
+            except Exception as e:  # recorded by the runner, the batch goes on
+                out.append(e)
+        return out
+
+
+def _pool_rows(pool: SamplePool, rows: slice) -> SamplePool:
+    return SamplePool(
+        numeric=pool.numeric[rows],
+        bins=None if pool.bins is None else pool.bins[rows],
+        codes=pool.codes[rows],
+        noise=None if pool.noise is None else pool.noise[rows],
+    )
 
 
 def resolve_feature_columns(
