@@ -36,7 +36,7 @@ class PageLoad:
 
 
 def load_page(
-    url: str, *, width: int = 1000, height: int = 1200, timeout: float = 30.0
+    url: str, *, width: int = 1000, height: int = 1200, timeout: float = 30.0, dark: bool = False
 ) -> PageLoad:
     """Open ``url`` in a fresh headless Chromium and return what happened."""
     import websocket  # websocket-client
@@ -69,7 +69,7 @@ def load_page(
             ws_url = _page_socket(port, timeout)
             ws = websocket.create_connection(ws_url, timeout=timeout)
             try:
-                return _drive(ws, url, timeout)
+                return _drive(ws, url, timeout, dark)
             finally:
                 ws.close()
         finally:
@@ -104,7 +104,7 @@ def _page_socket(port: int, timeout: float) -> str:
     raise TimeoutError("Chromium has no page target")
 
 
-def _drive(ws: Any, url: str, timeout: float) -> PageLoad:
+def _drive(ws: Any, url: str, timeout: float, dark: bool) -> PageLoad:
     result = PageLoad()
     counter = iter(range(1, 1_000_000))
     pending: dict[int, Any] = {}
@@ -138,6 +138,9 @@ def _drive(ws: Any, url: str, timeout: float) -> PageLoad:
 
     for domain in ("Page", "Network", "Runtime", "Log"):
         pump(until_id=send(f"{domain}.enable"))
+    if dark:
+        scheme = [{"name": "prefers-color-scheme", "value": "dark"}]
+        pump(until_id=send("Emulation.setEmulatedMedia", features=scheme))
     send("Page.navigate", url=url)
     pump(until_event="Page.loadEventFired")
     time.sleep(0.2)  # let late console messages arrive

@@ -164,14 +164,14 @@ def test_repr_html_for_notebooks(tabular_report) -> None:
     assert exp._repr_html_() == document
 
 
-def _check_in_browser(document: str, name: str, tmp_path: Path) -> None:
+def _check_in_browser(document: str, name: str, tmp_path: Path, dark: bool = False) -> np.ndarray:
     if find_chromium() is None:
         if os.environ.get("LIMECLI_REQUIRE_BROWSER"):
             pytest.fail("Chromium is required (LIMECLI_REQUIRE_BROWSER is set) but not installed")
         pytest.skip("Chromium is not installed (CI installs it: see .ci/run)")
     page = tmp_path / f"{name}.html"
     page.write_text(document, encoding="utf-8")
-    load = load_page(page.as_uri())
+    load = load_page(page.as_uri(), dark=dark)
     assert load.errors == []
     external = [u for u in load.requests if not u.startswith(("file:", "data:"))]
     assert external == []
@@ -179,10 +179,14 @@ def _check_in_browser(document: str, name: str, tmp_path: Path) -> None:
     (ARTIFACTS / f"{name}.png").write_bytes(load.screenshot)
     pixels = np.asarray(Image.open(io.BytesIO(load.screenshot)).convert("L"), dtype=float)
     assert pixels.shape[0] > 100 and pixels.std() > 10  # rendered something, not a blank page
+    return pixels
 
 
 def test_tabular_report_in_chromium(tabular_report, tmp_path: Path) -> None:
-    _check_in_browser(tabular_report[1], "report-tabular", tmp_path)
+    light = _check_in_browser(tabular_report[1], "report-tabular", tmp_path)
+    dark = _check_in_browser(tabular_report[1], "report-tabular-dark", tmp_path, dark=True)
+    # The page follows the reader's colour scheme: a light page, then a dark one.
+    assert np.median(light) > 200 and np.median(dark) < 60
 
 
 def test_text_report_in_chromium(tmp_path: Path) -> None:
