@@ -20,6 +20,7 @@ COMMANDS = {
     "tabular": "limecli.cli.tabular:tabular",
     "image": "limecli.cli.image:image",
     "text": "limecli.cli.text:text",
+    "summary": "limecli.cli.summary:summary",
 }
 
 

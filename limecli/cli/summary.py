@@ -1,0 +1,99 @@
+"""``limecli summary``: the global view of a batch of explanations."""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from pathlib import Path
+
+import click
+
+
+@click.command(name="summary")
+@click.argument(
+    "files", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path)
+)
+@click.option(
+    "--label",
+    default=None,
+    metavar="NAME",
+    help="Summarise this label's explanations only (default: each record's first label).",
+)
+@click.option(
+    "--top-k",
+    type=click.IntRange(min=1),
+    default=5,
+    show_default=True,
+    help="Count how often each feature is among an explanation's K largest weights.",
+)
+@click.option(
+    "--pick",
+    type=click.IntRange(min=1),
+    default=None,
+    metavar="K",
+    help="Also pick K representative explanations with submodular pick (SP-LIME).",
+)
+@click.option(
+    "--limit",
+    type=click.IntRange(min=0),
+    default=15,
+    show_default=True,
+    help="Table only: features shown per label (0: all).",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "json", "csv"]),
+    default=None,
+    help="Default: table on a terminal, else from -o's suffix, else json. "
+    "CSV lists features, or the picked explanations with --pick.",
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Write to this file instead of stdout (written atomically).",
+)
+def summary(
+    files: tuple[Path, ...],
+    label: str | None,
+    top_k: int,
+    pick: int | None,
+    limit: int,
+    fmt: str | None,
+    output: Path | None,
+) -> None:
+    """Aggregate feature importance across the explanations in FILES (JSONL or JSON).
+
+    Per feature: mean |weight|, signed mean, how often it is in an
+    explanation's top K, and how consistently it pushes the same way.
+
+    \b
+    Example:
+      limecli tabular sample_models/breast_cancer_rf.joblib \\
+          sample_data/breast_cancer_test.csv --all -o explanations.jsonl
+      limecli summary explanations.jsonl --pick 5
+    """
+    from limecli.cli.common import write_atomic
+    from limecli.render.summary import render_summary
+    from limecli.summary import read_records, summarize
+
+    result = summarize(
+        read_records(files), label=label, top_k=top_k, pick=pick, sources=[str(f) for f in files]
+    )
+    if fmt is None:
+        suffix = {".json": "json", ".csv": "csv", ".txt": "table"}
+        if output is not None:
+            fmt = suffix.get(output.suffix.lower(), "json")
+        else:
+            fmt = "table" if sys.stdout.isatty() else "json"
+    to_terminal = output is None and sys.stdout.isatty()
+    width = shutil.get_terminal_size().columns if to_terminal else None
+    text = render_summary(
+        result, fmt, color=to_terminal and fmt == "table", width=width, limit=limit
+    )
+    if output is None:
+        click.echo(text, nl=False)
+    else:
+        write_atomic(output, text)
