@@ -481,3 +481,15 @@ def test_sample_shapes_model_explains_circle_on_the_circle(run_cli, tmp_path):
     rect_top = max(rect, key=lambda f: f["weight"])
     x0, y0, x1, y1 = rect_top["bbox"]
     assert rect_top["weight"] > 0 and x0 <= 72 <= x1 and y0 <= 30 <= y1 and x0 > 35
+
+
+def test_pictures_get_the_usual_file_mode(run_cli, models, picture, tmp_path):
+    import os
+
+    out = tmp_path / "o.png"
+    result = run_cli("image", f"{models}:texture", picture, *FAST, "--out", out)
+    assert result.exit_code == 0, result.stderr
+    umask = os.umask(0)
+    os.umask(umask)
+    assert out.stat().st_mode & 0o777 == 0o666 & ~umask
+    assert not list(tmp_path.glob(".o.png*"))  # no temporary file left behind

@@ -193,7 +193,8 @@ class ImageExplainer:
                 for batch in sampler.batches(masks, self.batch_size)
             ]
         )
-        distances = cosine_distances_to_first(masks)
+        data = masks.astype(np.float64)
+        distances = cosine_distances_to_first(data)
         weights = exponential_kernel(distances, self.kernel_width)
         if not labels and top_labels is None and self.predictor.mode == "classification":
             top_labels = DEFAULT_TOP_LABELS
@@ -211,7 +212,7 @@ class ImageExplainer:
 
         label_explanations: list[LabelExplanation] = explain_labels(
             self.predictor,
-            masks,
+            data,
             outputs,
             weights,
             label_idx,

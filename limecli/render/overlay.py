@@ -137,7 +137,14 @@ def save_png(path: str | Path, array: np.ndarray) -> None:
                 np.save(handle, array, allow_pickle=False)
             else:
                 Image.fromarray(np.ascontiguousarray(array)).save(handle, format="PNG")
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600 files; outputs get the usual mode
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask

@@ -237,8 +237,12 @@ class ImageSampler:
         else:
             fill = np.broadcast_to(np.asarray(hide_color, dtype=np.float32), image.shape)
         scale = np.float32(value_scale)
-        self.image = image * scale
-        self.fill = np.ascontiguousarray(fill * scale, dtype=np.float32)
+        self.shape = image.shape
+        # Flat per-value views: one segment id per (pixel, channel), so a batch is one
+        # lookup plus one np.where over contiguous memory, with no broadcasting.
+        self._value_segments = np.repeat(self.segments.ravel(), image.shape[2])
+        self.image = (image * scale).ravel()
+        self.fill = np.ascontiguousarray(fill * scale, dtype=np.float32).ravel()
 
     def draw(self, num_samples: int, rng: np.random.Generator) -> np.ndarray:
         """(num_samples, K) uint8 masks: row 0 all on (the image itself), others uniform 0/1."""
@@ -247,9 +251,9 @@ class ImageSampler:
         return masks
 
     def images(self, masks: np.ndarray) -> np.ndarray:
-        """The perturbed images (n, H, W, 3) float32 for ``masks`` (n, K)."""
-        on = masks.astype(bool)[:, self.segments]  # (n, H, W)
-        return np.where(on[..., None], self.image, self.fill)
+        """The perturbed images (n, H, W, C) float32 for ``masks`` (n, K)."""
+        on = masks.astype(bool)[:, self._value_segments]  # (n, H*W*C)
+        return np.where(on, self.image, self.fill).reshape(masks.shape[0], *self.shape)
 
     def batches(self, masks: np.ndarray, batch_size: int) -> Iterator[np.ndarray]:
         """Perturbed images ``batch_size`` at a time (memory stays bounded)."""

@@ -1,0 +1,119 @@
+"""Images: time outside the model vs the model's own time, limecli beside lime 0.2.0.1.
+
+    pip install -e '.[bench]' && python bench/bench_image.py [--repeats 5]
+
+Same 224x224 photograph (sample_data/images/coffee.jpg), same quickshift
+superpixels (kernel_size 4, max_dist 200, ratio 0.2), 1000 samples, mean-colour
+hiding, top 5 labels, the same cheap model (a linear softmax over 8x8-pooled
+pixels, 10 classes) and the same batch size (100) on both sides. Prints medians
+and ratios; shared machines are noisy, so read the ratios, not the seconds.
+
+The reference builds each perturbed image in a Python loop over samples (and
+copies the image per sample); limecli builds a batch with one fancy-indexing
+lookup and one np.where. Both spend the same time in quickshift, printed
+separately.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import statistics
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _timing import ClockedModel, measure, report
+
+from limecli import ImageExplainer, wrap_model
+from limecli.readers.image import read_image
+from limecli.sampling.image import segment
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def cheap_model(n_classes: int = 10, seed: int = 0):
+    """A linear softmax over the image average-pooled to 28x28x3 (about 2 ms per 100 images)."""
+    rng = np.random.default_rng(seed)
+    weights = rng.normal(0, 1, (28 * 28 * 3, n_classes)).astype(np.float32)
+
+    def predict(batch: np.ndarray) -> np.ndarray:
+        x = np.asarray(batch, dtype=np.float32)
+        n = x.shape[0]
+        pooled = x.reshape(n, 28, 8, 28, 8, 3).mean(axis=(2, 4)).reshape(n, -1)
+        logits = pooled @ weights
+        logits -= logits.max(axis=1, keepdims=True)
+        e = np.exp(logits)
+        return e / e.sum(axis=1, keepdims=True)
+
+    return predict
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--num-samples", type=int, default=1000)
+    parser.add_argument("--batch-size", type=int, default=100)
+    args = parser.parse_args()
+
+    from lime.lime_image import LimeImageExplainer
+
+    image = read_image(ROOT / "sample_data" / "images" / "coffee.jpg")
+    pixels01 = image.pixels / np.float32(255)  # both sides hand the model 0-1 float32
+    clocked = ClockedModel(cheap_model())
+
+    seg_times = []
+    for _ in range(args.repeats):
+        start = time.perf_counter()
+        segments = segment(image.pixels)
+        seg_times.append(time.perf_counter() - start)
+    seg = statistics.median(seg_times)
+
+    ours = ImageExplainer(
+        wrap_model(clocked, mode="classification"),
+        num_samples=args.num_samples,
+        batch_size=args.batch_size,
+    )
+    theirs = LimeImageExplainer(random_state=0)
+    print(
+        f"image, 224x224, quickshift ({segments.max() + 1} superpixels, {seg:.3f}s of either "
+        f"side's time), {args.num_samples} samples, batch {args.batch_size}, "
+        f"cheap linear model, median of {args.repeats}"
+    )
+    o_total, o_out = measure(lambda: ours.explain(image, seed=0), clocked, args.repeats)
+    # lime 0.2.0.1 draws a tqdm progress bar on stderr that cannot be turned off.
+    with warnings.catch_warnings(), contextlib.redirect_stderr(io.StringIO()):
+        warnings.simplefilter("ignore")
+        l_total, l_out = measure(
+            lambda: theirs.explain_instance(
+                pixels01,
+                clocked,
+                top_labels=5,
+                hide_color=None,
+                num_samples=args.num_samples,
+                batch_size=args.batch_size,
+                random_seed=0,
+            ),
+            clocked,
+            args.repeats,
+        )
+    o_model, l_model = o_total - o_out, l_total - l_out
+    report("defaults, top 5 labels", (o_total, o_out, o_model), (l_total, l_out, l_model))
+    print(
+        f"{'':<34} outside the model: limecli {o_out:.3f}s, lime {l_out:.3f}s "
+        f"({l_out / o_out:.1f}x less); model {o_model:.3f}s vs {l_model:.3f}s"
+    )
+    o_rest, l_rest = o_out - seg, l_out - seg
+    print(
+        f"{'':<34} outside the model and quickshift: limecli {o_rest:.3f}s "
+        f"({o_rest / o_model:.2f}x the model), lime {l_rest:.3f}s ({l_rest / l_model:.2f}x the model)"
+    )
+
+
+if __name__ == "__main__":
+    main()
