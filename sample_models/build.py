@@ -14,12 +14,14 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
+import build_image  # noqa: E402
 import build_tabular  # noqa: E402
 import build_text  # noqa: E402
 
 
 def main() -> None:
     build_tabular.build_all()
+    build_image.build_all()
     build_text.build_all()
 
 
