@@ -86,7 +86,7 @@ def _devtools_port(profile: Path, timeout: float) -> int:
     while time.monotonic() < deadline:
         if marker.exists():
             text = marker.read_text().split()
-            if text:
+            if len(text) >= 2:  # the file is written in two lines; wait for both
                 return int(text[0])
         time.sleep(0.05)
     raise TimeoutError("Chromium did not open its DevTools port")
@@ -95,8 +95,12 @@ def _devtools_port(profile: Path, timeout: float) -> int:
 def _page_socket(port: int, timeout: float) -> str:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/json/list", timeout=5) as response:
-            targets = json.load(response)
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/json/list", timeout=5) as reply:
+                targets = json.load(reply)
+        except OSError:  # the port file can appear before the server answers
+            time.sleep(0.1)
+            continue
         pages = [t for t in targets if t.get("type") == "page"]
         if pages:
             return str(pages[0]["webSocketDebuggerUrl"])
