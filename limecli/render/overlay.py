@@ -16,8 +16,7 @@ atomically (temporary file in the same folder, then renamed).
 
 from __future__ import annotations
 
-import os
-import tempfile
+import io
 from pathlib import Path
 
 import numpy as np
@@ -128,23 +127,11 @@ def save_png(path: str | Path, array: np.ndarray) -> None:
     """Write a uint8 (H, W) or (H, W, 3) array as PNG, atomically; ``.npy`` saves the array."""
     from PIL import Image
 
-    path = Path(path)
-    folder = path.parent if str(path.parent) else Path(".")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            if path.suffix.lower() == ".npy":
-                np.save(handle, array, allow_pickle=False)
-            else:
-                Image.fromarray(np.ascontiguousarray(array)).save(handle, format="PNG")
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600 files; outputs get the usual mode
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    from limecli.atomic import write_atomic
 
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
+    buffer = io.BytesIO()
+    if Path(path).suffix.lower() == ".npy":
+        np.save(buffer, array, allow_pickle=False)
+    else:
+        Image.fromarray(np.ascontiguousarray(array)).save(buffer, format="PNG")
+    write_atomic(path, buffer.getvalue())
