@@ -204,10 +204,11 @@ class TabularExplainer:
     ) -> list[Explanation | LimeCliError]:
         """Explain each instance against one shared pool; a failing instance gives its error.
 
-        Each result equals ``explain(instance, seed=shared.seed)`` for a model
-        that answers each row independently of the others in its batch: only
-        row 0 of the interpretable data depends on the instance, so the model
-        is called once on the pool and once on all the instances.
+        Each result equals ``explain(instance, seed=shared.seed)`` (up to the
+        model's floating-point rounding, which may depend on its batch size):
+        only row 0 of the interpretable data and of the model's answers depends
+        on the instance, so the model is called once on the pool and once on
+        each instance's single row.
         """
         import pandas as pd
 
@@ -253,21 +254,14 @@ class TabularExplainer:
         encoded: dict[int, EncodedInstance],
         results: list[Explanation | LimeCliError | None],
     ) -> dict[int, np.ndarray]:
-        """The model's answer for each encoded instance: one call, or one per row if it fails."""
-        if not encoded:
-            return {}
-        order = sorted(encoded)
-        try:
-            outputs = self.predictor.predict(
-                self.model_input(self._instances_frame([encoded[i] for i in order])),
-                self.batch_size,
-            )
-            return {i: outputs[k] for k, i in enumerate(order)}
-        except LimeCliError:
-            if len(order) == 1:
-                raise
+        """The model's answer for each encoded instance, one row per call.
+
+        One call per row, not one per chunk: a model's rounding can depend on
+        the size of its batch (BLAS kernels), and a record must not depend on
+        which other rows shared its chunk (--jobs, --resume).
+        """
         firsts: dict[int, np.ndarray] = {}
-        for i in order:  # find the row(s) the model cannot take
+        for i in sorted(encoded):
             try:
                 firsts[i] = self.predictor(self.model_input(self._instances_frame([encoded[i]])))[0]
             except LimeCliError as e:
