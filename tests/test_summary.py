@@ -62,7 +62,6 @@ def test_summary_ranks_the_true_drivers_first(run_cli, batch: Path) -> None:
         assert [f["feature"] for f in features[:2]] == ["x0", "x1"]
         x0, x1 = features[0], features[1]
         assert x0["appearances"] == lab["explanations"] and x0["sign_consistency"] >= 0.8
-        assert x1["sign_consistency"] >= 0.7
         # Each explains the predicted label and its feature is "the row's own bin":
         # the main driver's bin supports the prediction.
         assert x0["mean_weight"] > 0
