@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import click
 
@@ -271,8 +271,12 @@ def _batch(
     backend: str,
     scheduler: str | None,
 ) -> None:
-    from limecli.batch import BatchInput, run_cli_batch
-    from limecli.explainers.tabular import TabularBatchTask, TabularExplainer
+    from limecli.batch import run_cli_batch
+    from limecli.explainers.tabular import (
+        TabularBatchTask,
+        TabularExplainer,
+        tabular_batch_inputs,
+    )
     from limecli.readers.tabular import read_csv
 
     frame = read_csv(data)
@@ -311,8 +315,9 @@ def _batch(
         num_samples=num_samples,
         num_features=num_features,
     )
-    source = str(data)
-    inputs = (BatchInput({"source": source, "row": i}, _row(frame, i)) for i in rows)
+    inputs = tabular_batch_inputs(
+        explainer, frame, rows, source=str(data), shared=shared is not None
+    )
     run_cli_batch(
         kind="tabular",
         inputs=inputs,
@@ -327,10 +332,6 @@ def _batch(
         seed=seed,
         quiet=quiet,
         # Shared-pool rows are cheap, so chunks are larger (fewer tasks to ship);
-        # a record never depends on its chunk, so the size is free to choose.
+        # a record never depends on its chunk (see _with_outputs).
         chunk_size=32 if shared is not None else 4,
     )
-
-
-def _row(frame: Any, i: int) -> Any:
-    return frame.iloc[i]

@@ -7,10 +7,10 @@ selection, explaining the predicted class.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 
@@ -201,14 +201,18 @@ class TabularExplainer:
         top_labels: int | None = None,
         num_features: int | None = None,
         input_infos: Sequence[dict[str, Any] | None] | None = None,
+        first_outputs: Sequence[np.ndarray | LimeCliError] | None = None,
     ) -> list[Explanation | LimeCliError]:
         """Explain each instance against one shared pool; a failing instance gives its error.
+
+        ``first_outputs``: the model's answers for the instances, from
+        :meth:`instance_outputs` (by default computed here, in one call).
 
         Each result equals ``explain(instance, seed=shared.seed)`` (up to the
         model's floating-point rounding, which may depend on its batch size):
         only row 0 of the interpretable data and of the model's answers depends
         on the instance, so the model is called once on the pool and once on
-        each instance's single row.
+        all the instances.
         """
         import pandas as pd
 
@@ -228,7 +232,16 @@ class TabularExplainer:
                 encoded[i] = self.sampler.encode(row)
             except LimeCliError as e:
                 results[i] = e
-        firsts = self._instance_outputs(encoded, results)
+        if first_outputs is None:
+            firsts = self._instance_outputs(encoded, results)
+        else:
+            firsts = {}
+            for i in encoded:
+                given = first_outputs[i]
+                if isinstance(given, LimeCliError):
+                    results[i] = given
+                else:
+                    firsts[i] = np.asarray(given, dtype=float)
         for i, first in firsts.items():
             enc = encoded[i]
             _, data = self.sampler.represent(shared.pool, enc, around_instance=False)
@@ -249,19 +262,55 @@ class TabularExplainer:
                 results[i] = e
         return [r for r in results if r is not None]
 
+    def instance_outputs(
+        self, instances: Sequence[pd.Series | dict[str, Any]]
+    ) -> list[np.ndarray | LimeCliError]:
+        """The model's answer for each instance (one call), or the instance's error.
+
+        A batch calls this on blocks of rows fixed by their position in the
+        batch, so that a record never depends on --jobs or --resume even for a
+        model whose rounding depends on its batch size.
+        """
+        import pandas as pd
+
+        results: list[Explanation | LimeCliError | None] = [None] * len(instances)
+        encoded: dict[int, EncodedInstance] = {}
+        for i, instance in enumerate(instances):
+            row = pd.Series(instance) if isinstance(instance, dict) else instance
+            try:
+                encoded[i] = self.sampler.encode(row)
+            except LimeCliError as e:
+                results[i] = e
+            except KeyError as e:
+                results[i] = InputDataError(f"the row lacks column {e} the model needs")
+        firsts = self._instance_outputs(encoded, results)
+        out: list[np.ndarray | LimeCliError] = []
+        for i in range(len(instances)):
+            result = results[i]
+            out.append(firsts[i] if i in firsts else cast(LimeCliError, result))
+        return out
+
     def _instance_outputs(
         self,
         encoded: dict[int, EncodedInstance],
         results: list[Explanation | LimeCliError | None],
     ) -> dict[int, np.ndarray]:
-        """The model's answer for each encoded instance, one row per call.
-
-        One call per row, not one per chunk: a model's rounding can depend on
-        the size of its batch (BLAS kernels), and a record must not depend on
-        which other rows shared its chunk (--jobs, --resume).
-        """
+        """The model's answer for each encoded instance: one call, or one per row if it fails."""
+        if not encoded:
+            return {}
+        order = sorted(encoded)
+        try:
+            outputs = self.predictor.predict(
+                self.model_input(self._instances_frame([encoded[i] for i in order])),
+                self.batch_size,
+            )
+            return {i: outputs[k] for k, i in enumerate(order)}
+        except LimeCliError as e:
+            if len(order) == 1:
+                results[order[0]] = e
+                return {}
         firsts: dict[int, np.ndarray] = {}
-        for i in sorted(encoded):
+        for i in order:  # find the row(s) the model cannot take
             try:
                 firsts[i] = self.predictor(self.model_input(self._instances_frame([encoded[i]])))[0]
             except LimeCliError as e:
@@ -405,9 +454,10 @@ class TabularExplainer:
 class TabularBatchTask:
     """The tabular chunk task for :func:`limecli.batch.run_batch` (picklable).
 
-    ``payload`` of each input is the row (a Series). With ``shared`` every
-    chunk is explained against that one pool; without, each row draws its own
-    pool with its derived seed.
+    ``payload`` of each input is the row (a Series); with ``shared``, the pair
+    (row, ``instance_outputs`` entry for it), and every chunk is explained
+    against that one pool. Without, each row draws its own pool with its
+    derived seed.
     """
 
     def __init__(
@@ -429,14 +479,16 @@ class TabularBatchTask:
 
     def __call__(self, chunk: list[BatchInput]) -> list[Any]:
         if self.shared is not None:
+            # Payloads are (row, the model's answer for it or its error): see instance_outputs.
             return list(
                 self.explainer.explain_with_pool(
-                    [item.payload for item in chunk],
+                    [item.payload[0] for item in chunk],
                     self.shared,
                     labels=self.labels,
                     top_labels=self.top_labels,
                     num_features=self.num_features,
                     input_infos=[item.identity for item in chunk],
+                    first_outputs=[item.payload[1] for item in chunk],
                 )
             )
         out: list[Any] = []
@@ -456,6 +508,39 @@ class TabularBatchTask:
             except Exception as e:  # recorded by the runner, the batch goes on
                 out.append(e)
         return out
+
+
+#: Rows per model call on the explained rows themselves (shared pool).
+OUTPUT_BLOCK = 256
+
+
+def tabular_batch_inputs(
+    explainer: TabularExplainer,
+    frame: pd.DataFrame,
+    rows: Sequence[int],
+    *,
+    source: str | None,
+    shared: bool,
+) -> Iterator[BatchInput]:
+    """The batch inputs for rows of ``frame``, read lazily, for :class:`TabularBatchTask`.
+
+    Identity ``{"source": source, "row": i}``. With ``shared``, each carries
+    the model's answer for its row, asked in blocks of ``OUTPUT_BLOCK`` rows
+    fixed by position in ``rows`` (never by --jobs or by what a resumed file
+    already holds), so a record cannot depend on either.
+    """
+    from limecli.batch import BatchInput
+
+    if not shared:
+        for i in rows:
+            yield BatchInput({"source": source, "row": int(i)}, frame.iloc[i])
+        return
+    for start in range(0, len(rows), OUTPUT_BLOCK):
+        block = rows[start : start + OUTPUT_BLOCK]
+        values = [frame.iloc[i] for i in block]
+        outputs = explainer.instance_outputs(values)
+        for i, value, output in zip(block, values, outputs, strict=True):
+            yield BatchInput({"source": source, "row": int(i)}, (value, output))
 
 
 def _pool_rows(pool: SamplePool, rows: slice) -> SamplePool:
