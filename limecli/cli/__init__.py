@@ -85,7 +85,7 @@ def cli(debug: bool) -> None:
     Results go to stdout (a table on a terminal, JSON otherwise); progress,
     notes, warnings and errors go to stderr. Exit codes: 0 ok, 1 unexpected
     failure, 2 bad option, 3 bad input data, 4 model cannot be loaded,
-    5 model failed when called.
+    5 model failed when called, 6 some inputs of a batch failed.
 
     Pickled models run code when loaded: only load models you trust.
     """
