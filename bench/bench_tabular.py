@@ -19,9 +19,9 @@ import numpy as np
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _timing import ClockedModel, measure, report  # noqa: E402
+from _timing import ClockedModel, measure, report
 
-from limecli import TabularExplainer, wrap_model  # noqa: E402
+from limecli import TabularExplainer, wrap_model
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -65,4 +65,8 @@ EXIT_CODES = {
     5: "the model failed or returned unusable output when called",
     6: "a batch finished but some inputs failed (each has an error record in the output)",
     130: "interrupted (Ctrl-C)",
+    141: "stdout was closed early by its reader (e.g. `| head`); stopped quietly",
 }
+
+#: Exit code when the reader of stdout goes away (128 + SIGPIPE, as other tools).
+EXIT_BROKEN_PIPE = 141

@@ -177,3 +177,19 @@ def test_failed_run_leaves_no_output_file(run_cli, scripts: Path, tmp_path: Path
     assert result.exit_code == 5
     assert out.read_text() == '{"previous": true}'  # nothing already written is lost
     assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.py", "result.json"]
+
+
+def test_reader_closing_stdout_early_stops_quietly() -> None:
+    import subprocess
+    import sys
+
+    command = [sys.executable, "-m", "limecli", "tabular", MODEL, TEST, "--all"]
+    command += ["--format", "jsonl", "--num-samples", "300", "-q"]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert process.stdout is not None and process.stderr is not None
+    first = process.stdout.readline()
+    process.stdout.close()  # like `| head -1`
+    stderr = process.stderr.read().decode()
+    assert process.wait() == 141
+    assert first.startswith(b'{"schema_version"')
+    assert stderr == ""  # no traceback, no "Error:"

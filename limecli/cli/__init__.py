@@ -6,14 +6,18 @@ for numpy, pandas or scikit-learn.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
+import io
+import os
+import sys
 import warnings
 from typing import Any
 
 import click
 
 from limecli import __version__
-from limecli.errors import LimeCliError
+from limecli.errors import EXIT_BROKEN_PIPE, LimeCliError
 
 #: command name -> "module:attribute"; each module defines one click command.
 COMMANDS = {
@@ -57,6 +61,10 @@ class LimeGroup(click.Group):
                 raise CommandError(str(e), e.exit_code) from e
             except (click.exceptions.ClickException, click.exceptions.Exit, click.Abort):
                 raise
+            except BrokenPipeError:
+                # The reader went away (`limecli ... | head`): stop quietly, like other tools.
+                _silence_stdout()
+                ctx.exit(EXIT_BROKEN_PIPE)
             except KeyboardInterrupt:
                 raise CommandError("interrupted", 130) from None
             except Exception as e:
@@ -65,6 +73,14 @@ class LimeGroup(click.Group):
                 raise CommandError(
                     f"unexpected {type(e).__name__}: {e} (run with --debug for the traceback)", 1
                 ) from e
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null so the interpreter's final flush cannot fail again."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    # Not a real file descriptor under a test runner: nothing to silence then.
+    with contextlib.suppress(OSError, ValueError, io.UnsupportedOperation):
+        os.dup2(devnull, sys.stdout.fileno())
 
 
 def _show_warning(message: Any, category: Any, filename: str, lineno: int, *args: Any) -> None:
