@@ -185,11 +185,11 @@ def test_reader_closing_stdout_early_stops_quietly() -> None:
 
     command = [sys.executable, "-m", "limecli", "tabular", MODEL, TEST, "--all"]
     command += ["--format", "jsonl", "--num-samples", "300", "-q"]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    assert process.stdout is not None and process.stderr is not None
-    first = process.stdout.readline()
-    process.stdout.close()  # like `| head -1`
-    stderr = process.stderr.read().decode()
-    assert process.wait() == 141
+    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE) as process:
+        assert process.stdout is not None and process.stderr is not None
+        first = process.stdout.readline()
+        process.stdout.close()  # like `| head -1`
+        stderr = process.stderr.read().decode()
+        assert process.wait() == 141
     assert first.startswith(b'{"schema_version"')
     assert stderr == ""  # no traceback, no "Error:"
