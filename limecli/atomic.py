@@ -20,12 +20,17 @@ def write_atomic(path: str | Path, data: str | bytes) -> None:
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(payload)
-        # mkstemp creates 0600 files; give the result what a plain open() would.
-        os.chmod(tmp, 0o666 & ~_umask())
-        os.replace(tmp, path)
+        # mkstemp creates 0600 files; the result gets what a plain open() would.
+        finish_atomic(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def finish_atomic(tmp: str | Path, path: str | Path) -> None:
+    """Give a completed temporary file the usual permissions and rename it into place."""
+    os.chmod(tmp, 0o666 & ~_umask())
+    os.replace(tmp, path)
 
 
 def _umask() -> int:

@@ -69,6 +69,7 @@ from typing import IO, Any, Protocol
 
 import numpy as np
 
+from limecli.atomic import finish_atomic
 from limecli.errors import BatchInputsFailed, LimeCliError, ParameterError
 from limecli.explanation import SCHEMA_VERSION, Explanation, _jsonable
 
@@ -210,7 +211,7 @@ class StreamSink:
         self.stream.close()
         if self.atomic_tmp is not None:
             if complete:
-                os.replace(self.atomic_tmp, self.path)
+                finish_atomic(self.atomic_tmp, self.path)
             else:
                 self.atomic_tmp.unlink(missing_ok=True)
 

@@ -50,6 +50,13 @@ class Predictor:
     def wants_dataframe(self) -> bool:
         return self.feature_names is not None
 
+    @property
+    def n_features_in(self) -> int | None:
+        """How many input columns a fitted estimator expects (``n_features_in_``), if known."""
+        owner = getattr(self.fn, "__self__", None)
+        n = getattr(owner, "n_features_in_", None)
+        return int(n) if n is not None else None
+
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
         if self._reload_spec is not None:

@@ -142,7 +142,7 @@ class ImageExplainer:
 
     def model_input(self, batch: np.ndarray) -> np.ndarray:
         """The batch as the model takes it (flattened for pixel-vector estimators)."""
-        n_in = _expected_feature_count(self.predictor)
+        n_in = self.predictor.n_features_in
         if n_in is None:
             return batch
         n, h, w, c = batch.shape
@@ -256,11 +256,6 @@ class ImageExplainer:
             segments=seg,
         )
 
-
-def _expected_feature_count(predictor: Predictor) -> int | None:
-    owner = getattr(predictor.fn, "__self__", None)
-    n = getattr(owner, "n_features_in_", None)
-    return int(n) if n is not None else None
 
 
 def explain_image(

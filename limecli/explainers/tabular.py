@@ -568,7 +568,7 @@ def resolve_feature_columns(
             raise ParameterError(f"'{target}' is a feature of the model, not a target column")
         return list(predictor.feature_names)
     features = [c for c in columns if c != target]
-    expected = _expected_feature_count(predictor)
+    expected = predictor.n_features_in
     if expected is not None and expected != len(features):
         hint = "" if target else "; name the target column with --target if the data has one"
         raise InputDataError(
@@ -576,11 +576,6 @@ def resolve_feature_columns(
         )
     return features
 
-
-def _expected_feature_count(predictor: Predictor) -> int | None:
-    owner = getattr(predictor.fn, "__self__", None)
-    n = getattr(owner, "n_features_in_", None)
-    return int(n) if n is not None else None
 
 
 def _as_frame(data: pd.DataFrame | str | Path) -> pd.DataFrame:
