@@ -15,7 +15,8 @@ two things:
 ``task``
     A picklable callable ``task(chunk: list[BatchInput]) -> list[result]``,
     one result per input, in order: an :class:`~limecli.explanation.Explanation`
-    (its ``input`` is overwritten with the identity) or an exception, which
+    (its ``input`` becomes the identity, followed by any other keys the
+    explainer put there, such as an image's mode and size) or an exception, which
     becomes an error record. An exception raised by the task itself is
     retried input by input, so one bad input only fails itself. A task that
     handles one input at a time is ``per_input(fn)`` with
@@ -282,12 +283,19 @@ def csv_key(identity: dict[str, Any]) -> str:
 
 
 def open_sink(
-    fmt: str, output: Path | None, *, resume: bool = False, kind: str | None = None
+    fmt: str,
+    output: Path | None,
+    *,
+    resume: bool = False,
+    kind: str | None = None,
+    identity_fields: Sequence[str] | None = None,
 ) -> tuple[StreamSink, set[str]]:
     """Open the output for a batch; with ``resume``, also the keys of inputs already done.
 
     Keys are :func:`identity_key` for JSONL and :func:`csv_key` for CSV;
     :func:`run_batch` takes ``key=`` accordingly (:func:`key_function`).
+    ``identity_fields``: the keys of a record's ``input`` that make its
+    identity, when the explainer adds others (default: all of them).
     """
     if resume and (output is None or fmt not in RESUMABLE_FORMATS):
         raise ParameterError(
@@ -308,7 +316,11 @@ def open_sink(
     done: set[str] = set()
     header = True
     if resume and output.exists() and output.stat().st_size > 0:
-        done = _scan_jsonl(output, kind) if fmt == "jsonl" else _scan_csv(output, kind)
+        done = (
+            _scan_jsonl(output, kind, identity_fields)
+            if fmt == "jsonl"
+            else _scan_csv(output, kind)
+        )
         header = False
     mode = "a" if resume else "w"
     stream = open(output, mode, encoding="utf-8", newline="")  # noqa: SIM115 - closed by the sink
@@ -319,7 +331,7 @@ def key_function(fmt: str) -> Callable[[dict[str, Any]], str]:
     return csv_key if fmt == "csv" else identity_key
 
 
-def _scan_jsonl(path: Path, kind: str | None) -> set[str]:
+def _scan_jsonl(path: Path, kind: str | None, fields: Sequence[str] | None = None) -> set[str]:
     """Identities already in a JSONL output; drops a trailing partial line."""
     done: set[str] = set()
     good_end = 0
@@ -339,6 +351,8 @@ def _scan_jsonl(path: Path, kind: str | None) -> set[str]:
                 raise ParameterError(
                     f"cannot resume: {path} holds {record_kind} records, not {kind}"
                 )
+            if fields is not None and isinstance(identity, dict):
+                identity = {k: v for k, v in identity.items() if k in fields}
             done.add(identity_key(identity))
             good_end += len(line)
     _truncate(path, good_end)
@@ -437,7 +451,8 @@ def _run_chunk(task: ChunkTask, kind: str, chunk: list[BatchInput]) -> list[Any]
     out: list[Any] = []
     for item, result in zip(chunk, results, strict=True):
         if isinstance(result, Explanation):
-            result.input = dict(item.identity)
+            extra = {k: v for k, v in (result.input or {}).items() if k not in item.identity}
+            result.input = {**item.identity, **extra}
             out.append(result)
         elif isinstance(result, dict):
             out.append(result)  # already an error record (from the retry above)
@@ -617,6 +632,7 @@ def run_cli_batch(
     seed: int | None,
     quiet: bool,
     chunk_size: int = DEFAULT_CHUNK_SIZE,
+    identity_fields: Sequence[str] | None = None,
 ) -> BatchReport:
     """A batch from the command line; raises :class:`BatchInputsFailed` (exit 6) if inputs failed.
 
@@ -624,7 +640,9 @@ def run_cli_batch(
     """
     from limecli.cli.common import note
 
-    sink, done = open_sink(fmt, output, resume=resume, kind=kind)
+    sink, done = open_sink(
+        fmt, output, resume=resume, kind=kind, identity_fields=identity_fields
+    )
     if resume:
         note(quiet, f"resuming {output}: {len(done)} input(s) already there are skipped")
     remaining = None if total is None else max(total - len(done), 0)

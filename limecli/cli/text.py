@@ -1,4 +1,4 @@
-"""``limecli text``: explain a text model's predictions word by word."""
+"""``limecli text``: explain a text model's predictions word by word, for one text or a batch."""
 
 from __future__ import annotations
 
@@ -7,23 +7,36 @@ from pathlib import Path
 import click
 
 from limecli.cli.common import (
+    batch_options,
     emit,
     explain_options,
     model_argument,
     note,
     output_options,
     parse_class_names,
+    resolve_format,
 )
 
 
 @click.command(name="text")
 @model_argument
-@click.argument(
-    "inputs",
-    nargs=-1,
-    required=True,
-    metavar="TEXT_FILE...",
-    type=click.Path(exists=True, dir_okay=False, allow_dash=True, path_type=str),
+@click.argument("inputs", nargs=-1, required=False, metavar="TEXT_FILE|FOLDER|GLOB...")
+@click.option(
+    "--files-from",
+    default=None,
+    metavar="FILE",
+    help="Also explain the files listed in FILE, one path per line (- reads the list from stdin).",
+)
+@click.option(
+    "--recursive", "-r", is_flag=True, help="Look for text files in the folders' subfolders too."
+)
+@click.option(
+    "--ext",
+    "extensions",
+    multiple=True,
+    metavar="LIST",
+    help="Extensions of the files taken from folders, e.g. .txt,.md,.eml "
+    "[.txt,.md; with --column: .csv,.tsv,.tab,.jsonl,.ndjson].",
 )
 @click.option(
     "--column",
@@ -77,9 +90,13 @@ from limecli.cli.common import (
 )
 @explain_options(num_samples=5000)
 @output_options
+@batch_options
 def text(
     model: str,
     inputs: tuple[str, ...],
+    files_from: str | None,
+    recursive: bool,
+    extensions: tuple[str, ...],
     column: str | None,
     rows: tuple[int, ...],
     encoding: str | None,
@@ -100,6 +117,10 @@ def text(
     fmt: str | None,
     output: Path | None,
     quiet: bool,
+    jobs: int,
+    resume: bool,
+    backend: str,
+    scheduler: str | None,
 ) -> None:
     """Explain which words made MODEL predict what it did for each TEXT_FILE (- for stdin).
 
@@ -111,16 +132,29 @@ def text(
     Each input gives one explanation. A feature is a word (or a character with
     --char-level); the JSON lists its character positions in the text.
 
+    One text is explained on its own. Several paths, a FOLDER (its .txt and
+    .md files; --recursive, --ext), a quoted GLOB ('tickets/**/*.txt'),
+    --files-from, a --column of tables, or a batch option run a batch: one
+    record per text, in input order, streamed (JSONL, CSV) with a progress bar;
+    a text that cannot be read or explained gets an error record and exit code 6.
+
     \b
     Example:
       limecli text sample_models/text_newsgroups.joblib \\
           sample_data/text/leak_post.txt
+      limecli text sample_models/text_newsgroups.joblib tickets/ -r \\
+          --format jsonl -o tickets.jsonl --jobs 2
     """
     from limecli.errors import ParameterError
     from limecli.explainers.text import TextExplainer
     from limecli.model_loading import load_model
     from limecli.readers.text import check_encoding, read_texts
 
+    batch = _is_batch(inputs, files_from, column, rows, jobs, resume, backend)
+    if not inputs and files_from is None:
+        raise ParameterError("no input given: name text files, a folder, or - for stdin")
+    if not batch and (extensions or recursive):
+        raise ParameterError("--ext and --recursive go with folders")
     if rows and column is None:
         raise click.BadParameter("--row needs --column", param_hint="'--row'")
     if char_level and split_expression is not None:
@@ -144,6 +178,28 @@ def text(
         num_features=num_features,
         batch_size=batch_size,
     )
+    if batch:
+        _batch(
+            explainer,
+            inputs,
+            files_from=files_from,
+            recursive=recursive,
+            extensions=extensions,
+            column=column,
+            rows=list(rows) or None,
+            encoding=encoding,
+            labels=labels,
+            top_labels=top_labels,
+            seed=seed,
+            fmt=resolve_format(fmt, output),
+            output=output,
+            quiet=quiet,
+            jobs=jobs,
+            resume=resume,
+            backend=backend,
+            scheduler=scheduler,
+        )
+        return
     items = read_texts(
         inputs,
         encoding=encoding,
@@ -171,3 +227,101 @@ def text(
             )
         explanations.append(explanation)
     emit(explanations, fmt, output)
+
+
+def _is_batch(
+    inputs: tuple[str, ...],
+    files_from: str | None,
+    column: str | None,
+    rows: tuple[int, ...],
+    jobs: int,
+    resume: bool,
+    backend: str,
+) -> bool:
+    """Whether the command is a batch: it names, or may name, more than one text.
+
+    One file or ``-`` (or one ``--row`` of one table) is explained on its own,
+    as always; anything else, or any batch option, is a batch.
+    """
+    from limecli.inputs import names_many
+
+    if files_from is not None or len(inputs) != 1 or names_many(inputs):
+        return True
+    if column is not None and len(rows) != 1:
+        return True
+    return jobs != 1 or resume or backend != "local"
+
+
+def _batch(
+    explainer: object,
+    inputs: tuple[str, ...],
+    *,
+    files_from: str | None,
+    recursive: bool,
+    extensions: tuple[str, ...],
+    column: str | None,
+    rows: list[int] | None,
+    encoding: str | None,
+    labels: tuple[str, ...],
+    top_labels: int | None,
+    seed: int,
+    fmt: str,
+    output: Path | None,
+    quiet: bool,
+    jobs: int,
+    resume: bool,
+    backend: str,
+    scheduler: str | None,
+) -> None:
+    from limecli.batch import per_input, run_cli_batch
+    from limecli.errors import ParameterError
+    from limecli.inputs import (
+        TABLE_EXTENSIONS,
+        TEXT_EXTENSIONS,
+        expand_paths,
+        parse_extensions,
+        read_path_list,
+    )
+    from limecli.readers.text import STDIN, TextBatchTask, text_batch_inputs
+
+    if fmt == "html":
+        raise ParameterError("a batch writes jsonl, csv, json or table, not html")
+    stdin = click.get_binary_stream("stdin")
+    if inputs.count(STDIN) > 1:
+        raise ParameterError("stdin (-) can be read only once")
+    if files_from == STDIN and STDIN in inputs:
+        raise ParameterError(
+            "stdin (-) can be read only once: it cannot hold both a text and the --files-from list"
+        )
+    listed = read_path_list(files_from, stdin) if files_from is not None else []
+    default = TABLE_EXTENSIONS if column is not None else TEXT_EXTENSIONS
+    files = expand_paths(
+        inputs,
+        extensions=parse_extensions(extensions) if extensions else default,
+        recursive=recursive,
+        listed=listed,
+        exclude=[output] if output is not None else [],
+        what="table" if column is not None else "text file",
+        keep_dash=True,
+    )
+    items = text_batch_inputs(
+        [f.path for f in files], encoding=encoding, column=column, rows=rows, stdin=stdin
+    )
+    note(quiet, f"explaining {len(items)} texts")
+    run_cli_batch(
+        kind="text",
+        inputs=items,
+        total=len(items),
+        task=per_input(
+            TextBatchTask(explainer, labels=labels, top_labels=top_labels, encoding=encoding)
+        ),
+        fmt=fmt,
+        output=output,
+        resume=resume,
+        jobs=jobs,
+        backend=backend,
+        scheduler=scheduler,
+        seed=seed,
+        quiet=quiet,
+        chunk_size=4,
+    )
