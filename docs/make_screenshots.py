@@ -53,23 +53,33 @@ REPORTS = {
 }
 
 
+def limecli(*args: str) -> None:
+    subprocess.run([sys.executable, "-m", "limecli", *args], cwd=ROOT, check=True)
+
+
 def main() -> None:
     SHOTS.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
+        pages = {}
         for name, args in REPORTS.items():
-            page = Path(tmp) / f"{name}.html"
-            command = [
-                sys.executable,
-                "-m",
-                "limecli",
-                *args,
-                "--format",
-                "html",
-                "-o",
-                str(page),
-                "-q",
-            ]
-            subprocess.run(command, cwd=ROOT, check=True)
+            pages[name] = Path(tmp) / f"{name}.html"
+            limecli(*args, "--format", "html", "-o", str(pages[name]), "-q")
+        # A batch summary: every test row, then the global view with two SP-LIME picks.
+        batch = Path(tmp) / "batch.jsonl"
+        limecli(
+            *REPORTS["tabular"][:3],
+            "--all",
+            "--train",
+            "sample_data/breast_cancer_train.csv",
+            "--num-features",
+            "4",
+            "-o",
+            str(batch),
+            "-q",
+        )
+        pages["summary"] = Path(tmp) / "summary.html"
+        limecli("summary", str(batch), "--pick", "2", "-o", str(pages["summary"]))
+        for name, page in pages.items():
             load = load_page(page.as_uri(), width=1000, height=1100)
             if load.errors or any(not u.startswith(("file:", "data:")) for u in load.requests):
                 raise SystemExit(f"{name}: the report made requests or errors: {load}")

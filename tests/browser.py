@@ -44,7 +44,10 @@ def load_page(
     binary = find_chromium()
     if binary is None:
         raise RuntimeError("Chromium is not installed")
-    with tempfile.TemporaryDirectory(prefix="limecli-chromium-") as profile:
+    # Chromium may still be writing its profile as it exits: cleanup must not fail the test.
+    with tempfile.TemporaryDirectory(
+        prefix="limecli-chromium-", ignore_cleanup_errors=True
+    ) as profile:
         process = subprocess.Popen(
             [
                 binary,

@@ -219,3 +219,29 @@ def test_image_report_in_chromium(tmp_path: Path) -> None:
     images = [v for k, v in parsed.attrs if k == "src"]
     assert len(images) == 3 and all(v and v.startswith("data:image/png;base64,") for v in images)
     _check_in_browser(document, "report-image", tmp_path)
+
+
+def test_summary_report_shows_global_importance_and_the_picks(run_cli, tmp_path: Path) -> None:
+    batch = tmp_path / "batch.jsonl"
+    loans = [SAMPLE_MODELS / "loans_pipeline.joblib", SAMPLE_DATA / "loans_test.csv"]
+    options = ["--rows", "0:12", "--train", SAMPLE_DATA / "loans_train.csv"]
+    options += ["--num-samples", 500, "--num-features", 2, "-o", batch, "-q"]
+    result = run_cli("tabular", *loans, *options)
+    assert result.exit_code == 0, result.stderr
+    report = tmp_path / "summary.html"
+    result = run_cli("summary", batch, "--pick", 2, "-o", report)
+    assert result.exit_code == 0, result.stderr
+    document = report.read_text(encoding="utf-8")
+    parsed = parse(document)
+    assert "script" not in parsed.tags
+    text = "".join(parsed.text)
+    assert "Summary of 12 explanations" in text
+    assert "Global importance: approved" in text or "Global importance: rejected" in text
+    # Two features per explanation: two picks are needed to cover the drivers.
+    assert document.count('<section class="explanation" id="explanation-') == 2
+    # Only the true drivers make it into any explanation, so into the global charts.
+    for chart in document.split("Global importance: ")[1:]:
+        svg = chart.split("</svg>")[0]
+        names = [n.split("<")[0] for n in svg.split('text-anchor="end">')[1:]]
+        assert names and set(names) <= {"income", "debt_ratio", "employment"}, names
+    _check_in_browser(document, "report-summary", tmp_path)

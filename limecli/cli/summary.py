@@ -10,9 +10,7 @@ import click
 
 
 @click.command(name="summary")
-@click.argument(
-    "files", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path)
-)
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
 @click.option(
     "--label",
     default=None,
@@ -43,10 +41,11 @@ import click
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(["table", "json", "csv"]),
+    type=click.Choice(["table", "json", "csv", "html"]),
     default=None,
     help="Default: table on a terminal, else from -o's suffix, else json. "
-    "CSV lists features, or the picked explanations with --pick.",
+    "CSV lists features, or the picked explanations with --pick. HTML adds the "
+    "picked explanations (or the first 50) as sections.",
 )
 @click.option(
     "-o",
@@ -75,24 +74,29 @@ def summary(
           sample_data/breast_cancer_test.csv --all -o explanations.jsonl
       limecli summary explanations.jsonl --pick 5
     """
-    from limecli.cli.common import write_atomic
+    from limecli.cli.common import resolve_format, write_atomic
     from limecli.render.summary import render_summary
     from limecli.summary import read_records, summarize
 
+    records = list(read_records(files))
     result = summarize(
-        read_records(files), label=label, top_k=top_k, pick=pick, sources=[str(f) for f in files]
+        records, label=label, top_k=top_k, pick=pick, sources=[str(f) for f in files]
     )
-    if fmt is None:
-        suffix = {".json": "json", ".csv": "csv", ".txt": "table"}
-        if output is not None:
-            fmt = suffix.get(output.suffix.lower(), "json")
-        else:
-            fmt = "table" if sys.stdout.isatty() else "json"
+    fmt = resolve_format(fmt, output)
+    if fmt == "jsonl":  # a summary is one document
+        fmt = "json"
     to_terminal = output is None and sys.stdout.isatty()
     width = shutil.get_terminal_size().columns if to_terminal else None
-    text = render_summary(
-        result, fmt, color=to_terminal and fmt == "table", width=width, limit=limit
-    )
+    if fmt == "html":
+        from limecli.explanation import Explanation
+        from limecli.render.html import render_summary_html
+
+        explained = [Explanation.from_dict(r) for r in records if "error" not in r]
+        text = render_summary_html(result, explained)
+    else:
+        text = render_summary(
+            result, fmt, color=to_terminal and fmt == "table", width=width, limit=limit
+        )
     if output is None:
         click.echo(text, nl=False)
     else:
