@@ -1,4 +1,4 @@
-"""``limecli image``: explain one image's prediction with superpixels, and draw it."""
+"""``limecli image``: explain an image's prediction with superpixels and draw it; or a batch."""
 
 from __future__ import annotations
 
@@ -8,12 +8,14 @@ from typing import Any
 import click
 
 from limecli.cli.common import (
+    batch_options,
     emit,
     explain_options,
     model_argument,
     note,
     output_options,
     parse_class_names,
+    resolve_format,
 )
 
 _PNG = click.Path(dir_okay=False, path_type=Path)
@@ -21,7 +23,33 @@ _PNG = click.Path(dir_okay=False, path_type=Path)
 
 @click.command(name="image")
 @model_argument
-@click.argument("image_path", metavar="IMAGE", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("images", nargs=-1, required=False, metavar="IMAGE|FOLDER|GLOB|-...")
+@click.option(
+    "--files-from",
+    default=None,
+    metavar="FILE",
+    help="Also explain the images listed in FILE, one path per line (- or an IMAGE of -: stdin).",
+)
+@click.option(
+    "--recursive", "-r", is_flag=True, help="Look for images in the folders' subfolders too."
+)
+@click.option(
+    "--ext",
+    "extensions",
+    multiple=True,
+    metavar="LIST",
+    help="Extensions of the files taken from folders, e.g. .png,.jpg "
+    "[every extension Pillow reads].",
+)
+@click.option(
+    "--out-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Batch: write NAME.overlay.png per image here (created if needed); NAME comes "
+    "from the image's path.",
+)
+@click.option("--masks", is_flag=True, help="With --out-dir: also write NAME.mask.png.")
+@click.option("--heatmaps", is_flag=True, help="With --out-dir: also write NAME.heatmap.png.")
 @click.option("--out", type=_PNG, default=None, help="Write the overlay PNG here.")
 @click.option(
     "--mask-out", type=_PNG, default=None, help="Write the mask PNG (255 support, 128 oppose)."
@@ -112,9 +140,16 @@ _PNG = click.Path(dir_okay=False, path_type=Path)
 )
 @explain_options(num_samples=1000)
 @output_options
+@batch_options
 def image(
     model: str,
-    image_path: Path,
+    images: tuple[str, ...],
+    files_from: str | None,
+    recursive: bool,
+    extensions: tuple[str, ...],
+    out_dir: Path | None,
+    masks: bool,
+    heatmaps: bool,
     out: Path | None,
     mask_out: Path | None,
     heatmap_out: Path | None,
@@ -147,6 +182,10 @@ def image(
     fmt: str | None,
     output: Path | None,
     quiet: bool,
+    jobs: int,
+    resume: bool,
+    backend: str,
+    scheduler: str | None,
 ) -> None:
     """Explain why MODEL predicted what it did for IMAGE, and draw the superpixels that mattered.
 
@@ -160,10 +199,18 @@ def image(
     given. The PNGs show the first explained label; put {label} in a path to
     get one file per label. Every PNG is the size of the explained image.
 
+    Several images, a FOLDER (the files Pillow reads; --recursive, --ext), a
+    quoted GLOB, a list of paths (- or --files-from), --out-dir or a batch
+    option run a batch: one record per image, in input order, streamed (JSONL,
+    CSV) with a progress bar, and per-image PNGs in --out-dir; an image that
+    cannot be read or explained gets an error record and exit code 6.
+
     \b
     Example:
       limecli image sample_models/predict_shapes.py:predict \\
           sample_data/images/shapes.png --out explained.png --both
+      limecli image sample_models/predict_shapes.py:predict photos/ \\
+          --out-dir overlays/ --format jsonl -o photos.jsonl --jobs 2
     """
     from limecli.errors import ParameterError
     from limecli.explainers.image import explain_image
@@ -171,6 +218,27 @@ def image(
     from limecli.readers.image import DEFAULT_MAX_PIXELS, read_image
     from limecli.sampling.image import parse_hide_color, read_segments
 
+    if not images and files_from is None:
+        raise ParameterError("no image given: name images, a folder, or - for a list on stdin")
+    batch = (
+        len(images) != 1
+        or images[0] == "-"
+        or files_from is not None
+        or out_dir is not None
+        or jobs != 1
+        or resume
+        or backend != "local"
+        or _names_many(images)
+    )
+    if batch and any(p is not None for p in (out, mask_out, heatmap_out)):
+        raise ParameterError(
+            "--out, --mask-out and --heatmap-out are for one image; a batch writes its "
+            "pictures with --out-dir DIR"
+        )
+    if not batch and (extensions or recursive):
+        raise ParameterError("--ext and --recursive go with folders")
+    if (masks or heatmaps) and out_dir is None:
+        raise ParameterError("--masks and --heatmaps go with --out-dir DIR")
     for path in (out, mask_out, heatmap_out):
         if path is not None:
             _check_folder(path)
@@ -189,6 +257,53 @@ def image(
     if segments_file is not None and params:
         raise ParameterError("segmenter options do not apply with --segments-file")
     predictor = load_model(model, mode=mode, class_names=parse_class_names(class_names))
+    if batch:
+        from limecli.explainers.image import ImageExplainer
+        from limecli.readers.image import ImageBatchTask
+
+        explainer = ImageExplainer(
+            predictor,
+            segmenter=segmenter,
+            segmenter_params=params,
+            hide_color=hide,
+            scale=scale,
+            kernel_width=kernel_width,
+            feature_selection=feature_selection,
+            num_samples=num_samples,
+            num_features=num_features,
+            batch_size=batch_size,
+        )
+        pictures = ("overlay",) + ("mask",) * masks + ("heatmap",) * heatmaps
+        task = ImageBatchTask(
+            explainer,
+            labels=labels,
+            top_labels=top_labels,
+            resize=resize,
+            max_pixels=max_pixels or DEFAULT_MAX_PIXELS,
+            segments_file=segments_file,
+            out_dir=out_dir,
+            pictures=pictures if out_dir is not None else (),
+            positive_only=positive_only,
+            hide_rest=hide_rest,
+        )
+        _batch(
+            task,
+            images,
+            files_from=files_from,
+            recursive=recursive,
+            extensions=extensions,
+            out_dir=out_dir,
+            seed=seed,
+            fmt=resolve_format(fmt, output),
+            output=output,
+            quiet=quiet,
+            jobs=jobs,
+            resume=resume,
+            backend=backend,
+            scheduler=scheduler,
+        )
+        return
+    (image_path,) = images
     loaded = read_image(image_path, resize=resize, max_pixels=max_pixels or DEFAULT_MAX_PIXELS)
     segments = read_segments(segments_file, loaded.size) if segments_file is not None else None
     explanation = explain_image(
@@ -229,6 +344,83 @@ for _param in image.params:
         _param.help = "Images per model call (default 100)."
     elif _param.name == "top_labels":
         _param.help = "Explain the K most probable classes (default 5 unless --label is given)."
+
+
+def _names_many(images: tuple[str, ...]) -> bool:
+    from limecli.inputs import names_many
+
+    return names_many(images)
+
+
+def _batch(
+    task: Any,
+    images: tuple[str, ...],
+    *,
+    files_from: str | None,
+    recursive: bool,
+    extensions: tuple[str, ...],
+    out_dir: Path | None,
+    seed: int,
+    fmt: str,
+    output: Path | None,
+    quiet: bool,
+    jobs: int,
+    resume: bool,
+    backend: str,
+    scheduler: str | None,
+) -> None:
+    """Explain every image named, streaming records (see limecli.batch) and writing PNGs."""
+    from limecli.batch import BatchInput, per_input, run_cli_batch
+    from limecli.errors import ParameterError
+    from limecli.inputs import (
+        expand_paths,
+        image_extensions,
+        output_names,
+        parse_extensions,
+        read_path_list,
+    )
+
+    if fmt == "html":
+        raise ParameterError("a batch writes jsonl, csv, json or table, not html")
+    lists = [f for f in (files_from, "-" if "-" in images else None) if f is not None]
+    if lists.count("-") > 1 or images.count("-") > 1:
+        raise ParameterError("stdin (-) can be read only once")
+    stdin = click.get_binary_stream("stdin")
+    listed = [path for source in lists for path in read_path_list(source, stdin)]
+    if out_dir is not None:
+        if out_dir.exists() and not out_dir.is_dir():
+            raise ParameterError(f"--out-dir {out_dir} is a file, not a folder")
+        out_dir.mkdir(parents=True, exist_ok=True)
+    files = expand_paths(
+        [i for i in images if i != "-"],
+        extensions=parse_extensions(extensions) if extensions else image_extensions(),
+        recursive=recursive,
+        listed=listed,
+        exclude=[p for p in (out_dir, output) if p is not None],
+        what="image",
+    )
+    stems = output_names(files)
+    # Lazily: a path and a name per image; the pixels are read in the worker.
+    inputs = (
+        BatchInput({"source": f.path}, (f.path, stem)) for f, stem in zip(files, stems, strict=True)
+    )
+    note(quiet, f"explaining {len(files)} images")
+    run_cli_batch(
+        kind="image",
+        inputs=inputs,
+        total=len(files),
+        task=per_input(task),
+        fmt=fmt,
+        output=output,
+        resume=resume,
+        jobs=jobs,
+        backend=backend,
+        scheduler=scheduler,
+        seed=seed,
+        quiet=quiet,
+        chunk_size=1,
+        identity_fields=("source",),
+    )
 
 
 def _segmenter_params(segmenter: str, **given: Any) -> dict[str, Any]:
