@@ -302,9 +302,7 @@ def open_sink(
             "--resume needs a JSONL or CSV output file: add -o FILE.jsonl or -o FILE.csv"
         )
     if output is None:
-        import click
-
-        return StreamSink(fmt, click.get_text_stream("stdout")), set()
+        return StreamSink(fmt, sys.stdout), set()
     folder = output.parent if str(output.parent) else Path(".")
     if not folder.is_dir():
         raise ParameterError(f"folder {folder} (of -o) does not exist")

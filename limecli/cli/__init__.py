@@ -31,9 +31,11 @@ COMMANDS = {
 class CommandError(click.ClickException):
     """A LimeCliError on its way out: one ``Error: ...`` line and the error's exit code."""
 
-    def __init__(self, message: str, exit_code: int) -> None:
-        super().__init__(message)
-        self.exit_code = exit_code
+
+def command_error(message: str, exit_code: int) -> click.ClickException:
+    """A ClickException that exits with ``exit_code`` (click reads it from the class)."""
+    error_type = type(f"CommandError{exit_code}", (CommandError,), {"exit_code": exit_code})
+    return error_type(message)
 
 
 class LimeGroup(click.Group):
@@ -58,7 +60,7 @@ class LimeGroup(click.Group):
             except LimeCliError as e:
                 if debug:
                     raise
-                raise CommandError(str(e), e.exit_code) from e
+                raise command_error(str(e), e.exit_code) from e
             except (click.exceptions.ClickException, click.exceptions.Exit, click.Abort):
                 raise
             except BrokenPipeError:
@@ -66,11 +68,11 @@ class LimeGroup(click.Group):
                 _silence_stdout()
                 ctx.exit(EXIT_BROKEN_PIPE)
             except KeyboardInterrupt:
-                raise CommandError("interrupted", 130) from None
+                raise command_error("interrupted", 130) from None
             except Exception as e:
                 if debug:
                     raise
-                raise CommandError(
+                raise command_error(
                     f"unexpected {type(e).__name__}: {e} (run with --debug for the traceback)", 1
                 ) from e
 
