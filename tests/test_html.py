@@ -245,3 +245,24 @@ def test_summary_report_shows_global_importance_and_the_picks(run_cli, tmp_path:
         names = [n.split("<")[0] for n in svg.split('text-anchor="end">')[1:]]
         assert names and set(names) <= {"income", "debt_ratio", "employment"}, names
     _check_in_browser(document, "report-summary", tmp_path)
+
+
+def test_text_cli_report_highlights_the_leak_words(run_cli, tmp_path: Path) -> None:
+    report = tmp_path / "leak.html"
+    result = run_cli(
+        "text",
+        SAMPLE_MODELS / "text_newsgroups.joblib",
+        SAMPLE_DATA / "text" / "leak_post.txt",
+        "--num-samples",
+        1000,
+        "--num-features",
+        3,
+        "-o",
+        report,
+        "-q",
+    )
+    assert result.exit_code == 0, result.stderr
+    document = report.read_text(encoding="utf-8")
+    marks = [m.split(">", 1)[1].split("<")[0] for m in document.split("<mark ")[1:]]
+    assert sorted(marks) == ["Host", "NNTP", "Posting"]  # the header leak, highlighted
+    assert 'class="support"' in document
