@@ -221,6 +221,6 @@ def output_names(files: Sequence[FoundFile]) -> list[str]:
 
 def _stem(name: str) -> str:
     parts = [p for p in re.split(r"[\\/]+", name) if p not in ("", ".")]
-    parts = ["_up_" if p == ".." else p for p in parts]
+    parts = ["up" if p == ".." else p for p in parts]
     stem = _UNSAFE.sub("_", "__".join(parts)).lstrip(".") or "input"
     return stem[-_MAX_STEM:].lstrip(".") or "input"

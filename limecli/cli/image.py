@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -385,7 +387,7 @@ def _batch(
     lists = [f for f in (files_from, "-" if "-" in images else None) if f is not None]
     if lists.count("-") > 1 or images.count("-") > 1:
         raise ParameterError("stdin (-) can be read only once")
-    stdin = click.get_binary_stream("stdin")
+    stdin = sys.stdin.buffer
     listed = [path for source in lists for path in read_path_list(source, stdin)]
     if out_dir is not None:
         if out_dir.exists() and not out_dir.is_dir():
@@ -402,7 +404,8 @@ def _batch(
     stems = output_names(files)
     # Lazily: a path and a name per image; the pixels are read in the worker.
     inputs = (
-        BatchInput({"source": f.path}, (f.path, stem)) for f, stem in zip(files, stems, strict=True)
+        BatchInput({"source": f.path}, (os.path.abspath(f.path), stem))
+        for f, stem in zip(files, stems, strict=True)
     )
     note(quiet, f"explaining {len(files)} images")
     run_cli_batch(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import click
@@ -205,7 +206,7 @@ def text(
         encoding=encoding,
         column=column,
         rows=list(rows) or None,
-        stdin=click.get_binary_stream("stdin"),
+        stdin=sys.stdin.buffer,
     )
     if len(items) > 1:
         note(quiet, f"explaining {len(items)} texts")
@@ -286,7 +287,7 @@ def _batch(
 
     if fmt == "html":
         raise ParameterError("a batch writes jsonl, csv, json or table, not html")
-    stdin = click.get_binary_stream("stdin")
+    stdin = sys.stdin.buffer
     if inputs.count(STDIN) > 1:
         raise ParameterError("stdin (-) can be read only once")
     if files_from == STDIN and STDIN in inputs:

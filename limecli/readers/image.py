@@ -18,6 +18,7 @@ Pillow's decompression-bomb guard stays on: an image with more pixels than
 
 from __future__ import annotations
 
+import os
 import re
 import warnings
 from dataclasses import dataclass
@@ -269,6 +270,8 @@ class ImageBatchTask:
     is ``(path, stem)``: the image is read there, one at a time, and its
     pictures are written atomically to ``out_dir / (stem + suffix)`` for each
     of ``pictures`` (keys of :data:`PICTURES`), for the first explained label.
+    Give ``path`` absolute (and ``out_dir`` is made so): a worker process may
+    not share the caller's current folder.
     The returned explanation carries no pixels, so little travels back.
     """
 
@@ -295,14 +298,20 @@ class ImageBatchTask:
         self.resize = parse_resize(resize)
         self.max_pixels = max_pixels
         self.segments_file = None if segments_file is None else Path(segments_file)
-        self.out_dir = None if out_dir is None else Path(out_dir)
+        self.out_dir = None if out_dir is None else Path(os.path.abspath(out_dir))
         self.pictures = tuple(pictures)
         self.positive_only = positive_only
         self.hide_rest = hide_rest
 
     def __call__(self, item: Any) -> Any:
         path, stem = item.payload
-        loaded = read_image(path, resize=self.resize, max_pixels=self.max_pixels)
+        shown = str(item.identity.get("source") or path)
+        try:
+            loaded = read_image(path, resize=self.resize, max_pixels=self.max_pixels)
+        except InputDataError as e:
+            # The payload path is absolute (workers may run elsewhere); messages name the input.
+            raise InputDataError(str(e).replace(str(path), shown)) from None
+        loaded.source = shown
         segments = None
         if self.segments_file is not None:
             from limecli.sampling.image import read_segments

@@ -12,6 +12,7 @@ from __future__ import annotations
 import codecs
 import io
 import json
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -228,7 +229,9 @@ def text_batch_inputs(
     for name in sources:
         label = STDIN_NAME if name == STDIN else name
         if column is None and name != STDIN:
-            out.append(BatchInput({"source": label, "index": None}, ("path", name)))
+            # Read by absolute path: a worker may not share this process's current folder.
+            where = os.path.abspath(name)
+            out.append(BatchInput({"source": label, "index": None}, ("path", where)))
             continue
         text = decode_bytes(read_source_bytes(name, stdin), label, encoding)
         if column is None:
@@ -262,7 +265,13 @@ class TextBatchTask:
     def __call__(self, item: BatchInput) -> Any:
         how, value = item.payload
         if how == "path":
-            text = decode_bytes(read_source_bytes(value), value, self.encoding)
+            # The payload path is absolute (workers may run elsewhere); messages name the input.
+            shown = str(item.identity.get("source") or value)
+            try:
+                raw = read_source_bytes(value)
+            except InputDataError as e:
+                raise InputDataError(str(e).replace(value, shown)) from None
+            text = decode_bytes(raw, shown, self.encoding)
         else:
             text = value
         return self.explainer.explain(
