@@ -1,6 +1,8 @@
-"""Batch throughput (inputs/second): tabular shared pool vs independent pools vs one by one.
+"""Batch throughput (inputs/second): tabular shared pool vs independent pools vs one by one;
+text and image batches at 1 and 2 jobs.
 
     python bench/bench_batch.py [--rows 100] [--num-samples 5000] [--repeats 3]
+                                [--texts 40] [--images 16] [--kinds tabular,text,image]
 
 The shipped breast-cancer RandomForest (100 trees), the first ROWS rows of the
 test split, 5000 samples each. "one by one" is a loop of
@@ -12,13 +14,22 @@ processes are started by a warm-up run first, so the 2-job figures do not
 include process start-up. Also prints how close shared-pool explanations are to
 independent ones (they use different random samples, so they are compared
 statistically: the same top features, similar weights).
+
+Text: the first TEXTS posts of the newsgroups test split (the shipped
+TF-IDF + logistic regression pipeline, 5000 samples each), written to files
+and read by the workers, as ``limecli text MODEL posts/ --jobs N`` does.
+Image: the four sample images, cycled to IMAGES inputs (the shapes predict
+script, quickshift, 1000 samples each, top 5 labels), each read in the
+worker and drawn to an overlay PNG in a temporary ``--out-dir``.
 """
 
 from __future__ import annotations
 
 import argparse
 import io
+import os
 import statistics
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -38,7 +49,20 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=100)
     parser.add_argument("--num-samples", type=int, default=5000)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--texts", type=int, default=40)
+    parser.add_argument("--images", type=int, default=16)
+    parser.add_argument("--kinds", default="tabular,text,image")
     args = parser.parse_args()
+    kinds = {k.strip() for k in args.kinds.split(",")}
+    if "tabular" in kinds:
+        bench_tabular(args)
+    if "text" in kinds:
+        bench_text(args.texts, args.repeats)
+    if "image" in kinds:
+        bench_image(args.images, args.repeats)
+
+
+def bench_tabular(args: argparse.Namespace) -> None:
 
     predictor = load_model(str(ROOT / "sample_models" / "breast_cancer_rf.joblib"))
     train = pd.read_csv(ROOT / "sample_data" / "breast_cancer_train.csv")
@@ -99,6 +123,66 @@ def _rate(run: Callable[[], None], n: int, repeats: int) -> float:
         run()
         times.append(time.perf_counter() - start)
     return n / statistics.median(times)
+
+
+
+def _batch_rows(name: str, n: int, repeats: int, run: Callable[[int], None]) -> None:
+    for jobs in (1, 2):
+        run(jobs)  # warm-up: starts the worker processes, imports the model there
+        rate = _rate(lambda jobs=jobs: run(jobs), n, repeats)
+        print(f"{name:<28} jobs {jobs}  {rate:8.1f} inputs/s")
+
+
+def bench_text(n_texts: int, repeats: int) -> None:
+    from limecli import TextExplainer
+    from limecli.batch import per_input
+    from limecli.readers.text import TextBatchTask, text_batch_inputs
+
+    explainer = TextExplainer(load_model(str(ROOT / "sample_models" / "text_newsgroups.joblib")))
+    posts = pd.read_csv(ROOT / "sample_data" / "text" / "newsgroups_test.csv")["text"]
+    with tempfile.TemporaryDirectory() as folder:
+        paths = []
+        for i, body in enumerate(posts.iloc[:n_texts]):
+            path = os.path.join(folder, f"post{i:03d}.txt")
+            with open(path, "w", encoding="utf-8") as handle:
+                handle.write(str(body))
+            paths.append(path)
+        words = sum(len(str(b).split()) for b in posts.iloc[:n_texts]) / len(paths)
+        print(f"\ntext batch, newsgroups TF-IDF + LR, {len(paths)} posts ({words:.0f} words "
+              f"on average) x 5000 samples, median of {repeats}")
+        task = per_input(TextBatchTask(explainer))
+
+        def run(jobs: int) -> None:
+            run_batch(text_batch_inputs(paths), task, StreamSink("jsonl", io.StringIO()),
+                      kind="text", seed=0, jobs=jobs, chunk_size=4)
+
+        _batch_rows("text files (batch)", len(paths), repeats, run)
+
+
+def bench_image(n_images: int, repeats: int) -> None:
+    from limecli import ImageExplainer
+    from limecli.batch import BatchInput, per_input
+    from limecli.readers.image import ImageBatchTask
+
+    model = load_model(f"{ROOT / 'sample_models' / 'predict_shapes.py'}:predict")
+    explainer = ImageExplainer(model, hide_color=0)
+    samples = sorted((ROOT / "sample_data" / "images").iterdir())
+    print(f"\nimage batch, shapes predict script, {n_images} images (the 4 samples: 96x64 and "
+          f"224x224, cycled), quickshift, 1000 samples, top 5 labels, overlay PNGs, "
+          f"median of {repeats}")
+    with tempfile.TemporaryDirectory() as out_dir:
+        task = per_input(ImageBatchTask(explainer, out_dir=out_dir))
+
+        def run(jobs: int) -> None:
+            inputs = (
+                BatchInput({"source": f"copy{i}/{samples[i % len(samples)].name}"},
+                           (str(samples[i % len(samples)]), f"copy{i}"))
+                for i in range(n_images)
+            )
+            run_batch(inputs, task, StreamSink("jsonl", io.StringIO()), kind="image",
+                      seed=0, jobs=jobs, chunk_size=1)
+
+        _batch_rows("image files (batch)", n_images, repeats, run)
 
 
 if __name__ == "__main__":
