@@ -164,13 +164,16 @@ def _load_entrypoint(spec: str, mode: str | None) -> Predictor:
     class_names = getattr(module, "CLASS_NAMES", None)
     if class_names is not None:
         class_names = [str(c) for c in class_names]
-    return Predictor(fn, mode=mode, class_names=class_names, source=spec, reload_spec=spec)
+    # Workers (joblib, Dask) may run in another folder: re-import by absolute path.
+    target, _, func_name = spec.rpartition(":")
+    reload_spec = f"{Path(target).resolve()}:{func_name}" if _is_script_path(target) else spec
+    return Predictor(fn, mode=mode, class_names=class_names, source=spec, reload_spec=reload_spec)
 
 
 def import_entrypoint(spec: str) -> tuple[Callable[[Any], Any], ModuleType]:
     """Import ``file.py:function`` or ``package.module:function``; return (function, module)."""
     target, _, func_name = spec.rpartition(":")
-    if target.endswith(".py") or "/" in target or "\\" in target:
+    if _is_script_path(target):
         module = _import_file(Path(target), spec)
     else:
         try:
@@ -187,6 +190,10 @@ def import_entrypoint(spec: str) -> tuple[Callable[[Any], Any], ModuleType]:
     if not callable(fn):
         raise ModelLoadError(f"{target}: '{func_name}' is not callable")
     return fn, module
+
+
+def _is_script_path(target: str) -> bool:
+    return target.endswith(".py") or "/" in target or "\\" in target
 
 
 def _import_file(path: Path, spec: str) -> ModuleType:

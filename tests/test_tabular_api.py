@@ -241,3 +241,16 @@ def test_bin_values_follow_the_truncated_normal() -> None:
         assert got.std() == pytest.approx(expected.std(), rel=0.03)
     # Bins are drawn with the training frequencies.
     np.testing.assert_allclose(np.bincount(bins[:, 0]) / bins.shape[0], column.freqs, atol=0.005)
+
+
+def test_script_predictor_unpickles_from_another_folder(tmp_path, monkeypatch) -> None:
+    (tmp_path / "scorer.py").write_text(
+        "import numpy as np\ndef predict(batch):\n    return np.asarray(batch, dtype=float)[:, :1]\n"
+    )
+    monkeypatch.chdir(tmp_path)
+    predictor = load_model("scorer.py:predict")  # relative, as a user types it
+    assert predictor.source == "scorer.py:predict"
+    blob = pickle.dumps(predictor)
+    monkeypatch.chdir(tmp_path.parent)  # a worker started elsewhere
+    clone = pickle.loads(blob)
+    np.testing.assert_allclose(clone(np.array([[2.0, 1.0]])), [[2.0]])
