@@ -25,6 +25,7 @@ COMMANDS = {
     "image": "limecli.cli.image:image",
     "text": "limecli.cli.text:text",
     "summary": "limecli.cli.summary:summary",
+    "audit": "limecli.cli.audit:audit",
 }
 
 

@@ -1,0 +1,235 @@
+"""An audit's reports: a terminal table, JSON, JUnit XML and Markdown (GitHub step summary).
+
+Every report lists each rule's outcome and, for a rule that failed, the
+offending inputs with the reason and their top features (the explanation
+that shows the problem). JSON and JUnit list every offender; the table and
+Markdown show the first ``show`` per rule and say how many more there are.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from typing import TYPE_CHECKING, Any
+from xml.etree import ElementTree as ET
+
+from limecli.audit.rules import FAILED, PASSED, SKIPPED, Offender, RuleResult, describe_input
+from limecli.explanation import _jsonable
+
+if TYPE_CHECKING:
+    from limecli.audit import AuditResult
+
+#: Offending inputs shown per rule in the table and in Markdown.
+DEFAULT_SHOW = 10
+
+
+def outcome(result: RuleResult) -> str:
+    """PASS, FAIL (an error rule failed), WARN (a warning rule failed) or SKIP."""
+    if result.status == PASSED:
+        return "PASS"
+    if result.status == SKIPPED:
+        return "SKIP"
+    return "FAIL" if result.rule.severity == "error" else "WARN"
+
+
+def _features_text(offender: Offender, limit: int = 5) -> str:
+    return ", ".join(
+        f"{f['feature']} {f['weight']:+.4f}"
+        if f["name"] == str(f["feature"])
+        else f"{f['name']} {f['weight']:+.4f}"
+        for f in offender.features[:limit]
+    )
+
+
+# -- JSON ----------------------------------------------------------------------------------------
+def render_json(result: AuditResult) -> str:
+    return json.dumps(_jsonable(result.to_dict()), indent=2, ensure_ascii=False) + "\n"
+
+
+# -- terminal ------------------------------------------------------------------------------------
+def render_table(
+    result: AuditResult, *, color: bool = False, width: int | None = None, show: int = DEFAULT_SHOW
+) -> str:
+    from rich import box
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
+
+    buffer = io.StringIO()
+    console = Console(
+        file=buffer,
+        width=width or 120,
+        force_terminal=color,
+        no_color=not color,
+        highlight=False,
+        emoji=False,
+    )
+    policy = result.policy
+    console.print(
+        Text(
+            f"audit {policy.path}  ·  model {policy.model}  ·  {policy.kind} data {policy.data}  ·  "
+            f"{len(result.items)} inputs, seed {policy.seed}, "
+            f"{policy.explainer['num_samples']} samples"
+        )
+    )
+    styles = {"PASS": "green", "FAIL": "bold red", "WARN": "yellow", "SKIP": "dim"}
+    table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
+    for name, justify in (
+        ("Result", "left"),
+        ("Rule", "left"),
+        ("Type", "left"),
+        ("Severity", "left"),
+        ("Checked", "right"),
+        ("Offending", "right"),
+        ("Detail", "left"),
+    ):
+        table.add_column(name, justify=justify)  # type: ignore[arg-type]
+    for r in result.rules:
+        mark = outcome(r)
+        table.add_row(
+            Text(mark, style=styles[mark]),
+            r.rule.id,
+            r.rule.type,
+            r.rule.severity,
+            str(r.checked),
+            str(len(r.offenders)),
+            r.message,
+        )
+    console.print(table)
+    for r in result.rules:
+        if r.status != FAILED or not r.offenders:
+            continue
+        console.print(Text(f"{outcome(r)} {r.rule.id}: offending inputs", style=styles[outcome(r)]))
+        for offender in r.offenders[:show]:
+            console.print(
+                Text(
+                    f"  {describe_input(offender.input)} (predicted {offender.prediction}): "
+                    f"{offender.reason}"
+                )
+            )
+            console.print(Text(f"      top for {offender.label!r}: {_features_text(offender)}"))
+        if len(r.offenders) > show:
+            console.print(Text(f"  ... and {len(r.offenders) - show} more (all in --json/--junit)"))
+    verdict = result.verdict()
+    console.print(Text(verdict, style="bold green" if result.passed else "bold red"))
+    return buffer.getvalue()
+
+
+# -- JUnit XML -----------------------------------------------------------------------------------
+def render_junit(result: AuditResult) -> str:
+    """One ``<testsuite>``, one ``<testcase>`` per rule.
+
+    A failed error rule is a ``<failure>``; a failed warning rule passes (it
+    must not fail the build) with the offenders in ``<system-out>``; a skipped
+    rule is ``<skipped>``. Jenkins, GitLab and GitHub test reporters read it.
+    """
+    policy = result.policy
+    failures = len(result.errors)
+    skipped = sum(r.status == SKIPPED for r in result.rules)
+    suites = ET.Element("testsuites", name="limecli audit")
+    suite = ET.SubElement(
+        suites,
+        "testsuite",
+        name=f"limecli audit {policy.path.name}",
+        tests=str(len(result.rules)),
+        failures=str(failures),
+        errors="0",
+        skipped=str(skipped),
+    )
+    props = ET.SubElement(suite, "properties")
+    for key, value in (
+        ("policy", str(policy.path)),
+        ("model", policy.model),
+        ("data", policy.data),
+        ("kind", policy.kind),
+        ("inputs", str(len(result.items))),
+        ("seed", str(policy.seed)),
+    ):
+        ET.SubElement(props, "property", name=key, value=value)
+    suites.set("tests", str(len(result.rules)))
+    suites.set("failures", str(failures))
+    suites.set("errors", "0")
+    suites.set("skipped", str(skipped))
+    for r in result.rules:
+        case = ET.SubElement(suite, "testcase", classname=f"audit.{r.rule.type}", name=r.rule.id)
+        body = _offenders_text(r)
+        if r.status == SKIPPED:
+            ET.SubElement(case, "skipped", message=r.message)
+        elif r.status == FAILED and r.rule.severity == "error":
+            failure = ET.SubElement(case, "failure", message=r.message, type=r.rule.type)
+            failure.text = body
+        else:
+            out = ET.SubElement(case, "system-out")
+            prefix = "WARNING (severity warning, not failing the build): " if r.failed else ""
+            out.text = prefix + r.message + ("\n" + body if body else "")
+    ET.indent(suites)
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(suites, encoding="unicode") + "\n"
+    )
+
+
+def _offenders_text(r: RuleResult) -> str:
+    lines = [r.message]
+    if r.rule.description:
+        lines.append(r.rule.description)
+    for offender in r.offenders:
+        lines.append(
+            f"{describe_input(offender.input)} (predicted {offender.prediction}): {offender.reason}"
+        )
+        lines.append(f"    top for {offender.label!r}: {_features_text(offender)}")
+    return "\n".join(lines)
+
+
+# -- Markdown ------------------------------------------------------------------------------------
+def _md(text: Any) -> str:
+    """A table cell: pipes escaped, newlines flattened, HTML-ish characters neutralised."""
+    value = str(text).replace("\\", "\\\\").replace("|", "\\|")
+    value = value.replace("<", "&lt;").replace(">", "&gt;").replace("`", "'")
+    return " ".join(value.split())
+
+
+def render_markdown(result: AuditResult, *, show: int = DEFAULT_SHOW) -> str:
+    """GitHub-flavoured Markdown for ``$GITHUB_STEP_SUMMARY`` (or a PR comment)."""
+    policy = result.policy
+    icon = {"PASS": "✅", "FAIL": "❌", "WARN": "⚠️", "SKIP": "⏭️"}
+    head = "✅ passed" if result.passed else "❌ failed"
+    lines = [
+        f"## limecli audit {head}",
+        "",
+        f"Policy `{_md(policy.path)}` · model `{_md(policy.model)}` · {policy.kind} data "
+        f"`{_md(policy.data)}` · {len(result.items)} inputs · seed {policy.seed} · "
+        f"{policy.explainer['num_samples']} samples",
+        "",
+        f"**{_md(result.verdict())}**",
+        "",
+        "| | Rule | Type | Severity | Checked | Offending | Detail |",
+        "|---|---|---|---|---:|---:|---|",
+    ]
+    for r in result.rules:
+        mark = outcome(r)
+        lines.append(
+            f"| {icon[mark]} {mark} | `{_md(r.rule.id)}` | {r.rule.type} | {r.rule.severity} | "
+            f"{r.checked} | {len(r.offenders)} | {_md(r.message)} |"
+        )
+    for r in result.rules:
+        if r.status != FAILED or not r.offenders:
+            continue
+        lines += [
+            "",
+            f"### {icon[outcome(r)]} `{_md(r.rule.id)}`: offending inputs",
+            "",
+        ]
+        if r.rule.description:
+            lines += [_md(r.rule.description), ""]
+        lines += ["| Input | Predicted | Why | Top features |", "|---|---|---|---|"]
+        for offender in r.offenders[:show]:
+            lines.append(
+                f"| {_md(describe_input(offender.input))} | {_md(offender.prediction)} | "
+                f"{_md(offender.reason)} | {_md(_features_text(offender))} |"
+            )
+        if len(r.offenders) > show:
+            lines += [
+                "",
+                f"… and {len(r.offenders) - show} more (all of them in the JSON and JUnit reports).",
+            ]
+    return "\n".join(lines) + "\n"

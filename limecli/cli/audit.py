@@ -1,0 +1,142 @@
+"""``limecli audit``: judge a model's explanations against a policy's rules (a CI gate)."""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from pathlib import Path
+
+import click
+
+STDOUT = "-"
+
+
+@click.command(name="audit")
+@click.argument("policy", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--json",
+    "json_out",
+    default=None,
+    metavar="FILE",
+    help="Write the report as JSON (- for stdout).",
+)
+@click.option(
+    "--junit",
+    "junit_out",
+    default=None,
+    metavar="FILE",
+    help="Write a JUnit XML report, one test case per rule (- for stdout).",
+)
+@click.option(
+    "--markdown",
+    "markdown_out",
+    default=None,
+    metavar="FILE",
+    help="Write a Markdown report, e.g. for $GITHUB_STEP_SUMMARY (- for stdout).",
+)
+@click.option(
+    "--baseline-out",
+    default=None,
+    metavar="FILE",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write this run's explanations (JSONL) as the baseline for a later drift rule.",
+)
+@click.option(
+    "--jobs",
+    "-j",
+    type=int,
+    default=None,
+    help="Parallel processes (-1: all cores; default: explainer.jobs of the policy, else 1). "
+    "The verdict is the same for any N.",
+)
+@click.option(
+    "--show",
+    type=click.IntRange(min=0),
+    default=10,
+    show_default=True,
+    help="Offending inputs listed per rule in the table and the Markdown report.",
+)
+@click.option("-q", "--quiet", is_flag=True, help="No progress or notes on stderr.")
+def audit(
+    policy: Path,
+    json_out: str | None,
+    junit_out: str | None,
+    markdown_out: str | None,
+    baseline_out: Path | None,
+    jobs: int | None,
+    show: int,
+    quiet: bool,
+) -> None:
+    """Explain the inputs a POLICY file names and check the explanations against its rules.
+
+    POLICY is a TOML file naming the model, the data, explainer settings and
+    rules (forbidden or required features, weight bounds, minimum local
+    fidelity, drift against a baseline); its paths are relative to its folder.
+    A summary table goes to stdout; --json, --junit and --markdown also write
+    reports. The seed is fixed, so the same model and data give the same verdict.
+
+    Exit codes: 0 every rule passed (failed warning rules allowed), 1 a rule
+    of severity error failed, 2 bad policy or option, 3 bad data or baseline,
+    4 model cannot be loaded, 5 the model failed when called.
+
+    \b
+    Example:
+      limecli audit examples/audit/text_leak.toml --junit audit.xml \\
+          --markdown "$GITHUB_STEP_SUMMARY"
+    """
+    from limecli.audit import load_policy, run_audit, write_baseline
+    from limecli.audit.reports import render_json, render_junit, render_markdown, render_table
+    from limecli.batch import progress_bar
+    from limecli.cli.common import write_atomic
+    from limecli.errors import ParameterError
+
+    outputs = {"--json": json_out, "--junit": junit_out, "--markdown": markdown_out}
+    to_stdout = [name for name, value in outputs.items() if value == STDOUT]
+    if len(to_stdout) > 1:
+        raise ParameterError(f"only one report can go to stdout (-): {' and '.join(to_stdout)}")
+    targets = [Path(v) for v in outputs.values() if v not in (None, STDOUT)]
+    if baseline_out is not None:
+        targets.append(baseline_out)
+    for target in targets:
+        folder = target.parent if str(target.parent) else Path(".")
+        if not folder.is_dir():
+            raise ParameterError(f"folder {folder} (for {target}) does not exist")
+        if target.is_dir():
+            raise ParameterError(f"{target} is a folder, not a file to write")
+    if jobs == 0:
+        raise ParameterError("--jobs must be a positive number of processes, or -1 for all cores")
+
+    loaded = load_policy(policy)
+    progress = progress_bar(None, "audit", enabled=not quiet)
+    with progress:
+        bar = progress.add_task("audit", total=None)
+        result = run_audit(
+            loaded,
+            jobs=jobs,
+            on_total=lambda n: progress.update(bar, total=n),
+            on_record=lambda n: progress.advance(bar, n),
+        )
+
+    if baseline_out is not None:
+        write_baseline(result, baseline_out)
+        if not quiet:
+            click.echo(
+                f"Note: wrote the baseline ({len(result.items)} explanations) to {baseline_out}",
+                err=True,
+            )
+    renderers = {
+        "--json": render_json,
+        "--junit": render_junit,
+        "--markdown": lambda r: render_markdown(r, show=show),
+    }
+    for name, value in outputs.items():
+        if value is not None and value != STDOUT:
+            write_atomic(Path(value), renderers[name](result))
+    if to_stdout:
+        click.echo(renderers[to_stdout[0]](result), nl=False)
+    else:
+        color = sys.stdout.isatty()
+        width = shutil.get_terminal_size().columns if color else None
+        click.echo(render_table(result, color=color, width=width, show=show), nl=False)
+    if not result.passed:
+        raise click.exceptions.Exit(result.exit_code)
