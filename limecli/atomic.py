@@ -7,6 +7,7 @@ was there before untouched.
 from __future__ import annotations
 
 import os
+import re
 import tempfile
 from pathlib import Path
 
@@ -37,3 +38,62 @@ def _umask() -> int:
     current = os.umask(0)
     os.umask(current)
     return current
+
+
+# -- overwriting: -o replaces only limecli's own outputs unless --force ----------------------
+#: How much of an existing file is read to recognise it.
+_HEAD_BYTES = 64 * 1024
+_PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+_NPY_MAGIC = b"\x93NUMPY"
+
+
+def is_limecli_output(path: str | Path) -> bool:
+    """Whether an existing file looks like something limecli wrote (so replacing it loses nothing).
+
+    Recognised: an empty file; JSON (object or array) or JSON Lines with a
+    ``"schema_version"`` and a ``"kind"`` near the start; CSV whose header
+    starts with limecli's ``kind,`` column (explanations, batches, summaries);
+    a table whose first line is ``<kind> explanation of ...`` or a summary
+    table; HTML with ``<meta name="generator" content="limecli">``; a PNG or
+    ``.npy`` picture (limecli's overlays, masks and heatmaps carry no mark of
+    their own, so any PNG/.npy counts).
+    """
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(_HEAD_BYTES)
+    except OSError:
+        return False
+    if not head.strip():
+        return True
+    if head.startswith((_PNG_MAGIC, _NPY_MAGIC)):
+        return True
+    text = head.decode("utf-8", errors="replace").lstrip("\ufeff")
+    stripped = text.lstrip()
+    if stripped.startswith(("{", "[")):
+        return '"schema_version"' in text and '"kind"' in text
+    if '<meta name="generator" content="limecli">' in text:
+        return True
+    first = stripped.splitlines()[0] if stripped else ""
+    return first.startswith(_CSV_HEADS) or bool(_TABLE_TITLE.match(first))
+
+
+def check_overwrite(path: str | Path, *, force: bool = False) -> None:
+    """Refuse (ParameterError, exit 2) to replace an existing file limecli did not write."""
+    from limecli.errors import ParameterError
+
+    path = Path(path)
+    if force or not path.exists():
+        return
+    if path.is_dir():
+        raise ParameterError(f"{path} is a folder, not a file")
+    if not is_limecli_output(path):
+        raise ParameterError(
+            f"{path} exists and is not a limecli output: not overwriting it "
+            "(pass --force to replace it)"
+        )
+
+
+#: First lines of limecli's CSV outputs: explanations and batches, summary features, summary picks.
+_CSV_HEADS = ("kind,source,", "label,explanations,rank,feature,", "rank,source,index,label,gain")
+#: First lines of limecli's tables: an explanation, a batch table, a summary.
+_TABLE_TITLE = re.compile(r"^(tabular|text|image) explanation of |^Summary of \d+ explanation")

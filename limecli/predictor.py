@@ -2,17 +2,30 @@
 
 from __future__ import annotations
 
+import threading
+import warnings
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
 
-from limecli.errors import PredictorCallError, PredictorOutputError
+from limecli.errors import PredictorCallError, PredictorError, PredictorOutputError
 
 MODES = ("classification", "regression")
 
 #: How many perturbed samples go to the model per call unless told otherwise.
 DEFAULT_BATCH_SIZE = 1000
+
+#: How far a row of class probabilities may sum from 1 before a warning says so.
+PROBABILITY_TOLERANCE = 1e-3
+
+
+class PredictorTimeoutError(PredictorError):
+    """One call of the model took longer than the ``timeout``."""
+
+
+class ProbabilityWarning(UserWarning):
+    """Class probabilities that do not sum to 1 (or lie outside [0, 1]): explained as they are."""
 
 
 class Predictor:
@@ -37,6 +50,7 @@ class Predictor:
         feature_names: Sequence[str] | None = None,
         source: str = "<callable>",
         reload_spec: str | None = None,
+        timeout: float | None = None,
     ) -> None:
         self.fn = fn
         self.mode = mode
@@ -45,6 +59,9 @@ class Predictor:
         self.source = source
         # For script entrypoints: how to get ``fn`` back after unpickling.
         self._reload_spec = reload_spec
+        #: Seconds one call may take (None: no limit); see :meth:`__call__`.
+        self.timeout = timeout
+        self._warned_probabilities = False
 
     @property
     def wants_dataframe(self) -> bool:
@@ -64,6 +81,8 @@ class Predictor:
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
+        state.setdefault("timeout", None)
+        state.setdefault("_warned_probabilities", False)
         self.__dict__.update(state)
         if self.fn is None and self._reload_spec is not None:
             from limecli.model_loading import import_entrypoint
@@ -74,10 +93,18 @@ class Predictor:
         return f"Predictor(source={self.source!r}, mode={self.mode!r})"
 
     def __call__(self, batch: Any) -> np.ndarray:
-        """Call the model once on ``batch`` and return a checked 2-D float array."""
+        """Call the model once on ``batch`` and return a checked 2-D float array.
+
+        With ``timeout``, the call runs in a daemon thread and a call that has
+        not answered after ``timeout`` seconds raises PredictorTimeoutError.
+        Python cannot stop a thread, so the hung call keeps running in the
+        background until the process exits (the CLI exits right away).
+        """
         n_rows = len(batch)
         try:
-            raw = self.fn(batch)
+            raw = self.fn(batch) if self.timeout is None else self._call_with_timeout(batch)
+        except PredictorTimeoutError:
+            raise
         except Exception as e:  # any failure inside user code is the model's failure
             message = str(e).strip().splitlines()[0] if str(e).strip() else ""
             detail = f": {message}" if message else ""
@@ -85,6 +112,28 @@ class Predictor:
                 f"the model {self.source} raised {type(e).__name__}{detail}"
             ) from e
         return self._check_output(raw, n_rows)
+
+    def _call_with_timeout(self, batch: Any) -> Any:
+        assert self.timeout is not None
+        box: dict[str, Any] = {}
+
+        def work() -> None:
+            try:
+                box["value"] = self.fn(batch)
+            except BaseException as e:  # handed to the caller below
+                box["error"] = e
+
+        worker = threading.Thread(target=work, name="limecli-predict", daemon=True)
+        worker.start()
+        worker.join(self.timeout)
+        if worker.is_alive():
+            raise PredictorTimeoutError(
+                f"the model {self.source} did not answer within {self.timeout:g} s "
+                f"(--timeout) for a batch of {len(batch)} rows"
+            )
+        if "error" in box:
+            raise box["error"]
+        return box.get("value")
 
     def predict(self, batch: Any, batch_size: int | None = None) -> np.ndarray:
         """Call the model in chunks of ``batch_size`` rows and stack the answers."""
@@ -137,7 +186,30 @@ class Predictor:
                 f"the model {self.source} returned {out.shape[1]} output column(s) but "
                 f"{len(self.class_names)} class name(s) were given"
             )
+        if self.mode == "classification" and not self._warned_probabilities:
+            self._check_probabilities(out)
         return out
+
+    def _check_probabilities(self, out: np.ndarray) -> None:
+        """Warn once if rows do not sum to 1 (within PROBABILITY_TOLERANCE) or leave [0, 1]."""
+        sums = out.sum(axis=1)
+        off = np.abs(sums - 1.0) > PROBABILITY_TOLERANCE
+        outside = (out < -PROBABILITY_TOLERANCE) | (out > 1.0 + PROBABILITY_TOLERANCE)
+        if not off.any() and not outside.any():
+            return
+        self._warned_probabilities = True
+        what = (
+            f"row sums from {sums.min():.4g} to {sums.max():.4g}"
+            if off.any()
+            else f"values from {out.min():.4g} to {out.max():.4g}"
+        )
+        warnings.warn(
+            f"the model {self.source} returned class probabilities that are not probabilities "
+            f"({what}); they are explained as they are (apply softmax in the model if they "
+            "are scores)",
+            ProbabilityWarning,
+            stacklevel=4,
+        )
 
     def output_names(self, n_outputs: int) -> list[str]:
         """Names of the output columns: class names, or defaults."""

@@ -106,9 +106,66 @@ def output_options(f: F) -> F:
             "--output",
             type=click.Path(dir_okay=False, path_type=Path),
             default=None,
-            help="Write the result to this file instead of stdout (written atomically).",
+            callback=check_output_path,
+            help="Write the result to this file instead of stdout (written atomically). "
+            "An existing file is replaced only if limecli wrote it (or with --force).",
         ),
         click.option("-q", "--quiet", is_flag=True, help="No notes or progress on stderr."),
+        force_option,
+    ]
+    for option in reversed(options):
+        f = option(f)
+    return f
+
+
+def _remember_force(ctx: click.Context, param: click.Parameter, value: bool) -> bool:
+    ctx.meta["limecli.force"] = value
+    return value
+
+
+#: --force, read before every other option (eager) by the output paths' checks.
+force_option = click.option(
+    "--force",
+    is_flag=True,
+    is_eager=True,
+    expose_value=False,
+    callback=_remember_force,
+    help="Replace existing output files even if limecli did not write them.",
+)
+
+
+def check_output_path(
+    ctx: click.Context, param: click.Parameter, value: Path | None
+) -> Path | None:
+    """Option callback: refuse an existing file limecli did not write, unless --force (exit 2).
+
+    With --resume the file is left to the batch, which checks it record by record.
+    """
+    from limecli.atomic import check_overwrite
+
+    if value is not None and not ctx.params.get("resume"):
+        check_overwrite(value, force=bool(ctx.meta.get("limecli.force")))
+    return value
+
+
+def model_options(f: F) -> F:
+    """--timeout and --trust: how the model is loaded and called."""
+    options = [
+        click.option(
+            "--timeout",
+            type=click.FloatRange(min=0, min_open=True),
+            default=None,
+            metavar="SECONDS",
+            help="Give up (exit 5) when one model call takes longer than this. "
+            "A hung call cannot be stopped, so the command exits.",
+        ),
+        click.option(
+            "--trust",
+            multiple=True,
+            metavar="TYPE",
+            help="A type a .skops model may hold beyond those skops trusts (repeatable). "
+            "skops and ONNX models load without running code; pickles run code.",
+        ),
     ]
     for option in reversed(options):
         f = option(f)
@@ -184,6 +241,7 @@ def batch_options(f: F) -> F:
         click.option(
             "--resume",
             is_flag=True,
+            is_eager=True,  # read before -o, whose check leaves a file to resume alone
             help="Keep the inputs already in the -o JSONL/CSV file and append the rest.",
         ),
         click.option(

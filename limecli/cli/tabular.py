@@ -12,6 +12,7 @@ from limecli.cli.common import (
     emit,
     explain_options,
     model_argument,
+    model_options,
     note,
     output_options,
     parse_class_names,
@@ -88,6 +89,7 @@ if TYPE_CHECKING:
     help="Kernel width (default 0.75 * sqrt(number of features)).",
 )
 @explain_options(num_samples=5000)
+@model_options
 @output_options
 @batch_options
 def tabular(
@@ -113,6 +115,8 @@ def tabular(
     class_names: str | None,
     feature_selection: str,
     batch_size: int | None,
+    timeout: float | None,
+    trust: tuple[str, ...],
     fmt: str | None,
     output: Path | None,
     quiet: bool,
@@ -124,8 +128,10 @@ def tabular(
     """Explain why MODEL predicted what it did for one row of DATA (a CSV), or for many.
 
     MODEL is a pickled model (.joblib/.pkl/.pickle) with predict_proba or
-    predict, or a predict-script entrypoint such as predict.py:predict or
-    package.module:predict. Unpickling runs code: only load models you trust.
+    predict, a scikit-learn model saved with skops (.skops), an ONNX model
+    (.onnx), or a predict-script entrypoint such as predict.py:predict or
+    package.module:predict. Unpickling runs code: only load pickles you trust;
+    .skops and .onnx files load without running code.
 
     \b
     Example:
@@ -146,7 +152,13 @@ def tabular(
         raise ParameterError("give exactly one of --row N, --rows SPEC or --all")
     if row is not None and (resume or independent_samples):
         raise ParameterError("--resume and --independent-samples go with --rows or --all")
-    predictor = load_model(model, mode=mode, class_names=parse_class_names(class_names))
+    predictor = load_model(
+        model,
+        mode=mode,
+        class_names=parse_class_names(class_names),
+        timeout=timeout,
+        trust=trust,
+    )
     if row is None:
         _batch(
             predictor,
@@ -175,28 +187,49 @@ def tabular(
             scheduler=scheduler,
         )
         return
-    from limecli.explainers.tabular import explain_tabular
+    from limecli.errors import InputDataError
+    from limecli.explainers.tabular import TabularExplainer
+    from limecli.readers.tabular import check_numeric_columns, read_csv, select_row
 
+    notes: list[str] = []
+    if train is None:
+        frame = train_frame = read_csv(data, notes=notes)
+    else:
+        train_frame = read_csv(train, notes=notes)
+        # Only up to the row asked for: a huge DATA file is never read whole.
+        frame = read_csv(data, nrows=row + 1, notes=notes)
+    check_numeric_columns(train_frame, str(train or data), exempt=categorical)
+    for message in notes:
+        note(quiet, message)
     if train is None:
         note(quiet, f"no --train given: sampling statistics come from {data} itself")
-    explanation = explain_tabular(
+    explainer = TabularExplainer(
         predictor,
-        data,
-        row,
-        training=train,
+        train_frame,
         target=target,
         categorical=categorical,
-        num_samples=num_samples,
-        num_features=num_features,
-        seed=seed,
-        labels=labels,
-        top_labels=top_labels,
         discretizer=discretizer if discretize else None,
         sample_around_instance=sample_around_instance,
         kernel_width=kernel_width,
         feature_selection=feature_selection,
+        num_samples=num_samples,
+        num_features=num_features,
         batch_size=batch_size,
     )
+    explainer.training_source = str(train if train is not None else data)
+    instance = select_row(frame, row, str(data))
+    try:
+        explanation = explainer.explain(
+            instance,
+            seed=seed,
+            labels=labels,
+            top_labels=top_labels,
+            input_info={"source": str(data), "row": row},
+        )
+    except InputDataError as e:
+        if "the row" not in str(e):
+            raise
+        raise InputDataError(f"{data} row {row}: {e}") from e
     dropped = explanation.params.get("dropped_columns") or []
     if dropped:
         note(quiet, f"column(s) the model does not use were left out: {', '.join(dropped)}")
@@ -277,15 +310,20 @@ def _batch(
         TabularExplainer,
         tabular_batch_inputs,
     )
-    from limecli.readers.tabular import read_csv
+    from limecli.readers.tabular import check_numeric_columns, read_csv
 
-    frame = read_csv(data)
+    notes: list[str] = []
+    frame = read_csv(data, notes=notes)
     rows = list(range(len(frame))) if rows_spec is None else parse_rows(rows_spec, len(frame))
+    train_frame = frame if train is None else read_csv(train, notes=notes)
+    check_numeric_columns(train_frame, str(train or data), exempt=categorical)
+    for message in notes:
+        note(quiet, message)
     if train is None:
         note(quiet, f"no --train given: sampling statistics come from {data} itself")
     explainer = TabularExplainer(
         predictor,
-        frame if train is None else read_csv(train),
+        train_frame,
         target=target,
         categorical=categorical,
         discretizer=discretizer,
@@ -301,7 +339,9 @@ def _batch(
         dropped = ", ".join(explainer.dropped_columns)
         note(quiet, f"column(s) the model does not use were left out: {dropped}")
     shared = None
-    if not independent_samples:
+    if num_samples == "auto" and not independent_samples:
+        note(quiet, "--num-samples auto sizes each row's sample: every row gets its own pool")
+    elif not independent_samples:
         if explainer.shares_samples:
             # One pool, one model call on it, for every row (exact: see README, Batch).
             shared = explainer.shared_pool(seed=seed, num_samples=num_samples)
