@@ -577,7 +577,7 @@ def test_policy_paths_are_relative_to_the_policy(
     )
     monkeypatch.chdir(tmp_path)
     here = run_audit("ci/audit.toml")
-    assert [i.identity for i in here.items][0] == {"source": "rows.csv", "row": 0}
+    assert here.items[0].identity == {"source": "rows.csv", "row": 0}
     monkeypatch.chdir(folder)
     there = run_audit("audit.toml")
     # Identities name the data as the policy does: the same seeds, the same explanations.
