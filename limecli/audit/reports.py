@@ -64,13 +64,16 @@ def render_table(
         highlight=False,
         emoji=False,
     )
+
+    def line(text: str, style: str = "") -> None:
+        # Whole lines, never wrapped mid-word: they are read in CI logs and grepped.
+        console.print(Text(text, style=style), soft_wrap=True)
+
     policy = result.policy
-    console.print(
-        Text(
-            f"audit {policy.path}  ·  model {policy.model}  ·  {policy.kind} data {policy.data}  ·  "
-            f"{len(result.items)} inputs, seed {policy.seed}, "
-            f"{policy.explainer['num_samples']} samples"
-        )
+    line(f"audit {policy.path}  ·  model {policy.model}")
+    line(
+        f"{policy.kind} data {policy.data}  ·  {len(result.items)} inputs  ·  seed {policy.seed}"
+        f"  ·  {policy.explainer['num_samples']} samples"
     )
     styles = {"PASS": "green", "FAIL": "bold red", "WARN": "yellow", "SKIP": "dim"}
     table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
@@ -81,7 +84,6 @@ def render_table(
         ("Severity", "left"),
         ("Checked", "right"),
         ("Offending", "right"),
-        ("Detail", "left"),
     ):
         table.add_column(name, justify=justify)  # type: ignore[arg-type]
     for r in result.rules:
@@ -93,25 +95,21 @@ def render_table(
             r.rule.severity,
             str(r.checked),
             str(len(r.offenders)),
-            r.message,
         )
     console.print(table)
     for r in result.rules:
+        mark = outcome(r)
+        line(f"{mark} {r.rule.id}: {r.message}", styles[mark])
         if r.status != FAILED or not r.offenders:
             continue
-        console.print(Text(f"{outcome(r)} {r.rule.id}: offending inputs", style=styles[outcome(r)]))
         for offender in r.offenders[:show]:
-            console.print(
-                Text(
-                    f"  {describe_input(offender.input)} (predicted {offender.prediction}): "
-                    f"{offender.reason}"
-                )
-            )
-            console.print(Text(f"      top for {offender.label!r}: {_features_text(offender)}"))
+            where = describe_input(offender.input)
+            line(f"  {where} (predicted {offender.prediction})")
+            line(f"      {offender.reason}")
+            line(f"      top for {offender.label!r}: {_features_text(offender)}")
         if len(r.offenders) > show:
-            console.print(Text(f"  ... and {len(r.offenders) - show} more (all in --json/--junit)"))
-    verdict = result.verdict()
-    console.print(Text(verdict, style="bold green" if result.passed else "bold red"))
+            line(f"  ... and {len(r.offenders) - show} more (all in --json/--junit)")
+    line(result.verdict(), "bold green" if result.passed else "bold red")
     return buffer.getvalue()
 
 

@@ -358,7 +358,6 @@ def _weight_bounds(rule: Rule, items: Sequence[AuditItem]) -> RuleResult:
                 f"{f.name} {_signed(f.weight)} for {label.label!r}: {why}" for f, why in broken
             )
             offenders.append(_offender(item, label, reason, len(label.features)))
-    wanted = f"weight of {features.describe()} {_bounds_text(rule.options)}"
     if judged == 0:
         return RuleResult(
             rule,
@@ -370,8 +369,8 @@ def _weight_bounds(rule: Rule, items: Sequence[AuditItem]) -> RuleResult:
     fraction = len(offenders) / judged
     failed = fraction > allowed
     message = (
-        f"{len(offenders)} of {judged} explanations using it ({_percent(fraction)}) break "
-        f"{wanted} (allowed: {_percent(allowed)})"
+        f"weight must be {_bounds_text(rule.options)}: {len(offenders)} of {judged} explanations "
+        f"using {features.describe()} ({_percent(fraction)}) break it (allowed: {_percent(allowed)})"
     )
     return RuleResult(
         rule,
