@@ -14,6 +14,7 @@ from limecli.cli.common import (
     emit,
     explain_options,
     model_argument,
+    model_options,
     note,
     output_options,
     parse_class_names,
@@ -141,6 +142,7 @@ _PNG = click.Path(dir_okay=False, path_type=Path)
     help="Kernel width on the cosine distance.",
 )
 @explain_options(num_samples=1000)
+@model_options
 @output_options
 @batch_options
 def image(
@@ -181,6 +183,8 @@ def image(
     class_names: str | None,
     feature_selection: str,
     batch_size: int | None,
+    timeout: float | None,
+    trust: tuple[str, ...],
     fmt: str | None,
     output: Path | None,
     quiet: bool,
@@ -195,7 +199,9 @@ def image(
     function taking a float32 batch (n, H, W, 3), RGB, channels last, values
     0-1 unless --scale 0-255, and returning probabilities), or a pickled
     scikit-learn estimator over flattened pixels (n_features_in_ = H*W*3, or
-    H*W for gray). Unpickling runs code: only load models you trust.
+    H*W for gray), or a .skops or .onnx model over flattened pixels. Unpickling
+    runs code: only load pickles you trust; .skops and .onnx files load without
+    running code.
 
     Classification explains the 5 most probable classes unless --label is
     given. The PNGs show the first explained label; put {label} in a path to
@@ -214,6 +220,7 @@ def image(
       limecli image sample_models/predict_shapes.py:predict photos/ \\
           --out-dir overlays/ --format jsonl -o photos.jsonl --jobs 2
     """
+    from limecli.atomic import check_overwrite
     from limecli.errors import ParameterError
     from limecli.explainers.image import explain_image
     from limecli.model_loading import load_model
@@ -241,9 +248,12 @@ def image(
         raise ParameterError("--ext and --recursive go with folders")
     if (masks or heatmaps) and out_dir is None:
         raise ParameterError("--masks and --heatmaps go with --out-dir DIR")
+    force = bool(click.get_current_context().meta.get("limecli.force"))
     for path in (out, mask_out, heatmap_out):
         if path is not None:
             _check_folder(path)
+            if "{label}" not in str(path):
+                check_overwrite(path, force=force)
     hide = parse_hide_color(hide_color)
     params = _segmenter_params(
         segmenter,
@@ -258,7 +268,13 @@ def image(
     )
     if segments_file is not None and params:
         raise ParameterError("segmenter options do not apply with --segments-file")
-    predictor = load_model(model, mode=mode, class_names=parse_class_names(class_names))
+    predictor = load_model(
+        model,
+        mode=mode,
+        class_names=parse_class_names(class_names),
+        timeout=timeout,
+        trust=trust,
+    )
     if batch:
         from limecli.explainers.image import ImageExplainer
         from limecli.readers.image import ImageBatchTask
@@ -307,6 +323,8 @@ def image(
         return
     (image_path,) = images
     loaded = read_image(image_path, resize=resize, max_pixels=max_pixels or DEFAULT_MAX_PIXELS)
+    if loaded.frames > 1:
+        note(quiet, f"{image_path} has {loaded.frames} frames: explaining the first")
     segments = read_segments(segments_file, loaded.size) if segments_file is not None else None
     explanation = explain_image(
         predictor,

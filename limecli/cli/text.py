@@ -12,6 +12,7 @@ from limecli.cli.common import (
     emit,
     explain_options,
     model_argument,
+    model_options,
     note,
     output_options,
     parse_class_names,
@@ -89,7 +90,22 @@ from limecli.cli.common import (
     show_default=True,
     help="Kernel width on cosine distance x 100.",
 )
+@click.option(
+    "--max-chars",
+    type=click.IntRange(min=1),
+    default=100_000,
+    show_default=True,
+    help="Explain at most this many characters of a text (longer texts are cut, with a note).",
+)
+@click.option(
+    "--max-words",
+    type=click.IntRange(min=1),
+    default=2_000,
+    show_default=True,
+    help="Explain at most this many distinct words: the text is cut before the next new one.",
+)
 @explain_options(num_samples=5000)
+@model_options
 @output_options
 @batch_options
 def text(
@@ -106,6 +122,8 @@ def text(
     bow: bool,
     mask_token: str,
     kernel_width: float,
+    max_chars: int,
+    max_words: int,
     num_samples: int,
     num_features: int,
     seed: int,
@@ -115,6 +133,8 @@ def text(
     class_names: str | None,
     feature_selection: str,
     batch_size: int | None,
+    timeout: float | None,
+    trust: tuple[str, ...],
     fmt: str | None,
     output: Path | None,
     quiet: bool,
@@ -128,7 +148,8 @@ def text(
     MODEL is a pickled text pipeline (.joblib/.pkl) whose predict_proba or
     predict takes a list of strings, e.g. TfidfVectorizer + LogisticRegression,
     or a predict-script entrypoint such as predict.py:predict taking a list of
-    strings. Unpickling runs code: only load models you trust.
+    strings; or a .skops or .onnx model. Unpickling runs code: only load pickles
+    you trust; .skops and .onnx files load without running code.
 
     Each input gives one explanation. A feature is a word (or a character with
     --char-level); the JSON lists its character positions in the text.
@@ -149,7 +170,7 @@ def text(
     from limecli.errors import ParameterError
     from limecli.explainers.text import TextExplainer
     from limecli.model_loading import load_model
-    from limecli.readers.text import check_encoding, read_texts
+    from limecli.readers.text import cap_text, check_encoding, read_texts
 
     batch = _is_batch(inputs, files_from, column, rows, jobs, resume, backend)
     if not inputs and files_from is None:
@@ -166,7 +187,13 @@ def text(
         check_encoding(encoding)
     except ParameterError as e:
         raise click.BadParameter(str(e), param_hint="'--encoding'") from None
-    predictor = load_model(model, mode=mode, class_names=parse_class_names(class_names))
+    predictor = load_model(
+        model,
+        mode=mode,
+        class_names=parse_class_names(class_names),
+        timeout=timeout,
+        trust=trust,
+    )
     explainer = TextExplainer(
         predictor,
         bow=bow,
@@ -189,6 +216,8 @@ def text(
             column=column,
             rows=list(rows) or None,
             encoding=encoding,
+            max_chars=max_chars,
+            max_words=max_words,
             labels=labels,
             top_labels=top_labels,
             seed=seed,
@@ -212,8 +241,17 @@ def text(
         note(quiet, f"explaining {len(items)} texts")
     explanations = []
     for item in items:
+        text, cut = cap_text(item.text, max_chars, max_words)
+        if cut:
+            where = item.source if item.index is None else f"{item.source} row {item.index}"
+            note(
+                quiet,
+                f"{where} has {len(item.text):,} characters: only the first {len(text):,} are "
+                f"explained (at most {max_chars:,} characters and {max_words:,} distinct words: "
+                "--max-chars, --max-words)",
+            )
         explanation = explainer.explain(
-            item.text,
+            text,
             seed=seed,
             labels=labels,
             top_labels=top_labels,
@@ -263,6 +301,8 @@ def _batch(
     column: str | None,
     rows: list[int] | None,
     encoding: str | None,
+    max_chars: int,
+    max_words: int,
     labels: tuple[str, ...],
     top_labels: int | None,
     seed: int,
@@ -314,7 +354,14 @@ def _batch(
         inputs=items,
         total=len(items),
         task=per_input(
-            TextBatchTask(explainer, labels=labels, top_labels=top_labels, encoding=encoding)
+            TextBatchTask(
+                explainer,
+                labels=labels,
+                top_labels=top_labels,
+                encoding=encoding,
+                max_chars=max_chars,
+                max_words=max_words,
+            )
         ),
         fmt=fmt,
         output=output,

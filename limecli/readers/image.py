@@ -11,6 +11,10 @@ values in 0-255:
   colour) is composited onto white;
 * palette, CMYK, YCbCr, ... are converted to RGB by Pillow.
 
+Animated images (GIF, APNG, WebP) give their first frame; ``frames`` says how
+many there are, and the command notes it. A 1x1 image reads fine (it is one
+superpixel: its explanation contrasts the image with the hidden image).
+
 Pillow's decompression-bomb guard stays on: an image with more pixels than
 ``max_pixels`` (Pillow's default limit, about 89 million) is refused with an
 :class:`~limecli.errors.InputDataError` before its pixels are decoded.
@@ -43,6 +47,7 @@ class LoadedImage:
     source: str | None
     original_mode: str
     original_size: tuple[int, int]  # (width, height) after EXIF orientation, before --resize
+    frames: int = 1  # an animated GIF/PNG/WebP has several; the first is explained
 
     @property
     def size(self) -> tuple[int, int]:
@@ -95,7 +100,10 @@ def read_image(
             with Image.open(path) as im:
                 im.load()
                 mode = im.mode
-                return from_pil(im, source=str(path), resize=size, original_mode=mode)
+                frames = int(getattr(im, "n_frames", 1) or 1)
+                loaded = from_pil(im, source=str(path), resize=size, original_mode=mode)
+                loaded.frames = frames
+                return loaded
         except Image.UnidentifiedImageError as e:
             raise InputDataError(
                 f"{path} is not an image Pillow can read (PNG, JPEG, BMP, TIFF, WebP, ...)"

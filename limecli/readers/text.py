@@ -5,6 +5,14 @@ text). A byte-order mark decides the encoding by itself (UTF-8, UTF-16 or
 UTF-32) and is not part of the text; otherwise the text is UTF-8 unless
 ``encoding`` names another codec. A file with NUL bytes (and no UTF-16/32
 encoding) is rejected as binary.
+
+A long text is cut before it is explained, at a word boundary, after
+:data:`MAX_CHARS` characters (``--max-chars``) or where its
+:data:`MAX_WORDS`-th distinct word would start (``--max-words``), whichever
+comes first: every perturbed sample is a copy of the text and every distinct
+word a feature (the surrogate's cost grows with the cube of their number), so
+a 50 MB text would need gigabytes and hours. The command says so in a note,
+and the explanation's ``data.text`` is the text that was explained.
 """
 
 from __future__ import annotations
@@ -13,6 +21,7 @@ import codecs
 import io
 import json
 import os
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,6 +45,33 @@ _BOMS = (
 _WIDE_CODECS = ("utf-16", "utf-32")
 _JSONL_SUFFIXES = (".jsonl", ".ndjson")
 _TABLE_SUFFIXES = {".csv": ",", ".tsv": "\t", ".tab": "\t"}
+
+#: Longest text explained as a whole (characters); longer ones are cut (see module docs).
+MAX_CHARS = 100_000
+#: Most distinct words (features) a text keeps; the text is cut before the next new one.
+MAX_WORDS = 2_000
+_WORD = re.compile(r"\w+")
+
+
+def cap_text(
+    text: str, max_chars: int | None = MAX_CHARS, max_words: int | None = MAX_WORDS
+) -> tuple[str, bool]:
+    """``text`` cut to at most ``max_chars`` characters and ``max_words`` distinct words
+    (runs of word characters); and whether it was cut."""
+    cut = text
+    if max_chars is not None and len(cut) > max_chars:
+        cut = cut[:max_chars]
+        space = max(cut.rfind(" "), cut.rfind("\n"), cut.rfind("\t"))
+        if space > 0 and space >= max_chars - max_chars // 10:
+            cut = cut[:space]
+    if max_words is not None:
+        seen: set[str] = set()
+        for match in _WORD.finditer(cut):
+            seen.add(match.group())
+            if len(seen) > max_words:
+                cut = cut[: match.start()].rstrip()
+                break
+    return cut, len(cut) < len(text)
 
 
 @dataclass
@@ -256,11 +292,15 @@ class TextBatchTask:
         labels: Sequence[str | int] | None = None,
         top_labels: int | None = None,
         encoding: str | None = None,
+        max_chars: int | None = MAX_CHARS,
+        max_words: int | None = MAX_WORDS,
     ) -> None:
         self.explainer = explainer
         self.labels = list(labels or [])
         self.top_labels = top_labels
         self.encoding = encoding
+        self.max_chars = max_chars
+        self.max_words = max_words
 
     def __call__(self, item: BatchInput) -> Any:
         how, value = item.payload
@@ -274,6 +314,7 @@ class TextBatchTask:
             text = decode_bytes(raw, shown, self.encoding)
         else:
             text = value
+        text, _ = cap_text(text, self.max_chars, self.max_words)
         return self.explainer.explain(
             text,
             seed=item.seed,
