@@ -11,7 +11,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = "1.1"
 KINDS = ("tabular", "text", "image")
 
 
@@ -64,6 +64,10 @@ class LabelExplanation:
     local_prediction: float
     model_prediction: float
     features: list[FeatureWeight]
+    #: Kernel-weighted R² on samples the surrogate was not fitted on (None: too few samples).
+    held_out_score: float | None = None
+    #: How often the selected features change under resampling (see limecli.stability).
+    stability: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -71,8 +75,10 @@ class LabelExplanation:
             "label_index": self.label_index,
             "intercept": self.intercept,
             "score": self.score,
+            "held_out_score": self.held_out_score,
             "local_prediction": self.local_prediction,
             "model_prediction": self.model_prediction,
+            "stability": self.stability,
             "features": [f.to_dict() for f in self.features],
         }
 
@@ -86,6 +92,8 @@ class LabelExplanation:
             local_prediction=float(d["local_prediction"]),
             model_prediction=float(d["model_prediction"]),
             features=[FeatureWeight.from_dict(f) for f in d["features"]],
+            held_out_score=d.get("held_out_score"),
+            stability=d.get("stability"),
         )
 
     def as_list(self) -> list[tuple[str, float]]:

@@ -68,3 +68,25 @@ def test_constant_target_gives_zero_weights() -> None:
     fit = fit_surrogate(data, np.full(100, 0.7), np.ones(100), 2, "highest_weights")
     np.testing.assert_allclose(fit.weights, 0.0, atol=1e-12)
     assert fit.local_prediction == pytest.approx(0.7)
+
+
+def test_batched_forward_selection_matches_a_refit_per_candidate() -> None:
+    """The Gram-matrix shortcut picks what refitting on all samples for each candidate picks."""
+    from sklearn.linear_model import LinearRegression
+
+    rng = np.random.default_rng(7)
+    data = rng.integers(0, 2, size=(800, 9)).astype(float)
+    target = data @ rng.normal(size=9) + rng.normal(0, 0.3, 800)
+    weights = rng.random(800)
+    chosen: list[int] = []
+    for _ in range(4):
+        scores = {}
+        for j in range(9):
+            if j in chosen:
+                continue
+            cols = [*chosen, j]
+            model = LinearRegression().fit(data[:, cols], target, sample_weight=weights)
+            scores[j] = model.score(data[:, cols], target, sample_weight=weights)
+        chosen.append(max(scores, key=lambda j: (scores[j], -j)))
+    fast = select_features(data, target, weights, 4, "forward")
+    assert fast.tolist() == sorted(chosen)

@@ -19,17 +19,42 @@ def model_argument(f: F) -> F:
     return click.argument("model", metavar="MODEL")(f)
 
 
-def explain_options(*, num_samples: int) -> Callable[[F], F]:
+class NumSamples(click.ParamType):
+    """An int >= 2, or "auto" (grow the sample until the explanation is settled)."""
+
+    name = "N|auto"
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> int | str:
+        if value == "auto" or isinstance(value, int):
+            return self._checked(value, param, ctx)
+        try:
+            return self._checked(int(value), param, ctx)
+        except ValueError:
+            self.fail(f"{value!r} is neither an integer nor 'auto'.", param, ctx)
+
+    def _checked(self, value: int | str, param: Any, ctx: Any) -> int | str:
+        if isinstance(value, int) and value < 2:
+            self.fail(f"{value} is smaller than the minimum of 2.", param, ctx)
+        return value
+
+
+def explain_options(*, num_samples: int, allow_auto: bool = False) -> Callable[[F], F]:
     """--num-samples, --num-features, --seed, --label, --top-labels, --mode, --class-names."""
 
     def decorate(f: F) -> F:
+        auto_help = (
+            " 'auto': start at 5000 and double (up to 40000) until the selected features "
+            "are settled under resampling."
+            if allow_auto
+            else ""
+        )
         options = [
             click.option(
                 "--num-samples",
-                type=click.IntRange(min=2),
+                type=NumSamples() if allow_auto else click.IntRange(min=2),
                 default=num_samples,
                 show_default=True,
-                help="Perturbed samples to draw around the input.",
+                help="Perturbed samples to draw around the input." + auto_help,
             ),
             click.option(
                 "--num-features",

@@ -88,28 +88,56 @@ def explain_labels(
     feature_selection: str,
     describe: Callable[[int], FeatureWeight],
 ) -> list[LabelExplanation]:
-    """Fit one surrogate per label; ``describe(j)`` builds feature j's record (weight 0)."""
+    """Fit one surrogate per label; ``describe(j)`` builds feature j's record (weight 0).
+
+    Each label also gets its stability under resampling and a held-out fidelity
+    (see :mod:`limecli.stability`); each feature its weight's 95% interval.
+    """
+    from limecli.surrogate import single_threaded_blas
+
     names = predictor.output_names(outputs.shape[1])
-    result = []
-    for idx in label_indices:
-        fit = fit_surrogate(data, outputs[:, idx], weights, num_features, feature_selection)
-        features = []
-        for j, w in zip(fit.features, fit.weights, strict=True):
-            record = describe(int(j))
-            record.weight = float(w)
-            features.append(record)
-        result.append(
-            LabelExplanation(
-                label=names[idx],
-                label_index=int(idx),
-                intercept=fit.intercept,
-                score=fit.score,
-                local_prediction=fit.local_prediction,
-                model_prediction=float(outputs[0, idx]),
-                features=features,
+    with single_threaded_blas():
+        return [
+            _explain_label(
+                data, outputs, weights, idx, names, num_features, feature_selection, describe
             )
-        )
-    return result
+            for idx in label_indices
+        ]
+
+
+def _explain_label(
+    data: np.ndarray,
+    outputs: np.ndarray,
+    weights: np.ndarray,
+    idx: int,
+    names: list[str],
+    num_features: int,
+    feature_selection: str,
+    describe: Callable[[int], FeatureWeight],
+) -> LabelExplanation:
+    from limecli.stability import assess
+
+    target = outputs[:, idx]
+    fit = fit_surrogate(data, target, weights, num_features, feature_selection)
+    check = assess(data, target, weights, fit, num_features, feature_selection)
+    features = []
+    for rank, (j, w) in enumerate(zip(fit.features, fit.weights, strict=True)):
+        record = describe(int(j))
+        record.weight = float(w)
+        if check is not None:
+            record.extra["ci95"] = [float(v) for v in check.ci95[rank]]
+        features.append(record)
+    return LabelExplanation(
+        label=names[idx],
+        label_index=int(idx),
+        intercept=fit.intercept,
+        score=fit.score,
+        local_prediction=fit.local_prediction,
+        model_prediction=float(outputs[0, idx]),
+        features=features,
+        held_out_score=None if check is None else check.held_out_score,
+        stability=None if check is None else check.to_dict(),
+    )
 
 
 def validate_common(

@@ -35,6 +35,20 @@ if TYPE_CHECKING:
     from limecli.batch import BatchInput
 
 
+#: ``num_samples="auto"``: start, ceiling, and the top-k change probability deemed settled.
+AUTO = "auto"
+AUTO_START = 5000
+AUTO_MAX = 40000
+AUTO_TOLERANCE = 0.05
+
+
+def _settled(explanation: Explanation) -> bool:
+    return all(
+        (lab.stability or {}).get("top_k_change_probability", 0.0) <= AUTO_TOLERANCE
+        for lab in explanation.labels
+    )
+
+
 @dataclass
 class SharedPool:
     """One pool of perturbed rows and the model's answers on it, shared by many instances.
@@ -74,7 +88,9 @@ class TabularExplainer:
         batch_size: int | None = None,
         mode: str | None = None,
     ) -> None:
-        validate_common(num_samples, num_features, None, feature_selection)
+        validate_common(
+            AUTO_START if num_samples == AUTO else num_samples, num_features, None, feature_selection
+        )
         if discretizer is not None:
             check_choice("discretizer", discretizer, DISCRETIZERS)
         if kernel_width is not None:
@@ -145,28 +161,58 @@ class TabularExplainer:
         num_features: int | None = None,
         input_info: dict[str, Any] | None = None,
     ) -> Explanation:
-        """Explain one row (a Series or mapping holding at least the feature columns)."""
+        """Explain one row (a Series or mapping holding at least the feature columns).
+
+        ``num_samples="auto"`` starts at 5000 samples and doubles them (up to
+        40000) until the selected features are settled: until at most 5% of
+        the stability replicates would pick another set (see
+        :mod:`limecli.stability`).
+        """
         import pandas as pd
 
         num_samples = self.num_samples if num_samples is None else num_samples
         num_features = self.num_features if num_features is None else num_features
-        validate_common(num_samples, num_features, top_labels, self.feature_selection)
+        auto = num_samples == AUTO
+        n = AUTO_START if auto else num_samples
+        validate_common(n, num_features, top_labels, self.feature_selection)
         row = pd.Series(instance) if isinstance(instance, dict) else instance
         missing = [c for c in self.feature_columns if c not in row.index]
         if missing:
             raise InputDataError(f"the row lacks column(s) the model needs: {', '.join(missing)}")
         rng = check_random_state(seed)
         encoded = self.sampler.encode(row)
-        pool = self.sampler.draw(num_samples, rng)
+        data, outputs = self._sample(encoded, n, rng)
+        while True:
+            explanation = self._finish(
+                encoded, data, outputs, seed, labels, top_labels, n, num_features, input_info
+            )
+            if not auto:
+                return explanation
+            if n >= AUTO_MAX or _settled(explanation):
+                explanation.params["num_samples_auto"] = {
+                    "start": AUTO_START,
+                    "max": AUTO_MAX,
+                    "tolerance": AUTO_TOLERANCE,
+                }
+                return explanation
+            # More samples from the same generator: the first n rows stay as they were.
+            more_data, more_outputs = self._sample(encoded, n + 1, rng)
+            data = np.vstack([data, more_data[1:]])
+            outputs = np.vstack([outputs, more_outputs[1:]])
+            n *= 2
+
+    def _sample(
+        self, encoded: EncodedInstance, n: int, rng: np.random.Generator
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """``n`` samples around the instance (row 0 is the instance): (interpretable data, outputs)."""
+        pool = self.sampler.draw(n, rng)
         pool, data = self.sampler.represent(
             pool, encoded, around_instance=self.sample_around_instance
         )
         frame = self.sampler.to_frame(pool)
         # The sample matrix is already in memory: one model call unless told otherwise.
         outputs = self.predictor.predict(self.model_input(frame), self.batch_size or len(frame))
-        return self._finish(
-            encoded, data, outputs, seed, labels, top_labels, num_samples, num_features, input_info
-        )
+        return data, outputs
 
     @property
     def shares_samples(self) -> bool:
@@ -344,6 +390,9 @@ class TabularExplainer:
     ) -> list[Explanation]:
         """Explain many rows; raises the first row's error, if any.
 
+        ``num_samples="auto"`` sizes each row's sample on its own, so it implies
+        independent samples.
+
         By default (where :attr:`shares_samples`) all rows share one pool drawn
         with ``seed``: row i's explanation is ``explain(row_i, seed=seed)``.
         With ``independent_samples`` (or when samples are drawn around each
@@ -359,7 +408,8 @@ class TabularExplainer:
         )
         if len(infos) != len(rows):
             raise ParameterError(f"{len(infos)} input_infos for {len(rows)} instances")
-        if independent_samples or not self.shares_samples:
+        auto = (self.num_samples if num_samples is None else num_samples) == AUTO
+        if independent_samples or auto or not self.shares_samples:
             from limecli.batch import derive_seed
 
             return [
@@ -575,7 +625,6 @@ def resolve_feature_columns(
             f"the data has {len(features)} feature column(s) but the model expects {expected}{hint}"
         )
     return features
-
 
 
 def _as_frame(data: pd.DataFrame | str | Path) -> pd.DataFrame:

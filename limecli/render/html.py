@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from limecli.explanation import Explanation, LabelExplanation
+from limecli.render.terminal import trust_summary
 
 # Okabe-Ito colours, distinguishable with every common colour-vision deficiency;
 # the sign is also written out next to every bar.
@@ -140,7 +141,7 @@ def _label_block(e: Explanation, label: LabelExplanation) -> str:
         f'<h3 dir="auto">Why {escape(what)}</h3>',
         f'<p class="muted">local fit R² {label.score:.3f} · intercept {_num(label.intercept)}'
         f" · local prediction {_num(label.local_prediction)} (model {_num(label.model_prediction)})"
-        "</p>",
+        f"{'<br>' + escape(trust_summary(label)) if trust_summary(label) else ''}</p>",
         _legend(),
         weights_svg(label),
     ]

@@ -85,12 +85,28 @@ def _label_line(explanation: Explanation, label: LabelExplanation) -> Any:
     from rich.text import Text
 
     what = "value" if explanation.mode == "regression" else f"label {label.label!r}"
-    return Text.assemble(
+    text = Text.assemble(
         "\nWhy ",
         (what, "bold"),
         f": local fit R² {label.score:.2f}, intercept {_num(label.intercept)}, "
         f"local prediction {_num(label.local_prediction)} (model {_num(label.model_prediction)})",
     )
+    trust = trust_summary(label)
+    if trust:
+        text.append(f"\n{trust}", style="dim")
+    return text
+
+
+def trust_summary(label: LabelExplanation) -> str:
+    """One line on how far to trust the label's explanation (stability, held-out fit)."""
+    parts = []
+    if label.stability:
+        kept = 1.0 - float(label.stability["top_k_change_probability"])
+        replicates = label.stability.get("replicates", "?")
+        parts.append(f"same features in {kept:.0%} of {replicates} resamples")
+    if label.held_out_score is not None:
+        parts.append(f"held-out R² {label.held_out_score:.2f}")
+    return "; ".join(parts)
 
 
 def _weights_table(explanation: Explanation, label: LabelExplanation) -> Any:
@@ -104,6 +120,9 @@ def _weights_table(explanation: Explanation, label: LabelExplanation) -> Any:
     if explanation.kind == "tabular":
         table.add_column("Value", justify="right")
     table.add_column("Weight", justify="right")
+    with_ci = any("ci95" in f.extra for f in label.features)
+    if with_ci:
+        table.add_column("95% interval", justify="right", style="dim")
     table.add_column("Effect", no_wrap=True)
     scale = max((abs(f.weight) for f in label.features), default=0.0) or 1.0
     for rank, feat in enumerate(label.features, start=1):
@@ -114,7 +133,11 @@ def _weights_table(explanation: Explanation, label: LabelExplanation) -> Any:
         row: list[Any] = [str(rank), Text(str(feat.name))]
         if explanation.kind == "tabular":
             row.append(Text(_value(feat.value)))
-        row += [Text(f"{feat.weight:+.4f}", style=style), bar]
+        row.append(Text(f"{feat.weight:+.4f}", style=style))
+        if with_ci:
+            low, high = feat.extra.get("ci95", (float("nan"), float("nan")))
+            row.append(Text(f"{low:+.3f} … {high:+.3f}"))
+        row.append(bar)
         table.add_row(*row)
     return table
 
