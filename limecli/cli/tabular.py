@@ -88,7 +88,7 @@ if TYPE_CHECKING:
     default=None,
     help="Kernel width (default 0.75 * sqrt(number of features)).",
 )
-@explain_options(num_samples=5000)
+@explain_options(num_samples=5000, allow_auto=True)
 @model_options
 @output_options
 @batch_options
@@ -230,7 +230,10 @@ def tabular(
         if "the row" not in str(e):
             raise
         raise InputDataError(f"{data} row {row}: {e}") from e
-    dropped = explanation.params.get("dropped_columns") or []
+    dropped = list(explanation.params.get("dropped_columns") or [])
+    # DATA may have columns --train lacks: those are left out too.
+    dropped += [str(c) for c in frame.columns if c not in explainer.feature_columns]
+    dropped = list(dict.fromkeys(dropped))
     if dropped:
         note(quiet, f"column(s) the model does not use were left out: {', '.join(dropped)}")
     emit([explanation], fmt, output)

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections import Counter
 from collections.abc import Collection, Iterator
 from pathlib import Path
@@ -38,6 +39,7 @@ if TYPE_CHECKING:
 #: Separators the header is sniffed for, in order of preference on a tie.
 DELIMITERS = (",", ";", "\t")
 _NAMES = {",": "','", ";": "';'", "\t": "tab"}
+_BARE_CR = re.compile(r"(?<=\r)(?!\n)")
 
 
 def read_csv(
@@ -97,7 +99,11 @@ def _lines(handle: IO[bytes], path: Path) -> Iterator[str]:
             ) from None
         if number == 1 and line.startswith("\ufeff"):
             line = line[1:]
-        yield line
+        if "\r" in line.rstrip("\r\n"):
+            # A bare CR ends a line too (old Mac files), as for pandas and the csv module.
+            yield from _BARE_CR.split(line)
+        else:
+            yield line
 
 
 def _scan(handle: IO[bytes], path: Path, nrows: int | None) -> tuple[str, list[str], str | None]:
@@ -127,8 +133,8 @@ def _scan(handle: IO[bytes], path: Path, nrows: int | None) -> tuple[str, list[s
         width = len(header)
         count = 0
         for record in reader:
-            if not record or (len(record) == 1 and not record[0].strip() and width > 1):
-                continue  # a blank line
+            if not record or (len(record) == 1 and record[0] and not record[0].strip()):
+                continue  # a blank line (spaces only), which pandas skips too
             if len(record) != width:
                 raise InputDataError(
                     f"{path} row {count} (line {reader.line_num}) has {len(record)} field(s) "
