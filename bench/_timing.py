@@ -42,10 +42,26 @@ def measure(run: Callable[[], Any], model: ClockedModel, repeats: int) -> tuple[
     return statistics.median(totals), statistics.median(outside)
 
 
+#: Every reported comparison, for bench/run.py's table; ``KIND`` labels the next ones.
+RESULTS: list[dict[str, Any]] = []
+KIND = ""
+
+
 def report(name: str, ours: tuple[float, float, float], lime: tuple[float, float, float]) -> None:
     """Print one comparison row: (total, outside, model) seconds for each side."""
     o_total, o_out, o_model = ours
     l_total, l_out, l_model = lime
+    RESULTS.append(
+        {
+            "case": f"{KIND} {name}".strip(),
+            "lime_s": l_total,
+            "limecli_s": o_total,
+            "model_s": o_model,
+            "limecli_overhead": o_out / o_model,
+            "lime_overhead": l_out / l_model,
+            "speedup": l_total / o_total,
+        }
+    )
     print(
         f"{name:<34} limecli total {o_total:7.3f}s outside/model {o_out / o_model:5.2f}x | "
         f"lime total {l_total:7.3f}s outside/model {l_out / l_model:5.2f}x | "

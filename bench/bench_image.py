@@ -54,12 +54,12 @@ def cheap_model(n_classes: int = 10, seed: int = 0):
     return predict
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--num-samples", type=int, default=1000)
     parser.add_argument("--batch-size", type=int, default=100)
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
 
     from lime.lime_image import LimeImageExplainer
 

@@ -26,11 +26,11 @@ from limecli import TabularExplainer, wrap_model
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--num-samples", type=int, default=5000)
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
 
     from lime.lime_tabular import LimeTabularExplainer
 
@@ -46,15 +46,21 @@ def main() -> None:
     clocked = ClockedModel(predict_array)
     ours = TabularExplainer(wrap_model(clocked, mode="classification"), train)
     theirs = LimeTabularExplainer(
-        train.to_numpy(), feature_names=columns, class_names=list(forest.classes_),
-        discretize_continuous=True, random_state=0,
+        train.to_numpy(),
+        feature_names=columns,
+        class_names=list(forest.classes_),
+        discretize_continuous=True,
+        random_state=0,
     )
     instance = test.iloc[12]
     print(f"tabular, breast-cancer RF(100), {args.num_samples} samples, median of {args.repeats}")
     for k in (5, 10):
         o_total, o_out = measure(
-            lambda k=k: ours.explain(instance, seed=0, num_features=k, num_samples=args.num_samples),
-            clocked, args.repeats,
+            lambda k=k: ours.explain(
+                instance, seed=0, num_features=k, num_samples=args.num_samples
+            ),
+            clocked,
+            args.repeats,
         )
         o_model = o_total - o_out
         label = int(np.argmax(predict_array(instance.to_numpy()[None, :])))
@@ -62,10 +68,14 @@ def main() -> None:
             warnings.simplefilter("ignore")
             l_total, l_out = measure(
                 lambda k=k, label=label: theirs.explain_instance(
-                    instance.to_numpy(), clocked, labels=(label,), num_features=k,
+                    instance.to_numpy(),
+                    clocked,
+                    labels=(label,),
+                    num_features=k,
                     num_samples=args.num_samples,
                 ),
-                clocked, args.repeats,
+                clocked,
+                args.repeats,
             )
         report(f"num_features={k}", (o_total, o_out, o_model), (l_total, l_out, l_total - l_out))
 

@@ -40,11 +40,11 @@ def document(n_words: int = 300) -> str:
     return text[: ends[n_words - 1]]
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--num-samples", type=int, default=5000)
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
 
     from lime.lime_text import LimeTextExplainer
 

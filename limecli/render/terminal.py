@@ -31,7 +31,7 @@ def render_table(
         force_terminal=color,
         no_color=not color,
         color_system="standard" if color else None,
-        width=width or 100,
+        width=width or 120,  # not a terminal: wide enough for long conditions
         highlight=False,
         emoji=False,
     )

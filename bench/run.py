@@ -1,0 +1,92 @@
+"""Every benchmark in one run, summarised in one table.
+
+    pip install -e '.[bench]' && python bench/run.py [--repeats 5]
+
+Speed: limecli beside lime 0.2.0.1 on the same model, input and sample count
+(bench_tabular, bench_text, bench_image), with the model's own time measured
+by a clocked wrapper on both sides; "overhead" is time outside the model
+divided by the model's time. Quality: agreement with lime and stability
+across seeds (bench/quality.py). Start-up: `limecli --help`.
+Medians of --repeats runs; on a shared machine, read the ratios.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import _timing
+import bench_image
+import bench_tabular
+import bench_text
+import quality
+
+
+def startup_seconds(args: list[str], repeats: int = 5) -> float:
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "limecli", *args], capture_output=True, check=True)
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--quality-rows", type=int, default=20)
+    args = parser.parse_args()
+    repeats = ["--repeats", str(args.repeats)]
+    for kind, module in (("tabular", bench_tabular), ("text", bench_text), ("image", bench_image)):
+        _timing.KIND = kind
+        with contextlib.redirect_stdout(io.StringIO()):
+            module.main(repeats)
+    with contextlib.redirect_stdout(io.StringIO()):
+        q = quality.main(["--rows", str(args.quality_rows)])
+
+    print(
+        f"machine: {platform.processor() or platform.machine()}, "
+        f"{__import__('os').cpu_count()} cores, Python {platform.python_version()}"
+    )
+    print()
+    print(
+        "| case | lime | limecli | model (limecli run) | overhead lime | overhead limecli | speed-up |"
+    )
+    print("|---|---|---|---|---|---|---|")
+    for r in _timing.RESULTS:
+        print(
+            f"| {r['case']} | {r['lime_s']:.3f} s | {r['limecli_s']:.3f} s | {r['model_s']:.3f} s "
+            f"| {r['lime_overhead']:.2f}x | {r['limecli_overhead']:.2f}x | {r['speedup']:.2f}x |"
+        )
+    print()
+    print(
+        f"| quality (breast cancer, {args.quality_rows} test rows, top 5) | value | time per explanation |"
+    )
+    print("|---|---|---|")
+    print(
+        f"| agreement with lime (Jaccard, 20000 samples each) | {q['agreement_top5_jaccard']:.3f} | |"
+    )
+    for name, label in (
+        ("lime_5000", "stability across 5 seeds: lime, 5000 samples"),
+        ("limecli_5000", "stability across 5 seeds: limecli, 5000 samples"),
+        ("limecli_auto", "stability across 5 seeds: limecli, --num-samples auto"),
+    ):
+        print(f"| {label} | {q[name]:.3f} | {q[name + '_s'] * 1000:.0f} ms |")
+    print()
+    print(
+        f"`limecli --help`: {startup_seconds(['--help']):.3f} s; "
+        f"`limecli tabular --help`: {startup_seconds(['tabular', '--help']):.3f} s (median of 5)"
+    )
+
+
+if __name__ == "__main__":
+    main()
