@@ -51,7 +51,8 @@ def is_limecli_output(path: str | Path) -> bool:
     """Whether an existing file looks like something limecli wrote (so replacing it loses nothing).
 
     Recognised: an empty file; JSON (object or array) or JSON Lines with a
-    ``"schema_version"`` and a ``"kind"`` near the start; CSV whose header
+    ``"schema_version"`` and a ``"kind"`` near the start, or a summary's
+    ``"sources"`` and ``"error_records"``; CSV whose header
     starts with limecli's ``kind,`` column (explanations, batches, summaries);
     a table whose first line is ``<kind> explanation of ...`` or a summary
     table; HTML with ``<meta name="generator" content="limecli">``; a PNG or
@@ -70,7 +71,9 @@ def is_limecli_output(path: str | Path) -> bool:
     text = head.decode("utf-8", errors="replace").lstrip("\ufeff")
     stripped = text.lstrip()
     if stripped.startswith(("{", "[")):
-        return '"schema_version"' in text and '"kind"' in text
+        explanation = '"schema_version"' in text and '"kind"' in text
+        summary = '"sources"' in text and '"error_records"' in text  # limecli summary
+        return explanation or summary
     if '<meta name="generator" content="limecli">' in text:
         return True
     first = stripped.splitlines()[0] if stripped else ""

@@ -507,13 +507,22 @@ def run_batch(
 Executor = Callable[[ChunkTask, str, Iterator[list[BatchInput]]], Iterator[list[Any]]]
 
 
-def _executor(jobs: int, backend: str, scheduler: str | None) -> AbstractContextManager[Executor]:
+def check_executor_options(jobs: int, backend: str, scheduler: str | None) -> None:
+    """--jobs, --backend and --scheduler that cannot work (ParameterError): checked up front."""
+    if jobs == 0:
+        raise ParameterError("--jobs must be a positive number of processes, or -1 for all cores")
     if backend not in BACKENDS:
         raise ParameterError(f"unknown backend {backend!r}: expected one of {', '.join(BACKENDS)}")
+    if backend == "dask" and not scheduler:
+        raise ParameterError("--backend dask needs --scheduler ADDRESS (e.g. tcp://host:8786)")
+    if backend != "dask" and scheduler is not None:
+        raise ParameterError("--scheduler only goes with --backend dask")
+
+
+def _executor(jobs: int, backend: str, scheduler: str | None) -> AbstractContextManager[Executor]:
+    check_executor_options(jobs, backend, scheduler)
     if backend == "dask":
         return _dask_executor(jobs, scheduler)
-    if scheduler is not None:
-        raise ParameterError("--scheduler only goes with --backend dask")
     if jobs == 1:
         # In-process: no pickling, and tracebacks stay readable under --debug.
         def serial(

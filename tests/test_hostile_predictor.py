@@ -207,7 +207,7 @@ def test_trust_needs_a_skops_model(run_cli, files: dict[str, Path]) -> None:
 def test_onnx_classifier_is_explained(run_cli, files: dict[str, Path], zipmap: bool) -> None:
     pytest.importorskip("onnxruntime")
     skl2onnx = pytest.importorskip("skl2onnx")
-    model, frame = _fitted(files)
+    _, frame = _fitted(files)
     X = frame.to_numpy(dtype=np.float32)
     array_model = make_pipeline(StandardScaler(), LogisticRegression()).fit(X, X[:, 0] > 0)
     options = None if zipmap else {id(array_model[-1]): {"zipmap": False}}

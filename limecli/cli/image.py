@@ -221,10 +221,11 @@ def image(
           --out-dir overlays/ --format jsonl -o photos.jsonl --jobs 2
     """
     from limecli.atomic import check_overwrite
+    from limecli.batch import check_executor_options
     from limecli.errors import ParameterError
     from limecli.explainers.image import explain_image
     from limecli.model_loading import load_model
-    from limecli.readers.image import DEFAULT_MAX_PIXELS, read_image
+    from limecli.readers.image import DEFAULT_MAX_PIXELS, parse_resize, read_image
     from limecli.sampling.image import parse_hide_color, read_segments
 
     if not images and files_from is None:
@@ -255,6 +256,8 @@ def image(
             if "{label}" not in str(path):
                 check_overwrite(path, force=force)
     hide = parse_hide_color(hide_color)
+    parse_resize(resize)
+    check_executor_options(jobs, backend, scheduler)
     params = _segmenter_params(
         segmenter,
         kernel_size=kernel_size,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -144,6 +145,7 @@ def tabular(
     A batch (--rows/--all) streams one record per row, in row order, with a
     progress bar on stderr; a failing row gets an error record and exit code 6.
     """
+    from limecli.batch import check_executor_options
     from limecli.errors import ParameterError
     from limecli.model_loading import load_model
 
@@ -152,6 +154,9 @@ def tabular(
         raise ParameterError("give exactly one of --row N, --rows SPEC or --all")
     if row is not None and (resume or independent_samples):
         raise ParameterError("--resume and --independent-samples go with --rows or --all")
+    if rows_spec is not None:
+        check_rows_syntax(rows_spec)  # before any work; the range is checked once DATA is read
+    check_executor_options(jobs, backend, scheduler)
     predictor = load_model(
         model,
         mode=mode,
@@ -239,6 +244,21 @@ def tabular(
     emit([explanation], fmt, output)
 
 
+_ROWS_PART = re.compile(r"^\s*(\d+|\d*\s*:\s*\d*)\s*$")
+
+
+def check_rows_syntax(spec: str) -> None:
+    """ParameterError unless every part of ``spec`` is a row number or a START:STOP range."""
+    from limecli.errors import ParameterError
+
+    for part in spec.split(","):
+        if not _ROWS_PART.match(part):
+            raise ParameterError(
+                f"--rows {spec!r}: {part.strip()!r} is not a row number or START:STOP range "
+                "(0-based, e.g. 0:500 or 3,7,9)"
+            )
+
+
 def parse_rows(spec: str, n_rows: int) -> list[int]:
     """Row numbers from ``0:500`` (end excluded; ``5:`` to the end), ``3,7,9`` or a mix.
 
@@ -308,11 +328,8 @@ def _batch(
     scheduler: str | None,
 ) -> None:
     from limecli.batch import run_cli_batch
-    from limecli.explainers.tabular import (
-        TabularBatchTask,
-        TabularExplainer,
-        tabular_batch_inputs,
-    )
+    from limecli.explainers.tabular import TabularExplainer
+    from limecli.explainers.tabular_batch import TabularBatchTask, tabular_batch_inputs
     from limecli.readers.tabular import check_numeric_columns, read_csv
 
     notes: list[str] = []

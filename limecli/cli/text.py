@@ -167,6 +167,7 @@ def text(
       limecli text sample_models/text_newsgroups.joblib tickets/ -r \\
           --format jsonl -o tickets.jsonl --jobs 2
     """
+    from limecli.batch import check_executor_options
     from limecli.errors import ParameterError
     from limecli.explainers.text import TextExplainer
     from limecli.model_loading import load_model
@@ -187,6 +188,7 @@ def text(
         check_encoding(encoding)
     except ParameterError as e:
         raise click.BadParameter(str(e), param_hint="'--encoding'") from None
+    check_executor_options(jobs, backend, scheduler)
     predictor = load_model(
         model,
         mode=mode,
