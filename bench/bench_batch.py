@@ -38,7 +38,7 @@ import pandas as pd
 
 from limecli import TabularExplainer, load_model
 from limecli.batch import StreamSink, derive_seed, run_batch
-from limecli.explainers.tabular import TabularBatchTask, tabular_batch_inputs
+from limecli.explainers.tabular_batch import TabularBatchTask, tabular_batch_inputs
 
 ROOT = Path(__file__).resolve().parent.parent
 SOURCE = "sample_data/breast_cancer_test.csv"
@@ -70,7 +70,6 @@ def bench_tabular(args: argparse.Namespace) -> None:
     explainer = TabularExplainer(predictor, train, num_samples=args.num_samples)
     rows = list(range(min(args.rows, len(test))))
 
-
     def one_by_one() -> None:
         for i in rows:
             identity = {"source": SOURCE, "row": i}
@@ -81,13 +80,22 @@ def bench_tabular(args: argparse.Namespace) -> None:
             pool = explainer.shared_pool(seed=0) if shared else None
             task = TabularBatchTask(explainer, pool)
             inputs = tabular_batch_inputs(explainer, test, rows, source=SOURCE, shared=shared)
-            run_batch(inputs, task, StreamSink("jsonl", io.StringIO()), kind="tabular",
-                      seed=0, jobs=jobs, chunk_size=32 if shared else 4)
+            run_batch(
+                inputs,
+                task,
+                StreamSink("jsonl", io.StringIO()),
+                kind="tabular",
+                seed=0,
+                jobs=jobs,
+                chunk_size=32 if shared else 4,
+            )
 
         return run
 
-    print(f"tabular batch, breast-cancer RF(100), {len(rows)} rows x {args.num_samples} samples, "
-          f"median of {args.repeats}")
+    print(
+        f"tabular batch, breast-cancer RF(100), {len(rows)} rows x {args.num_samples} samples, "
+        f"median of {args.repeats}"
+    )
     base = _rate(one_by_one, len(rows), 1)
     print(f"{'one by one (explain loop)':<28} jobs 1  {base:8.1f} inputs/s   1.0x")
     for name, shared in (("independent pools (batch)", False), ("shared pool (batch)", True)):
@@ -98,8 +106,9 @@ def bench_tabular(args: argparse.Namespace) -> None:
             print(f"{name:<28} jobs {jobs}  {rate:8.1f} inputs/s {rate / base:5.1f}x")
 
     shared_exps = explainer.explain_many([test.iloc[i] for i in rows], seed=0)
-    indep_exps = explainer.explain_many([test.iloc[i] for i in rows], seed=0,
-                                        independent_samples=True)
+    indep_exps = explainer.explain_many(
+        [test.iloc[i] for i in rows], seed=0, independent_samples=True
+    )
     same_label = overlap = 0.0
     diffs = []
     for a, b in zip(shared_exps, indep_exps, strict=True):
@@ -111,9 +120,11 @@ def bench_tabular(args: argparse.Namespace) -> None:
         wb = {f.name: f.weight for f in lb.features}
         diffs += [abs(f.weight - wb[f.name]) for f in la.features if f.name in wb]
     n = len(rows)
-    print(f"shared vs independent: same label {same_label / n:.0%}, top-5 features in common "
-          f"{overlap / n:.0%}, median |weight difference| {statistics.median(diffs):.4f} "
-          f"(weights' median |w| {statistics.median(abs(f.weight) for e in indep_exps for f in e.labels[0].features):.4f})")
+    print(
+        f"shared vs independent: same label {same_label / n:.0%}, top-5 features in common "
+        f"{overlap / n:.0%}, median |weight difference| {statistics.median(diffs):.4f} "
+        f"(weights' median |w| {statistics.median(abs(f.weight) for e in indep_exps for f in e.labels[0].features):.4f})"
+    )
 
 
 def _rate(run: Callable[[], None], n: int, repeats: int) -> float:
@@ -123,7 +134,6 @@ def _rate(run: Callable[[], None], n: int, repeats: int) -> float:
         run()
         times.append(time.perf_counter() - start)
     return n / statistics.median(times)
-
 
 
 def _batch_rows(name: str, n: int, repeats: int, run: Callable[[int], None]) -> None:
@@ -148,13 +158,22 @@ def bench_text(n_texts: int, repeats: int) -> None:
                 handle.write(str(body))
             paths.append(path)
         words = sum(len(str(b).split()) for b in posts.iloc[:n_texts]) / len(paths)
-        print(f"\ntext batch, newsgroups TF-IDF + LR, {len(paths)} posts ({words:.0f} words "
-              f"on average) x 5000 samples, median of {repeats}")
+        print(
+            f"\ntext batch, newsgroups TF-IDF + LR, {len(paths)} posts ({words:.0f} words "
+            f"on average) x 5000 samples, median of {repeats}"
+        )
         task = per_input(TextBatchTask(explainer))
 
         def run(jobs: int) -> None:
-            run_batch(text_batch_inputs(paths), task, StreamSink("jsonl", io.StringIO()),
-                      kind="text", seed=0, jobs=jobs, chunk_size=4)
+            run_batch(
+                text_batch_inputs(paths),
+                task,
+                StreamSink("jsonl", io.StringIO()),
+                kind="text",
+                seed=0,
+                jobs=jobs,
+                chunk_size=4,
+            )
 
         _batch_rows("text files (batch)", len(paths), repeats, run)
 
@@ -167,20 +186,31 @@ def bench_image(n_images: int, repeats: int) -> None:
     model = load_model(f"{ROOT / 'sample_models' / 'predict_shapes.py'}:predict")
     explainer = ImageExplainer(model, hide_color=0)
     samples = sorted((ROOT / "sample_data" / "images").iterdir())
-    print(f"\nimage batch, shapes predict script, {n_images} images (the 4 samples: 96x64 and "
-          f"224x224, cycled), quickshift, 1000 samples, top 5 labels, overlay PNGs, "
-          f"median of {repeats}")
+    print(
+        f"\nimage batch, shapes predict script, {n_images} images (the 4 samples: 96x64 and "
+        f"224x224, cycled), quickshift, 1000 samples, top 5 labels, overlay PNGs, "
+        f"median of {repeats}"
+    )
     with tempfile.TemporaryDirectory() as out_dir:
         task = per_input(ImageBatchTask(explainer, out_dir=out_dir))
 
         def run(jobs: int) -> None:
             inputs = (
-                BatchInput({"source": f"copy{i}/{samples[i % len(samples)].name}"},
-                           (str(samples[i % len(samples)]), f"copy{i}"))
+                BatchInput(
+                    {"source": f"copy{i}/{samples[i % len(samples)].name}"},
+                    (str(samples[i % len(samples)]), f"copy{i}"),
+                )
                 for i in range(n_images)
             )
-            run_batch(inputs, task, StreamSink("jsonl", io.StringIO()), kind="image",
-                      seed=0, jobs=jobs, chunk_size=1)
+            run_batch(
+                inputs,
+                task,
+                StreamSink("jsonl", io.StringIO()),
+                kind="image",
+                seed=0,
+                jobs=jobs,
+                chunk_size=1,
+            )
 
         _batch_rows("image files (batch)", n_images, repeats, run)
 

@@ -111,11 +111,8 @@ def _tabular(
     top_labels: int | None,
     values: dict[str, dict[str, Any]],
 ) -> tuple[Iterable[BatchInput], ChunkTask, int, int]:
-    from limecli.explainers.tabular import (
-        TabularBatchTask,
-        TabularExplainer,
-        tabular_batch_inputs,
-    )
+    from limecli.explainers.tabular import TabularExplainer
+    from limecli.explainers.tabular_batch import TabularBatchTask, tabular_batch_inputs
     from limecli.readers.tabular import read_csv
 
     settings = policy.explainer

@@ -7,7 +7,7 @@ selection, explaining the predicted class.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
@@ -31,8 +31,6 @@ from limecli.validation import check_choice, check_float, check_int, check_rando
 
 if TYPE_CHECKING:
     import pandas as pd
-
-    from limecli.batch import BatchInput
 
 
 #: ``num_samples="auto"``: start, ceiling, and the top-k change probability deemed settled.
@@ -89,7 +87,10 @@ class TabularExplainer:
         mode: str | None = None,
     ) -> None:
         validate_common(
-            AUTO_START if num_samples == AUTO else num_samples, num_features, None, feature_selection
+            AUTO_START if num_samples == AUTO else num_samples,
+            num_features,
+            None,
+            feature_selection,
         )
         if discretizer is not None:
             check_choice("discretizer", discretizer, DISCRETIZERS)
@@ -499,98 +500,6 @@ class TabularExplainer:
             meta={"method": "lime", "model": self.predictor.source, "versions": library_versions()},
             data={"feature_columns": self.feature_columns},
         )
-
-
-class TabularBatchTask:
-    """The tabular chunk task for :func:`limecli.batch.run_batch` (picklable).
-
-    ``payload`` of each input is the row (a Series); with ``shared``, the pair
-    (row, ``instance_outputs`` entry for it), and every chunk is explained
-    against that one pool. Without, each row draws its own pool with its
-    derived seed.
-    """
-
-    def __init__(
-        self,
-        explainer: TabularExplainer,
-        shared: SharedPool | None,
-        *,
-        labels: Sequence[str | int] | None = None,
-        top_labels: int | None = None,
-        num_samples: int | None = None,
-        num_features: int | None = None,
-    ) -> None:
-        self.explainer = explainer
-        self.shared = shared
-        self.labels = list(labels) if labels else None
-        self.top_labels = top_labels
-        self.num_samples = num_samples
-        self.num_features = num_features
-
-    def __call__(self, chunk: list[BatchInput]) -> list[Any]:
-        if self.shared is not None:
-            # Payloads are (row, the model's answer for it or its error): see instance_outputs.
-            return list(
-                self.explainer.explain_with_pool(
-                    [item.payload[0] for item in chunk],
-                    self.shared,
-                    labels=self.labels,
-                    top_labels=self.top_labels,
-                    num_features=self.num_features,
-                    input_infos=[item.identity for item in chunk],
-                    first_outputs=[item.payload[1] for item in chunk],
-                )
-            )
-        out: list[Any] = []
-        for item in chunk:
-            try:
-                out.append(
-                    self.explainer.explain(
-                        item.payload,
-                        seed=item.seed,
-                        labels=self.labels,
-                        top_labels=self.top_labels,
-                        num_samples=self.num_samples,
-                        num_features=self.num_features,
-                        input_info=item.identity,
-                    )
-                )
-            except Exception as e:  # recorded by the runner, the batch goes on
-                out.append(e)
-        return out
-
-
-#: Rows per model call on the explained rows themselves (shared pool).
-OUTPUT_BLOCK = 256
-
-
-def tabular_batch_inputs(
-    explainer: TabularExplainer,
-    frame: pd.DataFrame,
-    rows: Sequence[int],
-    *,
-    source: str | None,
-    shared: bool,
-) -> Iterator[BatchInput]:
-    """The batch inputs for rows of ``frame``, read lazily, for :class:`TabularBatchTask`.
-
-    Identity ``{"source": source, "row": i}``. With ``shared``, each carries
-    the model's answer for its row, asked in blocks of ``OUTPUT_BLOCK`` rows
-    fixed by position in ``rows`` (never by --jobs or by what a resumed file
-    already holds), so a record cannot depend on either.
-    """
-    from limecli.batch import BatchInput
-
-    if not shared:
-        for i in rows:
-            yield BatchInput({"source": source, "row": int(i)}, frame.iloc[i])
-        return
-    for start in range(0, len(rows), OUTPUT_BLOCK):
-        block = rows[start : start + OUTPUT_BLOCK]
-        values = [frame.iloc[i] for i in block]
-        outputs = explainer.instance_outputs(values)
-        for i, value, output in zip(block, values, outputs, strict=True):
-            yield BatchInput({"source": source, "row": int(i)}, (value, output))
 
 
 def _pool_rows(pool: SamplePool, rows: slice) -> SamplePool:

@@ -1,0 +1,110 @@
+"""Tabular explanations in a batch: the chunk task and the lazy inputs for limecli.batch.
+
+With a shared pool (see :meth:`TabularExplainer.shared_pool`), every chunk is
+explained against one draw; without, each row draws its own pool with the
+seed the batch runner derived from the row's identity.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING, Any
+
+from limecli.explainers.tabular import SharedPool, TabularExplainer
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from limecli.batch import BatchInput
+
+
+class TabularBatchTask:
+    """The tabular chunk task for :func:`limecli.batch.run_batch` (picklable).
+
+    ``payload`` of each input is the row (a Series); with ``shared``, the pair
+    (row, ``instance_outputs`` entry for it), and every chunk is explained
+    against that one pool. Without, each row draws its own pool with its
+    derived seed.
+    """
+
+    def __init__(
+        self,
+        explainer: TabularExplainer,
+        shared: SharedPool | None,
+        *,
+        labels: Sequence[str | int] | None = None,
+        top_labels: int | None = None,
+        num_samples: int | None = None,
+        num_features: int | None = None,
+    ) -> None:
+        self.explainer = explainer
+        self.shared = shared
+        self.labels = list(labels) if labels else None
+        self.top_labels = top_labels
+        self.num_samples = num_samples
+        self.num_features = num_features
+
+    def __call__(self, chunk: list[BatchInput]) -> list[Any]:
+        if self.shared is not None:
+            # Payloads are (row, the model's answer for it or its error): see instance_outputs.
+            return list(
+                self.explainer.explain_with_pool(
+                    [item.payload[0] for item in chunk],
+                    self.shared,
+                    labels=self.labels,
+                    top_labels=self.top_labels,
+                    num_features=self.num_features,
+                    input_infos=[item.identity for item in chunk],
+                    first_outputs=[item.payload[1] for item in chunk],
+                )
+            )
+        out: list[Any] = []
+        for item in chunk:
+            try:
+                out.append(
+                    self.explainer.explain(
+                        item.payload,
+                        seed=item.seed,
+                        labels=self.labels,
+                        top_labels=self.top_labels,
+                        num_samples=self.num_samples,
+                        num_features=self.num_features,
+                        input_info=item.identity,
+                    )
+                )
+            except Exception as e:  # recorded by the runner, the batch goes on
+                out.append(e)
+        return out
+
+
+#: Rows per model call on the explained rows themselves (shared pool).
+OUTPUT_BLOCK = 256
+
+
+def tabular_batch_inputs(
+    explainer: TabularExplainer,
+    frame: pd.DataFrame,
+    rows: Sequence[int],
+    *,
+    source: str | None,
+    shared: bool,
+) -> Iterator[BatchInput]:
+    """The batch inputs for rows of ``frame``, read lazily, for :class:`TabularBatchTask`.
+
+    Identity ``{"source": source, "row": i}``. With ``shared``, each carries
+    the model's answer for its row, asked in blocks of ``OUTPUT_BLOCK`` rows
+    fixed by position in ``rows`` (never by --jobs or by what a resumed file
+    already holds), so a record cannot depend on either.
+    """
+    from limecli.batch import BatchInput
+
+    if not shared:
+        for i in rows:
+            yield BatchInput({"source": source, "row": int(i)}, frame.iloc[i])
+        return
+    for start in range(0, len(rows), OUTPUT_BLOCK):
+        block = rows[start : start + OUTPUT_BLOCK]
+        values = [frame.iloc[i] for i in block]
+        outputs = explainer.instance_outputs(values)
+        for i, value, output in zip(block, values, outputs, strict=True):
+            yield BatchInput({"source": source, "row": int(i)}, (value, output))
