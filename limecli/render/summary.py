@@ -47,16 +47,31 @@ def render_summary_csv(summary: Summary) -> str:
         for p in summary.picks:
             index = p.input.get("row", p.input.get("index"))
             writer.writerow(
-                [p.rank, _cell(p.input.get("source")), _cell(index), p.label, repr(p.gain),
-                 repr(p.coverage)]
+                [
+                    p.rank,
+                    _cell(p.input.get("source")),
+                    _cell(index),
+                    p.label,
+                    repr(p.gain),
+                    repr(p.coverage),
+                ]
             )
         return buffer.getvalue()
     writer.writerow(FEATURE_COLUMNS)
     for lab in summary.labels:
         for rank, f in enumerate(lab.features, start=1):
             writer.writerow(
-                [lab.label, lab.explanations, rank, f.feature, repr(f.mean_abs_weight),
-                 repr(f.mean_weight), repr(f.top_k), f.appearances, repr(f.sign_consistency)]
+                [
+                    lab.label,
+                    lab.explanations,
+                    rank,
+                    f.feature,
+                    repr(f.mean_abs_weight),
+                    repr(f.mean_weight),
+                    repr(f.top_k),
+                    f.appearances,
+                    repr(f.sign_consistency),
+                ]
             )
     return buffer.getvalue()
 
