@@ -1,0 +1,51 @@
+"""The README's promises about hostile input and exit codes stay true."""
+
+from __future__ import annotations
+
+import re
+
+import test_hostile_csv
+import test_hostile_images
+import test_hostile_options
+import test_hostile_predictor
+import test_hostile_text
+from conftest import ROOT
+
+from limecli.errors import EXIT_CODES
+
+README = (ROOT / "README.md").read_text(encoding="utf-8")
+FAMILIES = [
+    test_hostile_csv,
+    test_hostile_text,
+    test_hostile_images,
+    test_hostile_predictor,
+    test_hostile_options,
+]
+
+
+def _section(title: str) -> str:
+    start = README.index(f"\n## {title}\n")
+    end = README.find("\n## ", start + 1)
+    return README[start : end if end != -1 else None]
+
+
+def test_the_readme_counts_every_catalogue_case() -> None:
+    match = re.search(r"(\d+) bad inputs tried, all rejected cleanly", README)
+    assert match, "the README lost its 'N bad inputs tried' line"
+    total = sum(len(family.CASES) for family in FAMILIES)
+    assert int(match.group(1)) == total
+    ids = [case.id for family in FAMILIES for case in family.CASES]
+    assert len(ids) == len(set(ids)), "catalogue case ids must be unique"
+
+
+def test_every_exit_code_is_in_the_readme_table() -> None:
+    rows = re.findall(r"^\| (\d+) \|", _section("Exit codes"), flags=re.MULTILINE)
+    assert sorted(int(code) for code in rows) == sorted(EXIT_CODES)
+
+
+def test_help_says_that_pickles_run_code(run_cli) -> None:
+    for command in ("tabular", "text", "image"):
+        result = run_cli(command, "--help")
+        text = " ".join(result.stdout.split())
+        assert "Unpickling runs code" in text and ".skops and .onnx" in text, command
+        assert "--timeout" in text and "--trust" in text and "--force" in text, command
