@@ -347,8 +347,6 @@ def _numpy_type(onnx_type: str) -> Any:
 
 
 def _column(batch: Any, name: str, kind: str) -> Any:
-    import numpy as np
-
     if not hasattr(batch, "columns") or name not in batch.columns:
         raise ValueError(f"the ONNX model takes an input '{name}' per column; the data has none")
     values = batch[name].to_numpy()
