@@ -45,6 +45,8 @@ def _umask() -> int:
 _HEAD_BYTES = 64 * 1024
 _PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 _NPY_MAGIC = b"\x93NUMPY"
+#: The PNG text chunk (keyword, value) that marks limecli's pictures.
+PNG_MARK = ("Software", "limecli")
 
 
 def is_limecli_output(path: str | Path) -> bool:
@@ -55,9 +57,9 @@ def is_limecli_output(path: str | Path) -> bool:
     ``"sources"`` and ``"error_records"``; CSV whose header
     starts with limecli's ``kind,`` column (explanations, batches, summaries);
     a table whose first line is ``<kind> explanation of ...`` or a summary
-    table; HTML with ``<meta name="generator" content="limecli">``; a PNG or
-    ``.npy`` picture (limecli's overlays, masks and heatmaps carry no mark of
-    their own, so any PNG/.npy counts).
+    table; HTML with ``<meta name="generator" content="limecli">``; a PNG with
+    limecli's ``Software`` text chunk (overlays, masks, heatmaps); a ``.npy``
+    array (raw heatmap weights: numpy files carry no mark).
     """
     try:
         with open(path, "rb") as handle:
@@ -66,7 +68,10 @@ def is_limecli_output(path: str | Path) -> bool:
         return False
     if not head.strip():
         return True
-    if head.startswith((_PNG_MAGIC, _NPY_MAGIC)):
+    if head.startswith(_PNG_MAGIC):
+        # Our pictures carry a tEXt chunk right after the header; a user's photo does not.
+        return b"tEXt" + PNG_MARK[0].encode() + b"\x00" + PNG_MARK[1].encode() in head
+    if head.startswith(_NPY_MAGIC):
         return True
     text = head.decode("utf-8", errors="replace").lstrip("\ufeff")
     stripped = text.lstrip()

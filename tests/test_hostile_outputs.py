@@ -83,12 +83,18 @@ def test_resume_appends_to_our_file_and_refuses_a_foreign_one(run_cli, tmp_path:
     assert refused.exit_code == 2 and foreign.read_text() == "not json\n"
 
 
-def test_pictures_replace_pngs_but_not_other_files(tmp_path: Path) -> None:
+def test_pictures_replace_our_pngs_but_not_other_files(tmp_path: Path) -> None:
+    from limecli.render.overlay import save_png
+
+    ours = tmp_path / "ours.png"
+    save_png(ours, np.zeros((2, 2, 3), dtype=np.uint8))
+    check_overwrite(ours)  # limecli's picture (its Software text chunk): replaced
     png = tmp_path / "a.png"
     buffer = io.BytesIO()
     Image.fromarray(np.zeros((2, 2, 3), dtype=np.uint8)).save(buffer, format="PNG")
     png.write_bytes(buffer.getvalue())
-    check_overwrite(png)  # a PNG: replaced (limecli's pictures carry no mark of their own)
+    with pytest.raises(ParameterError, match="not a limecli output"):
+        check_overwrite(png)  # someone else's PNG: kept
     other = tmp_path / "b.png"
     other.write_text("text")
     with pytest.raises(ParameterError, match="not a limecli output"):

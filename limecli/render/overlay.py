@@ -126,12 +126,16 @@ def heatmap_image(segments: np.ndarray, label: LabelExplanation) -> np.ndarray:
 def save_png(path: str | Path, array: np.ndarray) -> None:
     """Write a uint8 (H, W) or (H, W, 3) array as PNG, atomically; ``.npy`` saves the array."""
     from PIL import Image
+    from PIL.PngImagePlugin import PngInfo
 
-    from limecli.atomic import write_atomic
+    from limecli.atomic import PNG_MARK, write_atomic
 
     buffer = io.BytesIO()
     if Path(path).suffix.lower() == ".npy":
         np.save(buffer, array, allow_pickle=False)
     else:
-        Image.fromarray(np.ascontiguousarray(array)).save(buffer, format="PNG")
+        # The mark lets a later run tell its own picture from a user's (see check_overwrite).
+        info = PngInfo()
+        info.add_text(*PNG_MARK)
+        Image.fromarray(np.ascontiguousarray(array)).save(buffer, format="PNG", pnginfo=info)
     write_atomic(path, buffer.getvalue())
