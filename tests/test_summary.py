@@ -35,17 +35,35 @@ def batch(tmp_path_factory: pytest.TempPathFactory) -> Path:
     result = CliRunner().invoke(
         cli,
         [
-            "tabular", str(folder / "model.joblib"), str(folder / "test.csv"), "--all",
-            "--train", str(folder / "train.csv"), "--target", "y", "--num-samples", "1000",
-            "--num-features", "3", "--class-names", "no,yes", "-o", str(out), "-q",
+            "tabular",
+            str(folder / "model.joblib"),
+            str(folder / "test.csv"),
+            "--all",
+            "--train",
+            str(folder / "train.csv"),
+            "--target",
+            "y",
+            "--num-samples",
+            "1000",
+            "--num-features",
+            "3",
+            "--class-names",
+            "no,yes",
+            "-o",
+            str(out),
+            "-q",
         ],
         catch_exceptions=False,
     )
     assert result.exit_code == 0, result.stderr
     # One failed input in the file: summary leaves it out and says so.
     with out.open("a") as handle:
-        error = {"schema_version": "1.0", "kind": "tabular", "input": {"source": "x", "row": 99},
-                 "error": {"type": "InputDataError", "message": "bad", "exit_code": 3}}
+        error = {
+            "schema_version": "1.0",
+            "kind": "tabular",
+            "input": {"source": "x", "row": 99},
+            "error": {"type": "InputDataError", "message": "bad", "exit_code": 3},
+        }
         handle.write(json.dumps(error) + "\n")
     return out
 
@@ -80,7 +98,10 @@ def test_summary_label_filter_and_top_k(run_cli, batch: Path) -> None:
     # Exactly one feature is each explanation's top 1.
     assert sum(f["top_k"] for f in features) == pytest.approx(1.0)
     missing = run_cli("summary", batch, "--label", "maybe")
-    assert missing.exit_code == 3 and "no explanation records explaining label 'maybe'" in missing.stderr
+    assert (
+        missing.exit_code == 3
+        and "no explanation records explaining label 'maybe'" in missing.stderr
+    )
 
 
 def test_summary_table_and_csv(run_cli, batch: Path, tmp_path: Path) -> None:
@@ -123,7 +144,9 @@ def test_summary_bad_input_is_a_one_line_error(run_cli, tmp_path: Path, content,
 def _record(source: str, weights: dict[str, float]) -> dict:
     return {
         "input": {"source": source},
-        "labels": [{"label": "a", "features": [{"feature": k, "weight": w} for k, w in weights.items()]}],
+        "labels": [
+            {"label": "a", "features": [{"feature": k, "weight": w} for k, w in weights.items()]}
+        ],
     }
 
 
@@ -141,3 +164,13 @@ def test_submodular_pick_covers_instead_of_repeating() -> None:
     assert len(summarize(records, pick=10).picks) == 3
     rows = [({"source": "x"}, "a", {"f": 1.0}), ({"source": "y"}, "a", {"f": 1.0})]
     assert [p.input["source"] for p in submodular_pick(rows, 2)] == ["x"]
+
+
+def test_summary_output_keeps_a_file_limecli_did_not_write(run_cli, batch, tmp_path) -> None:
+    notes = tmp_path / "notes.txt"
+    notes.write_text("my notes\n")
+    refused = run_cli("summary", batch, "-o", notes, "--format", "table")
+    assert refused.exit_code == 2 and "not a limecli output" in refused.stderr
+    assert notes.read_text() == "my notes\n"
+    assert run_cli("summary", batch, "-o", notes, "--format", "table", "--force").exit_code == 0
+    assert run_cli("summary", batch, "-o", notes, "--format", "table").exit_code == 0  # now ours

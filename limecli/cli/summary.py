@@ -8,6 +8,8 @@ from pathlib import Path
 
 import click
 
+from limecli.cli.common import check_output_path, force_option
+
 
 @click.command(name="summary")
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
@@ -52,8 +54,11 @@ import click
     "--output",
     type=click.Path(dir_okay=False, path_type=Path),
     default=None,
-    help="Write to this file instead of stdout (written atomically).",
+    callback=check_output_path,
+    help="Write to this file instead of stdout (written atomically); an existing file "
+    "limecli did not write is kept unless --force.",
 )
+@force_option
 def summary(
     files: tuple[Path, ...],
     label: str | None,
