@@ -257,7 +257,6 @@ class ImageExplainer:
         )
 
 
-
 def explain_image(
     model: Any,
     image: str | Path | np.ndarray | LoadedImage | Any,
