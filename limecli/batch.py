@@ -557,9 +557,7 @@ class _dask_executor:
         try:
             from dask.distributed import Client
         except ImportError as e:
-            raise ParameterError(
-                "--backend dask needs Dask: pip install 'limecli[dask]'"
-            ) from e
+            raise ParameterError("--backend dask needs Dask: pip install 'limecli[dask]'") from e
         self.jobs = jobs
         self.scheduler = scheduler
         self.client_class = Client
@@ -647,9 +645,7 @@ def run_cli_batch(
     """
     from limecli.cli.common import note
 
-    sink, done = open_sink(
-        fmt, output, resume=resume, kind=kind, identity_fields=identity_fields
-    )
+    sink, done = open_sink(fmt, output, resume=resume, kind=kind, identity_fields=identity_fields)
     if resume:
         note(quiet, f"resuming {output}: {len(done)} input(s) already there are skipped")
     remaining = None if total is None else max(total - len(done), 0)

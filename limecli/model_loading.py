@@ -266,9 +266,7 @@ class OnnxModel:
             import onnxruntime as ort
 
             try:
-                self._session = ort.InferenceSession(
-                    self.path, providers=["CPUExecutionProvider"]
-                )
+                self._session = ort.InferenceSession(self.path, providers=["CPUExecutionProvider"])
             except Exception as e:
                 raise ModelLoadError(
                     f"cannot load model {self.path}: not a usable ONNX model "

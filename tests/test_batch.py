@@ -87,8 +87,9 @@ def synth_args(s: dict[str, Path], *extra: object, model: str | Path | None = No
 
 # -- input forms ------------------------------------------------------------------
 def test_rows_range_streams_jsonl_in_row_order(run_cli) -> None:
-    result = run_cli("tabular", RF, TEST, "--train", TRAIN, "--rows", "10:14", *FAST,
-                     "--format", "jsonl", "-q")
+    result = run_cli(
+        "tabular", RF, TEST, "--train", TRAIN, "--rows", "10:14", *FAST, "--format", "jsonl", "-q"
+    )
     assert result.exit_code == 0, result.stderr
     records = jsonl(result.stdout)
     assert [r["input"] for r in records] == [{"source": str(TEST), "row": i} for i in range(10, 14)]
@@ -96,8 +97,19 @@ def test_rows_range_streams_jsonl_in_row_order(run_cli) -> None:
 
 
 def test_rows_list_keeps_the_given_order_and_drops_repeats(run_cli) -> None:
-    result = run_cli("tabular", RF, TEST, "--train", TRAIN, "--rows", "9,3,7,3,0:2", *FAST,
-                     "--format", "jsonl", "-q")
+    result = run_cli(
+        "tabular",
+        RF,
+        TEST,
+        "--train",
+        TRAIN,
+        "--rows",
+        "9,3,7,3,0:2",
+        *FAST,
+        "--format",
+        "jsonl",
+        "-q",
+    )
     assert result.exit_code == 0, result.stderr
     assert [r["input"]["row"] for r in jsonl(result.stdout)] == [9, 3, 7, 0, 1]
 
@@ -159,10 +171,12 @@ def test_output_forms_hold_the_same_explanations(run_cli, tmp_path: Path) -> Non
 
 
 def test_shared_pool_record_is_the_single_row_explanation(run_cli) -> None:
-    batch = run_cli("tabular", RF, TEST, "--train", TRAIN, "--rows", "12", *FAST,
-                    "--format", "jsonl", "-q")
-    single = run_cli("tabular", RF, TEST, "--train", TRAIN, "--row", "12", *FAST,
-                     "--format", "json", "-q")
+    batch = run_cli(
+        "tabular", RF, TEST, "--train", TRAIN, "--rows", "12", *FAST, "--format", "jsonl", "-q"
+    )
+    single = run_cli(
+        "tabular", RF, TEST, "--train", TRAIN, "--row", "12", *FAST, "--format", "json", "-q"
+    )
     one, other = jsonl(batch.stdout)[0], json.loads(single.stdout)
     assert one["input"] == other["input"] and one["params"] == other["params"]
     a, b = one["labels"][0], other["labels"][0]
@@ -180,8 +194,22 @@ def test_jobs_1_and_2_write_identical_bytes(run_cli, tmp_path: Path, mode: str) 
     outputs = []
     for jobs in (1, 2):
         out = tmp_path / f"jobs{jobs}.jsonl"
-        result = run_cli("tabular", RF, TEST, "--train", TRAIN, "--rows", "0:40", *FAST,
-                         "--jobs", jobs, "-o", out, "-q", *extra)
+        result = run_cli(
+            "tabular",
+            RF,
+            TEST,
+            "--train",
+            TRAIN,
+            "--rows",
+            "0:40",
+            *FAST,
+            "--jobs",
+            jobs,
+            "-o",
+            out,
+            "-q",
+            *extra,
+        )
         assert result.exit_code == 0, result.stderr
         outputs.append(out.read_bytes())
     assert outputs[0] == outputs[1]
@@ -199,7 +227,10 @@ def test_derived_seeds_are_stable_and_depend_on_identity_and_seed() -> None:
     assert derive_seed(0, identity) == derive_seed(0, {"row": 3, "source": "a.csv"})
     code = "from limecli.batch import derive_seed; print(derive_seed(0, {'source': 'a.csv', 'row': 3}))"
     other_process = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True,
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
         env={**os.environ, "PYTHONHASHSEED": "123"},
     )
     assert int(other_process.stdout) == derive_seed(0, identity)
@@ -216,10 +247,24 @@ def test_bad_row_becomes_an_error_record_and_exit_6(run_cli, synthetic, tmp_path
     bad = tmp_path / "bad.csv"
     frame.to_csv(bad, index=False)
     out = tmp_path / "out.jsonl"
-    result = run_cli("tabular", synthetic["model"], bad, "--train", synthetic["train"],
-                     "--target", "y", *FAST, "--all", "-o", out, "-q")
+    result = run_cli(
+        "tabular",
+        synthetic["model"],
+        bad,
+        "--train",
+        synthetic["train"],
+        "--target",
+        "y",
+        *FAST,
+        "--all",
+        "-o",
+        out,
+        "-q",
+    )
     assert result.exit_code == 6
-    assert result.stderr.strip() == f"Error: 1 of 6 input(s) failed; each has an error record in {out}"
+    assert (
+        result.stderr.strip() == f"Error: 1 of 6 input(s) failed; each has an error record in {out}"
+    )
     records = jsonl(out.read_text())
     assert [r["input"]["row"] for r in records] == list(range(6))
     error = records[2]
@@ -227,8 +272,20 @@ def test_bad_row_becomes_an_error_record_and_exit_6(run_cli, synthetic, tmp_path
     assert "'abc'" in error["error"]["message"]
     assert all("labels" in r for i, r in enumerate(records) if i != 2)
     # CSV keeps it too, in the error column.
-    result = run_cli("tabular", synthetic["model"], bad, "--train", synthetic["train"],
-                     "--target", "y", *FAST, "--all", "--format", "csv", "-q")
+    result = run_cli(
+        "tabular",
+        synthetic["model"],
+        bad,
+        "--train",
+        synthetic["train"],
+        "--target",
+        "y",
+        *FAST,
+        "--all",
+        "--format",
+        "csv",
+        "-q",
+    )
     assert result.exit_code == 6
     rows = list(csv.DictReader(io.StringIO(result.stdout)))
     failed = [r for r in rows if r["error"]]
@@ -241,9 +298,21 @@ def test_model_failing_on_one_row_fails_only_that_row(run_cli, synthetic, tmp_pa
     frame.loc[3, "x0"] = 1000.0  # the script raises on it
     data = tmp_path / "data.csv"
     frame.to_csv(data, index=False)
-    result = run_cli("tabular", f"{synthetic['script']}:predict", data, "--train",
-                     synthetic["train"], "--target", "y", *FAST, "--all", "--format", "jsonl",
-                     "-q", *extra)
+    result = run_cli(
+        "tabular",
+        f"{synthetic['script']}:predict",
+        data,
+        "--train",
+        synthetic["train"],
+        "--target",
+        "y",
+        *FAST,
+        "--all",
+        "--format",
+        "jsonl",
+        "-q",
+        *extra,
+    )
     assert result.exit_code == 6, result.stderr
     records = jsonl(result.stdout)
     assert ["error" in r for r in records] == [False, False, False, True, False]
@@ -256,8 +325,9 @@ def test_resume_after_a_killed_run_gives_the_uninterrupted_file(
     run_cli, synthetic, tmp_path: Path
 ) -> None:
     model = f"{synthetic['script']}:predict"
-    args = [str(a) for a in synth_args(synthetic, "--all", "--independent-samples", "-q",
-                                       model=model)]
+    args = [
+        str(a) for a in synth_args(synthetic, "--all", "--independent-samples", "-q", model=model)
+    ]
     full = tmp_path / "full.jsonl"
     assert run_cli("tabular", *args, "-o", full).exit_code == 0
 
@@ -265,7 +335,8 @@ def test_resume_after_a_killed_run_gives_the_uninterrupted_file(
     proc = subprocess.Popen(
         [sys.executable, "-m", "limecli", "tabular", *args, "-o", str(out)],
         env={**os.environ, "LIMECLI_TEST_SLOW": "1"},
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     try:
         deadline = time.monotonic() + 60
@@ -308,8 +379,9 @@ def test_resume_from_any_cut_point(run_cli, synthetic, tmp_path: Path, suffix: s
 def test_resume_refuses_another_kind_of_file(run_cli, tmp_path: Path) -> None:
     out = tmp_path / "out.jsonl"
     out.write_text('{"kind": "text", "input": {"source": "a.txt"}, "labels": []}\n')
-    result = run_cli("tabular", RF, TEST, "--train", TRAIN, "--rows", "0:2", *FAST,
-                     "-o", out, "--resume")
+    result = run_cli(
+        "tabular", RF, TEST, "--train", TRAIN, "--rows", "0:2", *FAST, "-o", out, "--resume"
+    )
     assert result.exit_code == 2
     assert "holds text records" in result.stderr
 
@@ -320,8 +392,19 @@ def test_resume_skips_error_records_too(run_cli, synthetic, tmp_path: Path) -> N
     bad = tmp_path / "bad.csv"
     frame.to_csv(bad, index=False)
     out = tmp_path / "out.jsonl"
-    base = [synthetic["model"], bad, "--train", synthetic["train"], "--target", "y", *FAST,
-            "--all", "-o", out, "-q"]
+    base = [
+        synthetic["model"],
+        bad,
+        "--train",
+        synthetic["train"],
+        "--target",
+        "y",
+        *FAST,
+        "--all",
+        "-o",
+        out,
+        "-q",
+    ]
     assert run_cli("tabular", *base).exit_code == 6
     first = out.read_bytes()
     result = run_cli("tabular", *base, "--resume")
@@ -333,8 +416,9 @@ def test_resume_skips_error_records_too(run_cli, synthetic, tmp_path: Path) -> N
 def test_explain_many_shared_pool_equals_explain_with_the_same_seed(synthetic) -> None:
     train = pd.read_csv(synthetic["train"])
     test = pd.read_csv(synthetic["test"])
-    explainer = TabularExplainer(joblib.load(synthetic["model"]), train, target="y",
-                                 num_samples=400, num_features=3)
+    explainer = TabularExplainer(
+        joblib.load(synthetic["model"]), train, target="y", num_samples=400, num_features=3
+    )
     rows = [test.iloc[i] for i in range(5)]
     many = explainer.explain_many(rows, seed=7)
     for row, exp in zip(rows, many, strict=True):
@@ -350,8 +434,9 @@ def test_explain_many_shared_pool_equals_explain_with_the_same_seed(synthetic) -
 def test_shared_and_independent_pools_find_the_same_drivers(synthetic) -> None:
     train = pd.read_csv(synthetic["train"])
     test = pd.read_csv(synthetic["test"])
-    explainer = TabularExplainer(joblib.load(synthetic["model"]), train, target="y",
-                                 num_samples=2000, num_features=2)
+    explainer = TabularExplainer(
+        joblib.load(synthetic["model"]), train, target="y", num_samples=2000, num_features=2
+    )
     rows = [test.iloc[i] for i in range(20)]
     shared = explainer.explain_many(rows, seed=0)
     independent = explainer.explain_many(rows, seed=0, independent_samples=True)
@@ -373,11 +458,17 @@ def test_shared_and_independent_pools_find_the_same_drivers(synthetic) -> None:
 
 def test_continuous_sampling_around_the_instance_is_never_shared(synthetic) -> None:
     train = pd.read_csv(synthetic["train"])
-    explainer = TabularExplainer(joblib.load(synthetic["model"]), train, target="y",
-                                 discretizer=None, sample_around_instance=True)
+    explainer = TabularExplainer(
+        joblib.load(synthetic["model"]),
+        train,
+        target="y",
+        discretizer=None,
+        sample_around_instance=True,
+    )
     assert not explainer.shares_samples
-    assert TabularExplainer(joblib.load(synthetic["model"]), train, target="y",
-                            discretizer=None).shares_samples
+    assert TabularExplainer(
+        joblib.load(synthetic["model"]), train, target="y", discretizer=None
+    ).shares_samples
 
 
 def test_run_batch_with_a_per_input_task(tmp_path: Path) -> None:
@@ -394,8 +485,14 @@ def test_run_batch_with_a_per_input_task(tmp_path: Path) -> None:
 
     out = io.StringIO()
     inputs = (BatchInput({"source": "t", "row": i}, i) for i in range(4))
-    report = run_batch(inputs, per_input(explain), StreamSink("jsonl", out), kind="tabular",
-                       seed=3, done={identity_key({"source": "t", "row": 0})})
+    report = run_batch(
+        inputs,
+        per_input(explain),
+        StreamSink("jsonl", out),
+        kind="tabular",
+        seed=3,
+        done={identity_key({"source": "t", "row": 0})},
+    )
     assert (report.written, report.failed, report.skipped) == (3, 1, 1)
     records = jsonl(out.getvalue())
     assert [r["input"] for r in records] == [{"source": "t", "row": i} for i in (1, 2, 3)]
@@ -407,14 +504,25 @@ def test_run_batch_with_a_per_input_task(tmp_path: Path) -> None:
 def test_dask_backend_on_a_local_cluster_matches_the_local_run(run_cli, tmp_path: Path) -> None:
     distributed = pytest.importorskip("dask.distributed")
     local = tmp_path / "local.jsonl"
-    base = ["tabular", RF, TEST, "--train", TRAIN, "--rows", "0:20", *FAST, "-q",
-            "--independent-samples"]
+    base = [
+        "tabular",
+        RF,
+        TEST,
+        "--train",
+        TRAIN,
+        "--rows",
+        "0:20",
+        *FAST,
+        "-q",
+        "--independent-samples",
+    ]
     assert run_cli(*base, "-o", local).exit_code == 0
     with distributed.LocalCluster(
         n_workers=1, threads_per_worker=2, processes=False, dashboard_address=None
     ) as cluster:
         remote = tmp_path / "dask.jsonl"
-        result = run_cli(*base, "-o", remote, "--backend", "dask",
-                         "--scheduler", cluster.scheduler_address)
+        result = run_cli(
+            *base, "-o", remote, "--backend", "dask", "--scheduler", cluster.scheduler_address
+        )
         assert result.exit_code == 0, result.stderr
     assert remote.read_bytes() == local.read_bytes()

@@ -172,7 +172,15 @@ def test_failed_run_leaves_no_output_file(run_cli, scripts: Path, tmp_path: Path
     out = tmp_path / "result.json"
     out.write_text('{"previous": true}')
     result = run_cli(
-        "tabular", f"{scripts}:raises", TEST, "--row", 0, "--target", "diagnosis", "-o", out,
+        "tabular",
+        f"{scripts}:raises",
+        TEST,
+        "--row",
+        0,
+        "--target",
+        "diagnosis",
+        "-o",
+        out,
         "--force",  # not a limecli output: without --force the run stops before any work
     )
     assert result.exit_code == 5

@@ -155,10 +155,25 @@ def test_only_the_rows_asked_for_are_read(tmp_path: Path) -> None:
 def test_the_same_row_streamed_or_read_whole_gives_the_same_bytes(
     run_cli, model: dict[str, Path], tmp_path: Path
 ) -> None:
-    path = _write(tmp_path, f"{HEADER}\n" + "".join(f"{i / 7:.3f},{i % 3},{i}\n" for i in range(30)))
-    streamed = run_cli("tabular", model["model"], path, "--row", 5, "--train", model["train"], *FAST)
-    whole = run_cli("tabular", model["model"], path, "--rows", "5", "--train", model["train"],
-                    *FAST, "--format", "json", "-q")
+    path = _write(
+        tmp_path, f"{HEADER}\n" + "".join(f"{i / 7:.3f},{i % 3},{i}\n" for i in range(30))
+    )
+    streamed = run_cli(
+        "tabular", model["model"], path, "--row", 5, "--train", model["train"], *FAST
+    )
+    whole = run_cli(
+        "tabular",
+        model["model"],
+        path,
+        "--rows",
+        "5",
+        "--train",
+        model["train"],
+        *FAST,
+        "--format",
+        "json",
+        "-q",
+    )
     assert streamed.exit_code == 0 and whole.exit_code == 0, whole.stderr
     one = json.loads(streamed.stdout)
     batch = json.loads(whole.stdout)
@@ -171,8 +186,18 @@ def test_categorical_exempts_a_mixed_training_column(
 ) -> None:
     train = _write(tmp_path, MIXED_TRAIN, "train.csv")
     data_path = _write(tmp_path, f"{HEADER}\n{GOOD}")
-    result = run_cli("tabular", model["model"], data_path, "--row", 0, "--train", train,
-                     "--categorical", "b", *FAST)
+    result = run_cli(
+        "tabular",
+        model["model"],
+        data_path,
+        "--row",
+        0,
+        "--train",
+        train,
+        "--categorical",
+        "b",
+        *FAST,
+    )
     assert "holds numbers except" not in result.stderr
 
 
@@ -192,8 +217,9 @@ cells = st.one_of(
     suppress_health_check=[HealthCheck.function_scoped_fixture],
 )
 @given(
-    header=st.lists(st.text(alphabet="abcxyz_", min_size=1, max_size=4), min_size=1, max_size=4,
-                    unique=True),
+    header=st.lists(
+        st.text(alphabet="abcxyz_", min_size=1, max_size=4), min_size=1, max_size=4, unique=True
+    ),
     rows=st.lists(st.lists(cells, min_size=4, max_size=4), min_size=1, max_size=6),
     sep=st.sampled_from([",", ";", "\t"]),
     ragged=st.booleans(),

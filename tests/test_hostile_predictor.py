@@ -123,14 +123,26 @@ CASES = [
     Case("returns strings", script("strings"), 5, "which is not an array of numbers"),
     Case("returns None", script("none"), 5, "returned shape ()"),
     Case("wrong number of rows", script("wrong_rows"), 5, "returned shape (3, 2) for"),
-    Case("1-D in classification mode", script("flat", module="one_d.py"), 5, "in classification mode"),
-    Case("wrong number of class names", script("ok", "--class-names", "x,y,z"), 5, "3 class name(s)"),
+    Case(
+        "1-D in classification mode", script("flat", module="one_d.py"), 5, "in classification mode"
+    ),
+    Case(
+        "wrong number of class names", script("ok", "--class-names", "x,y,z"), 5, "3 class name(s)"
+    ),
     Case("raises", script("raises"), 5, "raised RuntimeError: GPU on fire"),
     Case("hangs", script("hangs", "--timeout", "0.3"), 5, "did not answer within 0.3 s"),
-    Case("script needs a missing module", script("predict", module="missing_import.py"), 4,
-         "needs the Python module 'no_such_module_xyz'"),
-    Case("pickle needs a missing module", model_file("m.pkl", NEEDS_MODULE), 4,
-         "needs the Python module 'xgboost_fake', which is not installed"),
+    Case(
+        "script needs a missing module",
+        script("predict", module="missing_import.py"),
+        4,
+        "needs the Python module 'no_such_module_xyz'",
+    ),
+    Case(
+        "pickle needs a missing module",
+        model_file("m.pkl", NEEDS_MODULE),
+        4,
+        "needs the Python module 'xgboost_fake', which is not installed",
+    ),
     Case("corrupt pickle", model_file("m.joblib", b"not a pickle"), 4, "cannot load model"),
     Case("corrupt .skops", model_file("m.skops", b"PK not a zip"), 4, "not a skops file"),
     Case("corrupt .onnx", model_file("m.onnx", b"\x08\x07garbage"), 4, "not a usable ONNX model"),
@@ -152,8 +164,17 @@ def test_hostile_predictor(run_cli, files: dict[str, Path], case: Case) -> None:
 
 
 def test_probability_warning_is_given_once(run_cli, files: dict[str, Path]) -> None:
-    result = run_cli("tabular", f"{files['dir'] / 'models.py'}:unnormalised", files["data"],
-                     "--rows", "0:3", *FAST, "--batch-size", "10", "-q")
+    result = run_cli(
+        "tabular",
+        f"{files['dir'] / 'models.py'}:unnormalised",
+        files["data"],
+        "--rows",
+        "0:3",
+        *FAST,
+        "--batch-size",
+        "10",
+        "-q",
+    )
     assert result.exit_code == 0, result.stderr
     assert result.stderr.count("Warning:") == 1
 
@@ -163,8 +184,19 @@ def test_a_hung_model_does_not_keep_the_command_alive(files: dict[str, Path]) ->
     (files["dir"] / "forever.py").write_text(
         "import time\ndef predict(batch):\n    while True:\n        time.sleep(1)\n"
     )
-    command = [sys.executable, "-m", "limecli", "tabular", f"{files['dir'] / 'forever.py'}:predict",
-               str(files["data"]), "--row", "0", "--timeout", "0.5", "-q"]
+    command = [
+        sys.executable,
+        "-m",
+        "limecli",
+        "tabular",
+        f"{files['dir'] / 'forever.py'}:predict",
+        str(files["data"]),
+        "--row",
+        "0",
+        "--timeout",
+        "0.5",
+        "-q",
+    ]
     started = time.monotonic()
     done = subprocess.run(command, capture_output=True, text=True, timeout=60)
     assert done.returncode == 5, done.stderr
@@ -192,14 +224,16 @@ def test_skops_model_is_explained(run_cli, files: dict[str, Path]) -> None:
 def test_skops_trust_lets_a_listed_type_load(run_cli, files: dict[str, Path], monkeypatch) -> None:
     (path,) = untrusted_skops(files["dir"])
     monkeypatch.syspath_prepend(str(files["dir"]))
-    result = run_cli("tabular", path, files["data"], "--row", 0, *FAST,
-                     "--trust", "custom_fn.double")
+    result = run_cli(
+        "tabular", path, files["data"], "--row", 0, *FAST, "--trust", "custom_fn.double"
+    )
     assert result.exit_code == 0, result.stderr
 
 
 def test_trust_needs_a_skops_model(run_cli, files: dict[str, Path]) -> None:
-    result = run_cli("tabular", f"{files['dir'] / 'models.py'}:ok", files["data"], "--row", 0,
-                     "--trust", "x.Y")
+    result = run_cli(
+        "tabular", f"{files['dir'] / 'models.py'}:ok", files["data"], "--row", 0, "--trust", "x.Y"
+    )
     assert result.exit_code == 2 and "--trust applies to .skops models only" in result.stderr
 
 
@@ -223,7 +257,9 @@ def test_onnx_classifier_is_explained(run_cli, files: dict[str, Path], zipmap: b
     assert explanation["labels"][0]["features"][0]["feature"] == "a"
 
 
-def test_onnx_regressor_is_explained_and_pickles_for_workers(run_cli, files: dict[str, Path]) -> None:
+def test_onnx_regressor_is_explained_and_pickles_for_workers(
+    run_cli, files: dict[str, Path]
+) -> None:
     pytest.importorskip("onnxruntime")
     skl2onnx = pytest.importorskip("skl2onnx")
     frame = pd.read_csv(files["data"])
@@ -231,8 +267,9 @@ def test_onnx_regressor_is_explained_and_pickles_for_workers(run_cli, files: dic
     path = files["dir"] / "ridge.onnx"
     path.write_bytes(skl2onnx.to_onnx(Ridge().fit(X, X[:, 1] * 2), X[:1]).SerializeToString())
     out = files["dir"] / "out.jsonl"
-    result = run_cli("tabular", path, files["data"], "--rows", "0:4", *FAST, "--jobs", "2",
-                     "-o", out, "-q")
+    result = run_cli(
+        "tabular", path, files["data"], "--rows", "0:4", *FAST, "--jobs", "2", "-o", out, "-q"
+    )
     assert result.exit_code == 0, result.stderr
     records = [json.loads(line) for line in out.read_text().splitlines()]
     assert len(records) == 4 and all(r["mode"] == "regression" for r in records)

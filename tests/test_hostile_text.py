@@ -40,7 +40,9 @@ def big_text(tmp: Path) -> tuple[Any, ...]:
 
 
 CASES = [
-    Case("invalid UTF-8", file(b"caf\xe9 au lait"), 3, "not valid utf-8 text (byte 0xe9 at offset 3)"),
+    Case(
+        "invalid UTF-8", file(b"caf\xe9 au lait"), 3, "not valid utf-8 text (byte 0xe9 at offset 3)"
+    ),
     Case("binary file", file(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00"), 3, "looks like a binary"),
     Case("NUL byte in text", file(b"hello\x00world"), 3, "looks like a binary file"),
     Case("empty file", file(b""), 3, "has no words to explain"),
@@ -131,7 +133,9 @@ def test_fuzz_utf8_text_reads_back_unchanged(tmp_path: Path, text: str) -> None:
     max_chars=st.integers(1, 120),
     max_words=st.integers(1, 12),
 )
-def test_fuzz_cap_text_is_a_prefix_within_both_caps(text: str, max_chars: int, max_words: int) -> None:
+def test_fuzz_cap_text_is_a_prefix_within_both_caps(
+    text: str, max_chars: int, max_words: int
+) -> None:
     cut, was_cut = cap_text(text, max_chars, max_words)
     assert text.startswith(cut)
     assert was_cut == (cut != text)
