@@ -21,6 +21,9 @@ from limecli.cli.common import (
 )
 
 if TYPE_CHECKING:
+    import pandas as pd
+
+    from limecli.explainers.tabular import TabularExplainer
     from limecli.predictor import Predictor
 
 
@@ -107,7 +110,7 @@ def tabular(
     discretize: bool,
     sample_around_instance: bool,
     kernel_width: float | None,
-    num_samples: int,
+    num_samples: int | str,
     num_features: int,
     seed: int,
     labels: tuple[str, ...],
@@ -193,24 +196,14 @@ def tabular(
         )
         return
     from limecli.errors import InputDataError
-    from limecli.explainers.tabular import TabularExplainer
-    from limecli.readers.tabular import check_numeric_columns, read_csv, select_row
+    from limecli.readers.tabular import select_row
 
-    notes: list[str] = []
-    if train is None:
-        frame = train_frame = read_csv(data, notes=notes)
-    else:
-        train_frame = read_csv(train, notes=notes)
-        # Only up to the row asked for: a huge DATA file is never read whole.
-        frame = read_csv(data, nrows=row + 1, notes=notes)
-    check_numeric_columns(train_frame, str(train or data), exempt=categorical)
-    for message in notes:
-        note(quiet, message)
-    if train is None:
-        note(quiet, f"no --train given: sampling statistics come from {data} itself")
-    explainer = TabularExplainer(
+    frame, explainer = _explainer(
         predictor,
-        train_frame,
+        data,
+        train,
+        # Only up to the row asked for: a huge DATA file is never read whole.
+        nrows=row + 1,
         target=target,
         categorical=categorical,
         discretizer=discretizer if discretize else None,
@@ -220,8 +213,8 @@ def tabular(
         num_samples=num_samples,
         num_features=num_features,
         batch_size=batch_size,
+        quiet=quiet,
     )
-    explainer.training_source = str(train if train is not None else data)
     instance = select_row(frame, row, str(data))
     try:
         explanation = explainer.explain(
@@ -235,13 +228,63 @@ def tabular(
         if "the row" not in str(e):
             raise
         raise InputDataError(f"{data} row {row}: {e}") from e
-    dropped = list(explanation.params.get("dropped_columns") or [])
-    # DATA may have columns --train lacks: those are left out too.
+    emit([explanation], fmt, output)
+
+
+def _explainer(
+    predictor: Predictor,
+    data: Path,
+    train: Path | None,
+    *,
+    nrows: int | None,
+    target: str | None,
+    categorical: tuple[str, ...],
+    discretizer: str | None,
+    sample_around_instance: bool,
+    kernel_width: float | None,
+    feature_selection: str,
+    num_samples: int | str,
+    num_features: int,
+    batch_size: int | None,
+    quiet: bool,
+) -> tuple[pd.DataFrame, TabularExplainer]:
+    """Read DATA (its first ``nrows`` rows when --train is given) and the training data,
+    build the explainer, and say on stderr what was assumed or left out."""
+    from limecli.explainers.tabular import TabularExplainer
+    from limecli.readers.tabular import check_numeric_columns, read_csv
+
+    notes: list[str] = []
+    if train is None:
+        frame = train_frame = read_csv(data, notes=notes)
+    else:
+        train_frame = read_csv(train, notes=notes)
+        frame = read_csv(data, nrows=nrows, notes=notes)
+    check_numeric_columns(train_frame, str(train or data), exempt=categorical)
+    for message in notes:
+        note(quiet, message)
+    if train is None:
+        note(quiet, f"no --train given: sampling statistics come from {data} itself")
+    explainer = TabularExplainer(
+        predictor,
+        train_frame,
+        target=target,
+        categorical=categorical,
+        discretizer=discretizer,
+        sample_around_instance=sample_around_instance,
+        kernel_width=kernel_width,
+        feature_selection=feature_selection,
+        num_samples=num_samples,
+        num_features=num_features,
+        batch_size=batch_size,
+    )
+    explainer.training_source = str(train if train is not None else data)
+    # Left out: what the training data has beyond the model's columns, and DATA's extras.
+    dropped = [*explainer.dropped_columns]
     dropped += [str(c) for c in frame.columns if c not in explainer.feature_columns]
     dropped = list(dict.fromkeys(dropped))
     if dropped:
         note(quiet, f"column(s) the model does not use were left out: {', '.join(dropped)}")
-    emit([explanation], fmt, output)
+    return frame, explainer
 
 
 _ROWS_PART = re.compile(r"^\s*(\d+|\d*\s*:\s*\d*)\s*$")
@@ -313,7 +356,7 @@ def _batch(
     kernel_width: float | None,
     feature_selection: str,
     batch_size: int | None,
-    num_samples: int,
+    num_samples: int | str,
     num_features: int,
     seed: int,
     labels: tuple[str, ...],
@@ -328,22 +371,13 @@ def _batch(
     scheduler: str | None,
 ) -> None:
     from limecli.batch import run_cli_batch
-    from limecli.explainers.tabular import TabularExplainer
     from limecli.explainers.tabular_batch import TabularBatchTask, tabular_batch_inputs
-    from limecli.readers.tabular import check_numeric_columns, read_csv
 
-    notes: list[str] = []
-    frame = read_csv(data, notes=notes)
-    rows = list(range(len(frame))) if rows_spec is None else parse_rows(rows_spec, len(frame))
-    train_frame = frame if train is None else read_csv(train, notes=notes)
-    check_numeric_columns(train_frame, str(train or data), exempt=categorical)
-    for message in notes:
-        note(quiet, message)
-    if train is None:
-        note(quiet, f"no --train given: sampling statistics come from {data} itself")
-    explainer = TabularExplainer(
+    frame, explainer = _explainer(
         predictor,
-        train_frame,
+        data,
+        train,
+        nrows=None,
         target=target,
         categorical=categorical,
         discretizer=discretizer,
@@ -353,11 +387,9 @@ def _batch(
         num_samples=num_samples,
         num_features=num_features,
         batch_size=batch_size,
+        quiet=quiet,
     )
-    explainer.training_source = str(train if train is not None else data)
-    if explainer.dropped_columns:
-        dropped = ", ".join(explainer.dropped_columns)
-        note(quiet, f"column(s) the model does not use were left out: {dropped}")
+    rows = list(range(len(frame))) if rows_spec is None else parse_rows(rows_spec, len(frame))
     shared = None
     if num_samples == "auto" and not independent_samples:
         note(quiet, "--num-samples auto sizes each row's sample: every row gets its own pool")

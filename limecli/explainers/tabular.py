@@ -81,7 +81,7 @@ class TabularExplainer:
         sample_around_instance: bool = False,
         kernel_width: float | None = None,
         feature_selection: str = "auto",
-        num_samples: int = 5000,
+        num_samples: int | str = 5000,
         num_features: int = 10,
         batch_size: int | None = None,
         mode: str | None = None,
@@ -158,7 +158,7 @@ class TabularExplainer:
         seed: int | None = None,
         labels: Sequence[str | int] | None = None,
         top_labels: int | None = None,
-        num_samples: int | None = None,
+        num_samples: int | str | None = None,
         num_features: int | None = None,
         input_info: dict[str, Any] | None = None,
     ) -> Explanation:
@@ -174,7 +174,7 @@ class TabularExplainer:
         num_samples = self.num_samples if num_samples is None else num_samples
         num_features = self.num_features if num_features is None else num_features
         auto = num_samples == AUTO
-        n = AUTO_START if auto else num_samples
+        n = AUTO_START if auto else int(num_samples)
         validate_common(n, num_features, top_labels, self.feature_selection)
         row = pd.Series(instance) if isinstance(instance, dict) else instance
         missing = [c for c in self.feature_columns if c not in row.index]
@@ -224,13 +224,18 @@ class TabularExplainer:
         """
         return self.discretizer is not None or not self.sample_around_instance
 
-    def shared_pool(self, *, seed: int | None = None, num_samples: int | None = None) -> SharedPool:
+    def shared_pool(
+        self, *, seed: int | None = None, num_samples: int | str | None = None
+    ) -> SharedPool:
         """Draw a pool with ``seed`` and call the model on it once (for :meth:`explain_with_pool`)."""
         if not self.shares_samples:
             raise ParameterError(
                 "samples drawn around each instance cannot be shared: use independent samples"
             )
-        num_samples = self.num_samples if num_samples is None else num_samples
+        count = self.num_samples if num_samples is None else num_samples
+        if count == AUTO:
+            raise ParameterError("a shared pool needs a fixed number of samples, not 'auto'")
+        num_samples = int(count)
         validate_common(num_samples, self.num_features, None, self.feature_selection)
         # The same draw as explain(seed=seed): the pool never depends on the instance.
         pool = self.sampler.draw(num_samples, check_random_state(seed))
@@ -384,7 +389,7 @@ class TabularExplainer:
         seed: int | None = None,
         labels: Sequence[str | int] | None = None,
         top_labels: int | None = None,
-        num_samples: int | None = None,
+        num_samples: int | str | None = None,
         num_features: int | None = None,
         input_infos: Sequence[dict[str, Any]] | None = None,
         independent_samples: bool = False,
@@ -552,7 +557,7 @@ def explain_tabular(
     training: pd.DataFrame | str | Path | None = None,
     target: str | None = None,
     categorical: Sequence[str] = (),
-    num_samples: int = 5000,
+    num_samples: int | str = 5000,
     num_features: int = 10,
     seed: int | None = None,
     labels: Sequence[str | int] | None = None,

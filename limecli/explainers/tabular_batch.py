@@ -34,7 +34,7 @@ class TabularBatchTask:
         *,
         labels: Sequence[str | int] | None = None,
         top_labels: int | None = None,
-        num_samples: int | None = None,
+        num_samples: int | str | None = None,
         num_features: int | None = None,
     ) -> None:
         self.explainer = explainer
