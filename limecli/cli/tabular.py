@@ -167,19 +167,29 @@ def tabular(
         timeout=timeout,
         trust=trust,
     )
+    frame, explainer = _explainer(
+        predictor,
+        data,
+        train,
+        # One row asked for: DATA is read only up to it (a huge file is never read whole).
+        nrows=None if row is None else row + 1,
+        target=target,
+        categorical=categorical,
+        discretizer=discretizer if discretize else None,
+        sample_around_instance=sample_around_instance,
+        kernel_width=kernel_width,
+        feature_selection=feature_selection,
+        num_samples=num_samples,
+        num_features=num_features,
+        batch_size=batch_size,
+        quiet=quiet,
+    )
     if row is None:
         _batch(
-            predictor,
+            explainer,
+            frame,
             data,
             rows_spec,
-            train=train,
-            target=target,
-            categorical=categorical,
-            discretizer=discretizer if discretize else None,
-            sample_around_instance=sample_around_instance,
-            kernel_width=kernel_width,
-            feature_selection=feature_selection,
-            batch_size=batch_size,
             num_samples=num_samples,
             num_features=num_features,
             seed=seed,
@@ -198,23 +208,6 @@ def tabular(
     from limecli.errors import InputDataError
     from limecli.readers.tabular import select_row
 
-    frame, explainer = _explainer(
-        predictor,
-        data,
-        train,
-        # Only up to the row asked for: a huge DATA file is never read whole.
-        nrows=row + 1,
-        target=target,
-        categorical=categorical,
-        discretizer=discretizer if discretize else None,
-        sample_around_instance=sample_around_instance,
-        kernel_width=kernel_width,
-        feature_selection=feature_selection,
-        num_samples=num_samples,
-        num_features=num_features,
-        batch_size=batch_size,
-        quiet=quiet,
-    )
     instance = select_row(frame, row, str(data))
     try:
         explanation = explainer.explain(
@@ -344,18 +337,11 @@ def parse_rows(spec: str, n_rows: int) -> list[int]:
 
 
 def _batch(
-    predictor: Predictor,
+    explainer: TabularExplainer,
+    frame: pd.DataFrame,
     data: Path,
     rows_spec: str | None,
     *,
-    train: Path | None,
-    target: str | None,
-    categorical: tuple[str, ...],
-    discretizer: str | None,
-    sample_around_instance: bool,
-    kernel_width: float | None,
-    feature_selection: str,
-    batch_size: int | None,
     num_samples: int | str,
     num_features: int,
     seed: int,
@@ -373,22 +359,6 @@ def _batch(
     from limecli.batch import run_cli_batch
     from limecli.explainers.tabular_batch import TabularBatchTask, tabular_batch_inputs
 
-    frame, explainer = _explainer(
-        predictor,
-        data,
-        train,
-        nrows=None,
-        target=target,
-        categorical=categorical,
-        discretizer=discretizer,
-        sample_around_instance=sample_around_instance,
-        kernel_width=kernel_width,
-        feature_selection=feature_selection,
-        num_samples=num_samples,
-        num_features=num_features,
-        batch_size=batch_size,
-        quiet=quiet,
-    )
     rows = list(range(len(frame))) if rows_spec is None else parse_rows(rows_spec, len(frame))
     shared = None
     if num_samples == "auto" and not independent_samples:
