@@ -151,6 +151,16 @@ class TabularExplainer:
             return frame
         return frame.to_numpy(dtype=float)
 
+    def pool_input(self, pool: SamplePool, *, private: bool = False) -> Any:
+        """A pool in the form the model takes; a plain array needs no DataFrame at all.
+
+        ``private``: the pool is this call's own, so the model may have it as is
+        (otherwise it gets a copy it may modify).
+        """
+        if not self.predictor.wants_dataframe and not self.sampler.is_categorical.any():
+            return pool.numeric if private else pool.numeric.copy()
+        return self.model_input(self.sampler.to_frame(pool))
+
     def explain(
         self,
         instance: pd.Series | dict[str, Any],
@@ -210,9 +220,10 @@ class TabularExplainer:
         pool, data = self.sampler.represent(
             pool, encoded, around_instance=self.sample_around_instance
         )
-        frame = self.sampler.to_frame(pool)
         # The sample matrix is already in memory: one model call unless told otherwise.
-        outputs = self.predictor.predict(self.model_input(frame), self.batch_size or len(frame))
+        outputs = self.predictor.predict(
+            self.pool_input(pool, private=True), self.batch_size or len(pool)
+        )
         return data, outputs
 
     @property
@@ -240,8 +251,7 @@ class TabularExplainer:
         # The same draw as explain(seed=seed): the pool never depends on the instance.
         pool = self.sampler.draw(num_samples, check_random_state(seed))
         rest = _pool_rows(pool, slice(1, None))
-        frame = self.sampler.to_frame(rest)
-        outputs = self.predictor.predict(self.model_input(frame), self.batch_size or len(frame))
+        outputs = self.predictor.predict(self.pool_input(rest), self.batch_size or len(rest))
         return SharedPool(pool=pool, outputs=outputs, seed=seed, num_samples=num_samples)
 
     def explain_with_pool(

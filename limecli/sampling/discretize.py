@@ -11,6 +11,8 @@ import numpy as np
 from scipy.special import ndtr, ndtri
 
 DISCRETIZERS = ("quartile", "decile", "entropy")
+#: Up to this many categories, :func:`draw_categories` compares instead of searching.
+COMPARE_MAX_WIDTH = 16
 
 
 def fit_boundaries(
@@ -125,10 +127,18 @@ def cumulative(freqs: list[np.ndarray]) -> np.ndarray:
 def draw_categories(cdf: np.ndarray, u: np.ndarray) -> np.ndarray:
     """Category index per (sample, column) for uniforms ``u`` of shape (n, columns).
 
-    Row k of ``cdf`` is shifted by k so that all columns sit in one sorted
-    array and a single searchsorted serves every column.
+    The index is the number of cumulative frequencies at or below u (inverse
+    CDF sampling). With few categories, that count is a handful of whole-matrix
+    comparisons; with many, one searchsorted over all columns at once (row k of
+    ``cdf`` shifted by k, so the columns sit in one sorted array). Both give
+    the same indices.
     """
     n_cols, width = cdf.shape
+    if width <= COMPARE_MAX_WIDTH:
+        found = np.zeros(u.shape, dtype=np.intp)
+        for b in range(width - 1):  # the last cumulative frequency is 1.0 > u
+            found += u >= cdf[:, b]
+        return found
     offsets = np.arange(n_cols)
     shifted = (cdf + offsets[:, None]).ravel()
     found = np.searchsorted(shifted, u + offsets[None, :], side="right")
@@ -152,15 +162,21 @@ class BinTable:
         self.means, self.stds = stack("means"), stack("stds")
         self.mins, self.maxs = stack("mins"), stack("maxs")
         self.n_columns = len(columns)
-        self.sign, self.low, self.span = truncated_normal_table(
+        sign, self.low, self.span = truncated_normal_table(
             self.means, self.stds, self.mins, self.maxs
         )
+        self.signed_stds = sign * self.stds
 
     def draw(self, n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
         """(bins, values), each (n, columns): bins by training frequency, values inside them."""
         bins = draw_categories(self.cdf, rng.random((n, self.n_columns)))
         flat = bins + np.arange(self.n_columns)[None, :] * self.width
-        u = rng.random(bins.shape)
-        z = self.sign.take(flat) * ndtri(self.low.take(flat) + u * self.span.take(flat))
-        values = self.means.take(flat) + self.stds.take(flat) * z
-        return bins, np.clip(values, self.mins.take(flat), self.maxs.take(flat))
+        # In place, one buffer: this runs once per explanation on n x columns values.
+        values = rng.random(bins.shape)
+        values *= self.span.take(flat)
+        values += self.low.take(flat)
+        ndtri(values, out=values)
+        values *= self.signed_stds.take(flat)  # sign * std: mirrored bins flip back
+        values += self.means.take(flat)
+        np.clip(values, self.mins.take(flat), self.maxs.take(flat), out=values)
+        return bins, values

@@ -188,6 +188,8 @@ class TabularSampler:
         """The pool as a DataFrame with the original columns and value types."""
         import pandas as pd
 
+        if not len(self.categorical_idx):  # one float block: no per-column assembly
+            return pd.DataFrame(pool.numeric, columns=self.columns, copy=True)
         columns: dict[str, Any] = {}
         for k, j in enumerate(self.numeric_idx):
             columns[self.columns[j]] = pool.numeric[:, k]
