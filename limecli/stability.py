@@ -24,7 +24,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from limecli.surrogate import SURROGATE_ALPHA, SurrogateFit, WeightedGram, select_features
+from limecli.surrogate import (
+    SURROGATE_ALPHA,
+    GramStack,
+    SurrogateFit,
+    WeightedGram,
+    select_features,
+    select_features_stacked,
+)
 
 BLOCKS = 20
 REPLICATES = 20
@@ -50,23 +57,28 @@ class Assessment:
 
 
 class BlockMoments:
-    """Weighted raw moments of the samples, per block of rows."""
+    """Weighted raw moments of the samples, per block of rows (row i is in block i % BLOCKS)."""
 
     def __init__(self, data: np.ndarray, target: np.ndarray, weights: np.ndarray) -> None:
         n, d = data.shape
-        block = np.arange(n) % BLOCKS  # interleaved: every block holds rows from the whole draw
-        self.sw = np.zeros(BLOCKS)
-        self.sx = np.zeros((BLOCKS, d))
-        self.sy = np.zeros(BLOCKS)
-        self.sxx = np.zeros((BLOCKS, d, d))
-        self.sxy = np.zeros((BLOCKS, d))
-        self.syy = np.zeros(BLOCKS)
-        for b in range(BLOCKS):
-            rows = block == b
-            x, y, w = data[rows], target[rows], weights[rows]
-            wx = x * w[:, None]
-            self.sw[b], self.sx[b], self.sy[b] = w.sum(), wx.sum(axis=0), w @ y
-            self.sxx[b], self.sxy[b], self.syy[b] = x.T @ wx, wx.T @ y, (w * y) @ y
+        per_block = -(-n // BLOCKS)
+        pad = per_block * BLOCKS - n
+        if pad:  # weightless rows complete the last round; they add nothing to any sum
+            data = np.vstack([data, np.zeros((pad, d))])
+            target = np.concatenate([target, np.zeros(pad)])
+            weights = np.concatenate([weights, np.zeros(pad)])
+        # Reshaped (rounds, block, ...): row i sits at [i // BLOCKS, i % BLOCKS].
+        x = data.reshape(per_block, BLOCKS, d)
+        y = target.reshape(per_block, BLOCKS)
+        w = weights.reshape(per_block, BLOCKS)
+        wx = x * w[:, :, None]
+        wy = w * y
+        self.sw = w.sum(axis=0)
+        self.sx = wx.sum(axis=0)
+        self.sy = wy.sum(axis=0)
+        self.sxx = np.matmul(x.transpose(1, 2, 0), wx.transpose(1, 0, 2))
+        self.sxy = np.einsum("rbj,rb->bj", wx, y)
+        self.syy = (wy * y).sum(axis=0)
 
     def gram(self, counts: np.ndarray) -> WeightedGram:
         """The weighted Gram statistics of the samples with block b counted counts[b] times."""
@@ -77,6 +89,17 @@ class BlockMoments:
             np.tensordot(counts, self.sxx, axes=1),
             counts @ self.sxy,
             float(counts @ self.syy),
+        )
+
+    def grams(self, counts: np.ndarray) -> GramStack:
+        """:meth:`gram` for every row of ``counts`` (R, BLOCKS) at once."""
+        return GramStack.from_moments(
+            counts @ self.sw,
+            counts @ self.sx,
+            counts @ self.sy,
+            np.tensordot(counts, self.sxx, axes=1),
+            counts @ self.sxy,
+            counts @ self.syy,
         )
 
 
@@ -94,22 +117,25 @@ def assess(
         return None
     moments = BlockMoments(data, target, weights)
     rng = np.random.default_rng(_SEED)
-    chosen = set(fit.features.tolist())
-    replicate_weights = np.empty((REPLICATES, len(fit.features)))
-    changed, jaccards = 0, []
-    for r, counts in enumerate(rng.multinomial(BLOCKS, np.full(BLOCKS, 1 / BLOCKS), REPLICATES)):
-        gram = moments.gram(counts.astype(float))
-        if feature_selection == "lasso_path":
-            rows = np.isin(np.arange(len(target)) % BLOCKS, np.flatnonzero(counts))
-            selected = select_features(
-                data[rows], target[rows], weights[rows], num_features, feature_selection
+    counts = rng.multinomial(BLOCKS, np.full(BLOCKS, 1 / BLOCKS), REPLICATES).astype(float)
+    # Every replicate's selection and refit in one batched pass.
+    stack = moments.grams(counts)
+    if feature_selection == "lasso_path":
+        selections = [
+            select_features(data[rows], target[rows], weights[rows], num_features, "lasso_path")
+            for rows in (
+                np.isin(np.arange(len(target)) % BLOCKS, np.flatnonzero(c)) for c in counts
             )
-        else:
-            selected = select_features(data, target, weights, num_features, feature_selection, gram)
+        ]
+    else:
+        selections = list(select_features_stacked(stack, data[0], num_features, feature_selection))
+    chosen = set(fit.features.tolist())
+    changed, jaccards = 0, []
+    for selected in selections:
         picked = set(selected.tolist())
         changed += picked != chosen
         jaccards.append(len(picked & chosen) / len(picked | chosen))
-        replicate_weights[r] = gram.solve(fit.features, alpha)
+    replicate_weights = stack.ridge(fit.features, alpha)
     return Assessment(
         top_k_change_probability=changed / REPLICATES,
         top_k_mean_jaccard=float(np.mean(jaccards)),

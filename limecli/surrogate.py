@@ -52,6 +52,45 @@ class SurrogateFit:
     local_prediction: float  # surrogate's prediction at the instance (row 0)
 
 
+@dataclass(frozen=True)
+class GramStack:
+    """R weighted least-squares problems over the same d features, stacked for batched solves.
+
+    ``gram`` is (R, d, d), ``xy`` (R, d) and ``yy`` (R,): the centred statistics
+    of :class:`WeightedGram`, one problem per leading index.
+    """
+
+    gram: np.ndarray
+    xy: np.ndarray
+    yy: np.ndarray
+
+    @classmethod
+    def from_moments(
+        cls,
+        sw: np.ndarray,
+        sx: np.ndarray,
+        sy: np.ndarray,
+        sxx: np.ndarray,
+        sxy: np.ndarray,
+        syy: np.ndarray,
+    ) -> GramStack:
+        """Centred statistics from raw weighted sums, one problem per row of ``sw``."""
+        total = np.where(sw > 0, sw, 1.0)
+        x_mean = sx / total[:, None]
+        y_mean = sy / total
+        return cls(
+            gram=sxx - total[:, None, None] * x_mean[:, :, None] * x_mean[:, None, :],
+            xy=sxy - (total * y_mean)[:, None] * x_mean,
+            yy=syy - total * y_mean**2,
+        )
+
+    def ridge(self, subset: np.ndarray, alpha: float) -> np.ndarray:
+        """(R, len(subset)) ridge coefficients on the same feature subset for every problem."""
+        g = self.gram[:, subset[:, None], subset[None, :]]
+        rhs = self.xy[:, subset]
+        return np.linalg.solve(g + alpha * np.eye(len(subset)), rhs[..., None])[..., 0]
+
+
 class WeightedGram:
     """Sufficient statistics of a weighted least-squares problem, centred on weighted means."""
 
@@ -85,6 +124,10 @@ class WeightedGram:
         self.xy = wx.T @ yc
         self.yy = float(yc @ (yc * w))
 
+    def stack(self) -> GramStack:
+        """This problem as a stack of one."""
+        return GramStack(self.gram[None], self.xy[None], np.array([self.yy]))
+
     def solve(self, subset: np.ndarray, alpha: float) -> np.ndarray:
         g = self.gram[np.ix_(subset, subset)]
         rhs = self.xy[subset]
@@ -110,48 +153,75 @@ def select_features(
     gram: WeightedGram | None = None,
 ) -> np.ndarray:
     """Indices of the interpretable features the surrogate will use."""
-    n_total = data.shape[1]
-    num_features = min(num_features, n_total)
     gram = gram or WeightedGram(data, target, sample_weight)
+    if method == "lasso_path" and num_features < data.shape[1]:
+        return _lasso_path_selection(data, target, sample_weight, num_features)
+    return select_features_stacked(gram.stack(), data[0], num_features, method)[0]
+
+
+def select_features_stacked(
+    stack: GramStack, instance: np.ndarray, num_features: int, method: str
+) -> np.ndarray:
+    """(R, k) sorted feature indices, one row per problem of ``stack``, selected in one pass.
+
+    ``instance`` is the interpretable row of the instance (row 0 of the data),
+    which "highest_weights" needs. Every method but "lasso_path" (which needs
+    the samples themselves).
+    """
+    n_problems, n_total = stack.xy.shape
+    num_features = min(num_features, n_total)
     if method == "auto":
         method = "forward" if num_features <= AUTO_FORWARD_MAX else "highest_weights"
     if method == "none" or num_features >= n_total:
-        return np.arange(n_total)
+        return np.tile(np.arange(n_total), (n_problems, 1))
     if method == "forward":
-        return _forward_selection(gram, num_features)
+        return _forward_selection(stack, num_features)
     if method == "highest_weights":
-        coef = gram.solve(np.arange(n_total), HIGHEST_WEIGHTS_ALPHA)
-        # Rank by contribution at the instance (coefficient times the instance's value).
-        contribution = np.abs(coef * data[0])
-        order = np.lexsort((np.arange(n_total), -contribution))
-        return np.sort(order[:num_features])
-    if method == "lasso_path":
-        return _lasso_path_selection(data, target, sample_weight, num_features)
+        coef = stack.ridge(np.arange(n_total), HIGHEST_WEIGHTS_ALPHA)
+        # Rank by contribution at the instance (coefficient times the instance's value);
+        # the stable sort breaks ties by the lower index.
+        contribution = np.abs(coef * instance)
+        order = np.argsort(-contribution, axis=1, kind="stable")
+        return np.sort(order[:, :num_features], axis=1)
     raise ValueError(f"unknown feature selection method {method!r}")
 
 
-def _forward_selection(gram: WeightedGram, num_features: int) -> np.ndarray:
+def _forward_selection(stack: GramStack, num_features: int) -> np.ndarray:
     """Greedy forward selection by weighted R² of unpenalised fits (as the reference).
 
-    Every candidate of a step is solved at once as a stack of small systems; a
-    jitter of 1e-10 of the Gram diagonal's scale keeps collinear subsets solvable
-    without changing any non-degenerate fit.
+    Every candidate of a step, for every problem of the stack, is solved at
+    once as one stack of small systems; a jitter of 1e-10 of the Gram
+    diagonal's scale keeps collinear subsets solvable without changing any
+    non-degenerate fit.
     """
-    n_total = gram.gram.shape[0]
-    scale = max(float(np.trace(gram.gram)) / max(n_total, 1), 1e-300)
-    chosen: list[int] = []
-    remaining = np.arange(n_total)
-    for _ in range(num_features):
-        k = len(chosen) + 1
-        subsets = np.column_stack([np.tile(chosen, (len(remaining), 1)), remaining]).astype(int)
-        g = gram.gram[subsets[:, :, None], subsets[:, None, :]]
-        rhs = gram.xy[subsets]
-        coef = np.linalg.solve(g + 1e-10 * scale * np.eye(k), rhs[..., None])[..., 0]
-        sse = gram.yy - 2.0 * np.sum(coef * rhs, axis=1) + np.einsum("mi,mij,mj->m", coef, g, coef)
-        best = int(np.argmin(sse))  # smallest error = highest R²; ties go to the lower index
-        chosen.append(int(remaining[best]))
-        remaining = np.delete(remaining, best)
-    return np.sort(np.array(chosen))
+    n_problems, n_total = stack.xy.shape
+    scale = np.maximum(np.trace(stack.gram, axis1=1, axis2=2) / max(n_total, 1), 1e-300)
+    rows = np.arange(n_problems)
+    chosen = np.empty((n_problems, 0), dtype=np.intp)
+    available = np.ones((n_problems, n_total), dtype=bool)
+    for step in range(num_features):
+        k, n_candidates = step + 1, n_total - step
+        # Row-major nonzero: each problem's remaining features, in increasing order.
+        remaining = np.nonzero(available)[1].reshape(n_problems, n_candidates)
+        subsets = np.concatenate(
+            [np.repeat(chosen[:, None, :], n_candidates, axis=1), remaining[:, :, None]], axis=2
+        )
+        g = stack.gram[rows[:, None, None, None], subsets[..., :, None], subsets[..., None, :]]
+        g = g.reshape(-1, k, k)
+        rhs = stack.xy[rows[:, None, None], subsets].reshape(-1, k)
+        jitter = np.repeat(1e-10 * scale, n_candidates)[:, None, None] * np.eye(k)
+        coef = np.linalg.solve(g + jitter, rhs[..., None])[..., 0]
+        sse = (
+            np.repeat(stack.yy, n_candidates)
+            - 2.0 * np.sum(coef * rhs, axis=1)
+            + np.einsum("mi,mij,mj->m", coef, g, coef)
+        )
+        # Smallest error = highest R²; ties go to the lower index.
+        best = np.argmin(sse.reshape(n_problems, n_candidates), axis=1)
+        picked = remaining[rows, best]
+        chosen = np.column_stack([chosen, picked])
+        available[rows, picked] = False
+    return np.sort(chosen, axis=1)
 
 
 def _lasso_path_selection(
