@@ -29,6 +29,8 @@ from limecli.surrogate import (
     GramStack,
     SurrogateFit,
     WeightedGram,
+    fit_on_features,
+    fit_surrogate,
     select_features,
     select_features_stacked,
 )
@@ -56,29 +58,54 @@ class Assessment:
         }
 
 
-class BlockMoments:
-    """Weighted raw moments of the samples, per block of rows (row i is in block i % BLOCKS)."""
+class FeatureMoments:
+    """The label-independent moments per block (Σw, Σwx, Σwxxᵀ), shared by every label.
 
-    def __init__(self, data: np.ndarray, target: np.ndarray, weights: np.ndarray) -> None:
+    Row i of the samples is in block i % BLOCKS: interleaved, so every block
+    holds rows from the whole draw.
+    """
+
+    def __init__(self, data: np.ndarray, weights: np.ndarray) -> None:
         n, d = data.shape
-        per_block = -(-n // BLOCKS)
-        pad = per_block * BLOCKS - n
-        if pad:  # weightless rows complete the last round; they add nothing to any sum
-            data = np.vstack([data, np.zeros((pad, d))])
-            target = np.concatenate([target, np.zeros(pad)])
-            weights = np.concatenate([weights, np.zeros(pad)])
+        self.per_block = -(-n // BLOCKS)
+        self.pad = self.per_block * BLOCKS - n
+        if self.pad:  # weightless rows complete the last round; they add nothing to any sum
+            data = np.vstack([data, np.zeros((self.pad, d))])
+            weights = np.concatenate([weights, np.zeros(self.pad)])
         # Reshaped (rounds, block, ...): row i sits at [i // BLOCKS, i % BLOCKS].
-        x = data.reshape(per_block, BLOCKS, d)
-        y = target.reshape(per_block, BLOCKS)
-        w = weights.reshape(per_block, BLOCKS)
-        wx = x * w[:, :, None]
-        wy = w * y
-        self.sw = w.sum(axis=0)
-        self.sx = wx.sum(axis=0)
-        self.sy = wy.sum(axis=0)
-        self.sxx = np.matmul(x.transpose(1, 2, 0), wx.transpose(1, 0, 2))
-        self.sxy = np.einsum("rbj,rb->bj", wx, y)
-        self.syy = (wy * y).sum(axis=0)
+        x = data.reshape(self.per_block, BLOCKS, d)
+        self.w = weights.reshape(self.per_block, BLOCKS)
+        self.wx = x * self.w[:, :, None]
+        self.sw = self.w.sum(axis=0)
+        self.sx = self.wx.sum(axis=0)
+        self.sxx = np.matmul(x.transpose(1, 2, 0), self.wx.transpose(1, 0, 2))
+
+    def with_target(self, target: np.ndarray) -> BlockMoments:
+        """All the moments, for one label's model outputs."""
+        if self.pad:
+            target = np.concatenate([target, np.zeros(self.pad)])
+        y = target.reshape(self.per_block, BLOCKS)
+        wy = self.w * y
+        return BlockMoments(
+            self,
+            sy=wy.sum(axis=0),
+            sxy=np.einsum("rbj,rb->bj", self.wx, y),
+            syy=(wy * y).sum(axis=0),
+        )
+
+
+class BlockMoments:
+    """Weighted raw moments of the samples, per block of rows."""
+
+    def __init__(
+        self, features: FeatureMoments, sy: np.ndarray, sxy: np.ndarray, syy: np.ndarray
+    ) -> None:
+        self.sw, self.sx, self.sxx = features.sw, features.sx, features.sxx
+        self.sy, self.sxy, self.syy = sy, sxy, syy
+
+    @classmethod
+    def of(cls, data: np.ndarray, target: np.ndarray, weights: np.ndarray) -> BlockMoments:
+        return FeatureMoments(data, weights).with_target(target)
 
     def gram(self, counts: np.ndarray) -> WeightedGram:
         """The weighted Gram statistics of the samples with block b counted counts[b] times."""
@@ -103,6 +130,12 @@ class BlockMoments:
         )
 
 
+def replicate_counts() -> np.ndarray:
+    """(REPLICATES, BLOCKS): how often each replicate counts each block (a fixed draw)."""
+    rng = np.random.default_rng(_SEED)
+    return rng.multinomial(BLOCKS, np.full(BLOCKS, 1 / BLOCKS), REPLICATES).astype(float)
+
+
 def assess(
     data: np.ndarray,
     target: np.ndarray,
@@ -115,10 +148,8 @@ def assess(
     """Stability and held-out fidelity of ``fit`` (None with too few samples to split)."""
     if data.shape[0] < 5 * BLOCKS or len(fit.features) == 0:
         return None
-    moments = BlockMoments(data, target, weights)
-    rng = np.random.default_rng(_SEED)
-    counts = rng.multinomial(BLOCKS, np.full(BLOCKS, 1 / BLOCKS), REPLICATES).astype(float)
-    # Every replicate's selection and refit in one batched pass.
+    moments = BlockMoments.of(data, target, weights)
+    counts = replicate_counts()
     stack = moments.grams(counts)
     if feature_selection == "lasso_path":
         selections = [
@@ -129,13 +160,53 @@ def assess(
         ]
     else:
         selections = list(select_features_stacked(stack, data[0], num_features, feature_selection))
+    return _assessment(moments, stack, selections, fit, alpha)
+
+
+def fit_and_assess(
+    data: np.ndarray,
+    target: np.ndarray,
+    weights: np.ndarray,
+    num_features: int,
+    feature_selection: str,
+    alpha: float = SURROGATE_ALPHA,
+    features: FeatureMoments | None = None,
+) -> tuple[SurrogateFit, Assessment | None]:
+    """:func:`fit_surrogate` and :func:`assess` in one batched pass.
+
+    The explanation's own fit is problem 0 of the same stack as the
+    replicates (every block counted once), so one feature selection serves
+    all of them, and ``features`` (the label-independent moments) can be
+    shared by every label of one explanation.
+    """
+    if data.shape[0] < 5 * BLOCKS or feature_selection == "lasso_path":
+        fit = fit_surrogate(data, target, weights, num_features, feature_selection, alpha)
+        return fit, assess(data, target, weights, fit, num_features, feature_selection, alpha)
+    if features is None:
+        features = FeatureMoments(data, weights)
+    moments = features.with_target(target)
+    stack = moments.grams(np.vstack([np.ones(BLOCKS), replicate_counts()]))
+    selections = select_features_stacked(stack, data[0], num_features, feature_selection)
+    fit = fit_on_features(stack.problem(0), selections[0], data[0], alpha)
+    if len(fit.features) == 0:
+        return fit, None
+    return fit, _assessment(moments, stack[1:], list(selections[1:]), fit, alpha)
+
+
+def _assessment(
+    moments: BlockMoments,
+    replicates: GramStack,
+    selections: list[np.ndarray],
+    fit: SurrogateFit,
+    alpha: float,
+) -> Assessment:
     chosen = set(fit.features.tolist())
     changed, jaccards = 0, []
     for selected in selections:
         picked = set(selected.tolist())
         changed += picked != chosen
         jaccards.append(len(picked & chosen) / len(picked | chosen))
-    replicate_weights = stack.ridge(fit.features, alpha)
+    replicate_weights = replicates.ridge(fit.features, alpha)
     return Assessment(
         top_k_change_probability=changed / REPLICATES,
         top_k_mean_jaccard=float(np.mean(jaccards)),

@@ -52,6 +52,13 @@ class SurrogateFit:
     local_prediction: float  # surrogate's prediction at the instance (row 0)
 
 
+def usable_weights(sample_weight: np.ndarray) -> np.ndarray:
+    """The kernel weights as floats; all samples weightless (a degenerate kernel width)
+    falls back to equal weights."""
+    w = np.asarray(sample_weight, dtype=float)
+    return w if w.sum() > 0 else np.ones_like(w)
+
+
 @dataclass(frozen=True)
 class GramStack:
     """R weighted least-squares problems over the same d features, stacked for batched solves.
@@ -63,6 +70,8 @@ class GramStack:
     gram: np.ndarray
     xy: np.ndarray
     yy: np.ndarray
+    x_mean: np.ndarray  # (R, d) weighted means the statistics are centred on
+    y_mean: np.ndarray  # (R,)
 
     @classmethod
     def from_moments(
@@ -82,7 +91,24 @@ class GramStack:
             gram=sxx - total[:, None, None] * x_mean[:, :, None] * x_mean[:, None, :],
             xy=sxy - (total * y_mean)[:, None] * x_mean,
             yy=syy - total * y_mean**2,
+            x_mean=x_mean,
+            y_mean=y_mean,
         )
+
+    def __len__(self) -> int:
+        return int(self.yy.shape[0])
+
+    def __getitem__(self, rows: slice) -> GramStack:
+        return GramStack(
+            self.gram[rows], self.xy[rows], self.yy[rows], self.x_mean[rows], self.y_mean[rows]
+        )
+
+    def problem(self, i: int) -> WeightedGram:
+        """Problem ``i`` on its own."""
+        gram = WeightedGram.__new__(WeightedGram)
+        gram.gram, gram.xy, gram.yy = self.gram[i], self.xy[i], float(self.yy[i])
+        gram.x_mean, gram.y_mean = self.x_mean[i], float(self.y_mean[i])
+        return gram
 
     def ridge(self, subset: np.ndarray, alpha: float) -> np.ndarray:
         """(R, len(subset)) ridge coefficients on the same feature subset for every problem."""
@@ -109,12 +135,8 @@ class WeightedGram:
         return gram
 
     def __init__(self, data: np.ndarray, target: np.ndarray, sample_weight: np.ndarray) -> None:
-        w = np.asarray(sample_weight, dtype=float)
+        w = usable_weights(sample_weight)
         total = w.sum()
-        if total <= 0:
-            # All samples weightless (a degenerate kernel width): fall back to equal weights.
-            w = np.ones_like(w)
-            total = w.sum()
         self.x_mean = (w @ data) / total
         self.y_mean = float(w @ target) / total
         xc = data - self.x_mean
@@ -126,7 +148,13 @@ class WeightedGram:
 
     def stack(self) -> GramStack:
         """This problem as a stack of one."""
-        return GramStack(self.gram[None], self.xy[None], np.array([self.yy]))
+        return GramStack(
+            self.gram[None],
+            self.xy[None],
+            np.array([self.yy]),
+            self.x_mean[None],
+            np.array([self.y_mean]),
+        )
 
     def solve(self, subset: np.ndarray, alpha: float) -> np.ndarray:
         g = self.gram[np.ix_(subset, subset)]
@@ -258,10 +286,17 @@ def fit_surrogate(
     target = np.asarray(target, dtype=float)
     gram = WeightedGram(data, target, sample_weight)
     used = select_features(data, target, sample_weight, num_features, feature_selection, gram)
+    return fit_on_features(gram, used, data[0], alpha)
+
+
+def fit_on_features(
+    gram: WeightedGram, used: np.ndarray, instance: np.ndarray, alpha: float = SURROGATE_ALPHA
+) -> SurrogateFit:
+    """The weighted ridge on the selected features; ``instance`` is row 0 of the data."""
     coef = gram.solve(used, alpha) if len(used) else np.zeros(0)
     intercept = gram.y_mean - float(gram.x_mean[used] @ coef)
     score = gram.r2(used, coef)
-    local = intercept + float(data[0, used] @ coef)
+    local = intercept + float(instance[used] @ coef)
     order = np.lexsort((used, -np.abs(coef)))
     return SurrogateFit(
         features=used[order],

@@ -25,7 +25,7 @@ def planted(n: int, seed: int, noise: float = 0.02) -> tuple[np.ndarray, np.ndar
 def test_moments_of_all_blocks_give_the_direct_gram() -> None:
     data, target, weights = planted(1000, 0)
     direct = WeightedGram(data, target, weights)
-    summed = BlockMoments(data, target, weights).gram(np.ones(BLOCKS))
+    summed = BlockMoments.of(data, target, weights).gram(np.ones(BLOCKS))
     np.testing.assert_allclose(summed.gram, direct.gram, atol=1e-9)
     np.testing.assert_allclose(summed.xy, direct.xy, atol=1e-9)
     assert summed.yy == pytest.approx(direct.yy)

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from limecli.errors import ParameterError
 from limecli.explanation import FeatureWeight, LabelExplanation
 from limecli.predictor import Predictor
-from limecli.surrogate import fit_surrogate
+
+if TYPE_CHECKING:
+    from limecli.stability import FeatureMoments
 
 
 def as_predictor(model: Any, mode: str | None = None) -> Predictor:
@@ -93,13 +95,25 @@ def explain_labels(
     Each label also gets its stability under resampling and a held-out fidelity
     (see :mod:`limecli.stability`); each feature its weight's 95% interval.
     """
-    from limecli.surrogate import single_threaded_blas
+    from limecli.stability import BLOCKS, FeatureMoments
+    from limecli.surrogate import single_threaded_blas, usable_weights
 
     names = predictor.output_names(outputs.shape[1])
+    weights = usable_weights(weights)
     with single_threaded_blas():
+        # The label-independent half of the moments, computed once for every label.
+        shared = FeatureMoments(data, weights) if data.shape[0] >= 5 * BLOCKS else None
         return [
             _explain_label(
-                data, outputs, weights, idx, names, num_features, feature_selection, describe
+                data,
+                outputs,
+                weights,
+                idx,
+                names,
+                num_features,
+                feature_selection,
+                describe,
+                shared,
             )
             for idx in label_indices
         ]
@@ -114,12 +128,13 @@ def _explain_label(
     num_features: int,
     feature_selection: str,
     describe: Callable[[int], FeatureWeight],
+    shared: FeatureMoments | None,
 ) -> LabelExplanation:
-    from limecli.stability import assess
+    from limecli.stability import fit_and_assess
 
-    target = outputs[:, idx]
-    fit = fit_surrogate(data, target, weights, num_features, feature_selection)
-    check = assess(data, target, weights, fit, num_features, feature_selection)
+    fit, check = fit_and_assess(
+        data, outputs[:, idx], weights, num_features, feature_selection, features=shared
+    )
     features = []
     for rank, (j, w) in enumerate(zip(fit.features, fit.weights, strict=True)):
         record = describe(int(j))
