@@ -112,6 +112,16 @@ _PNG = click.Path(dir_okay=False, path_type=Path)
     help="Use this label image (.npy, or an image whose gray levels/colours are the segments).",
 )
 @click.option(
+    "--cache-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    envvar="LIMECLI_CACHE_DIR",
+    show_envvar=True,
+    metavar="DIR",
+    help="Keep superpixel maps in DIR (created if needed) and reuse them when the same "
+    "image is cut again with the same settings; results are identical. Off by default.",
+)
+@click.option(
     "--hide-color",
     default="mean",
     show_default=True,
@@ -169,6 +179,7 @@ def image(
     sigma: float | None,
     min_size: int | None,
     segments_file: Path | None,
+    cache_dir: Path | None,
     hide_color: str,
     scale: str,
     resize: str | None,
@@ -206,6 +217,13 @@ def image(
     Classification explains the 5 most probable classes unless --label is
     given. The PNGs show the first explained label; put {label} in a path to
     get one file per label. Every PNG is the size of the explained image.
+
+    Cutting the image into superpixels (quickshift above all) is most of the
+    time outside the model. With --cache-dir DIR (or LIMECLI_CACHE_DIR) the
+    superpixel map of each image is kept there, keyed by the pixels, the
+    segmenter and its settings and the scikit-image version, and the next run
+    on the same image skips the segmenter; the output is byte-identical. A
+    damaged cache file is recomputed. Nothing is written unless asked.
 
     Several images, a FOLDER (the files Pillow reads; --recursive, --ext), a
     quoted GLOB, a list of paths (- or --files-from), --out-dir or a batch
@@ -293,6 +311,7 @@ def image(
             num_samples=num_samples,
             num_features=num_features,
             batch_size=batch_size,
+            cache_dir=cache_dir,
         )
         pictures = ("overlay",) + ("mask",) * masks + ("heatmap",) * heatmaps
         task = ImageBatchTask(
@@ -345,6 +364,7 @@ def image(
         kernel_width=kernel_width,
         feature_selection=feature_selection,
         batch_size=batch_size,
+        cache_dir=cache_dir,
     )
     width, height = loaded.size
     how = "--segments-file" if segments is not None else segmenter

@@ -16,6 +16,7 @@ row-major (y, x, channel) order, i.e. ``batch.reshape(n, -1)``; one whose
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -42,6 +43,7 @@ from limecli.sampling.image import (
     segment,
     segment_stats,
 )
+from limecli.segment_cache import cached_segment
 from limecli.surrogate import cosine_distances_to_first, exponential_kernel
 from limecli.validation import check_choice, check_float, check_int, check_random_state
 
@@ -104,6 +106,11 @@ class ImageExplainer:
     ``model`` is a :class:`~limecli.predictor.Predictor` (see
     :func:`limecli.load_model`), a fitted estimator or a callable taking a
     batch ``(n, H, W, 3)`` and returning probabilities or values.
+
+    Superpixels of a named segmenter are cached (see :mod:`limecli.segment_cache`):
+    in memory always, and in ``cache_dir`` (created if needed) when given, so
+    explaining the same image again skips the segmenter. The explanation is
+    the same either way.
     """
 
     def __init__(
@@ -120,6 +127,7 @@ class ImageExplainer:
         num_features: int = 5,
         batch_size: int | None = None,
         mode: str | None = None,
+        cache_dir: str | Path | None = None,
     ) -> None:
         validate_common(num_samples, num_features, None, feature_selection)
         check_choice("scale", scale, SCALES)
@@ -138,6 +146,7 @@ class ImageExplainer:
         self.num_samples = num_samples
         self.num_features = num_features
         self.batch_size = batch_size or DEFAULT_IMAGE_BATCH_SIZE
+        self.cache_dir = check_cache_dir(cache_dir)
         self.predictor: Predictor = as_predictor(model, mode)
 
     def model_input(self, batch: np.ndarray) -> np.ndarray:
@@ -178,7 +187,9 @@ class ImageExplainer:
         loaded = image if isinstance(image, LoadedImage) else from_array(image)
         pixels = loaded.pixels
         height, width = pixels.shape[:2]
-        if segments is None:
+        if segments is None and isinstance(self.segmenter, str):
+            seg = cached_segment(pixels, self.segmenter, self.segmenter_params, self.cache_dir)
+        elif segments is None:  # a function cannot be keyed: it runs every time
             seg = segment(pixels, self.segmenter, **self.segmenter_params)
         else:
             from limecli.sampling.image import relabel
@@ -257,6 +268,26 @@ class ImageExplainer:
         )
 
 
+def check_cache_dir(cache_dir: str | Path | None) -> Path | None:
+    """``cache_dir`` as an absolute path (batch workers may run elsewhere), created if needed.
+
+    ParameterError if it is a file or cannot be created: asked-for caching that
+    silently never happens would only look like a slow machine.
+    """
+    if cache_dir is None:
+        return None
+    path = Path(os.path.abspath(cache_dir))
+    if path.exists() and not path.is_dir():
+        raise ParameterError(f"the cache folder {cache_dir} is a file")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise ParameterError(
+            f"cannot create the cache folder {cache_dir}: {e.strerror or e}"
+        ) from None
+    return path
+
+
 def explain_image(
     model: Any,
     image: str | Path | np.ndarray | LoadedImage | Any,
@@ -277,11 +308,13 @@ def explain_image(
     feature_selection: str = "auto",
     batch_size: int | None = None,
     mode: str | None = None,
+    cache_dir: str | Path | None = None,
 ) -> ImageExplanation:
     """Explain ``model``'s prediction for ``image`` (a file path, an array or a PIL image).
 
     ``segments`` is a label image (array, ``.npy`` or image file) to use
-    instead of ``segmenter``. See :class:`ImageExplainer` for the rest.
+    instead of ``segmenter``. ``cache_dir`` keeps superpixel maps on disk for
+    the next run. See :class:`ImageExplainer` for the rest.
     """
     if isinstance(image, (str, Path)):
         loaded = read_image(image, resize=resize, max_pixels=max_pixels)
@@ -310,5 +343,6 @@ def explain_image(
         num_features=num_features,
         batch_size=batch_size,
         mode=mode,
+        cache_dir=cache_dir,
     )
     return explainer.explain(loaded, seed=seed, labels=labels, top_labels=top_labels, segments=seg)

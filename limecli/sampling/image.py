@@ -3,9 +3,11 @@
 The image is cut into superpixels (segments) numbered 0..K-1; a perturbed
 sample is a binary vector saying which superpixels stay, and the image the
 model sees has every switched-off superpixel filled with the hide colour.
-Perturbed images are built a batch at a time with one fancy-indexing lookup
-(``masks[:, segments]``) and one ``np.where``: no Python loop over samples or
-segments, and memory bounded by the batch size.
+Perturbed images are built a batch at a time, a few samples per step so the
+working set stays in the CPU cache: the step's rows are set to the fill, then
+one masked copy puts back the kept pixels, each pixel's channels moved as one
+item (a ``V12`` view of three float32). No Python loop over segments, no
+temporaries the size of the batch, and memory bounded by the batch size.
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ import numpy as np
 from limecli.errors import InputDataError, ParameterError
 
 SEGMENTERS = ("quickshift", "slic", "felzenszwalb")
+#: Bytes of perturbed images built per step (see ImageSampler.images): about an L2 cache.
+_STEP_BYTES = 1024 * 1024
 
 #: Segmenter parameters and their defaults (quickshift's are the reference implementation's).
 SEGMENTER_DEFAULTS: dict[str, dict[str, Any]] = {
@@ -238,11 +242,16 @@ class ImageSampler:
             fill = np.broadcast_to(np.asarray(hide_color, dtype=np.float32), image.shape)
         scale = np.float32(value_scale)
         self.shape = image.shape
-        # Flat per-value views: one segment id per (pixel, channel), so a batch is one
-        # lookup plus one np.where over contiguous memory, with no broadcasting.
-        self._value_segments = np.repeat(self.segments.ravel(), image.shape[2])
-        self.image = (image * scale).ravel()
+        channels = image.shape[2]
+        self.image = np.ascontiguousarray(image * scale, dtype=np.float32).ravel()
         self.fill = np.ascontiguousarray(fill * scale, dtype=np.float32).ravel()
+        # One opaque item per pixel (all its channels): a masked copy then needs one mask
+        # value per pixel, and moves the channels' bytes unchanged.
+        self._pixel_dtype = np.dtype(f"V{4 * channels}")
+        self._pixel_segments = self.segments.ravel()
+        self._image_pixels = self.image.view(self._pixel_dtype)
+        # Samples per step: a step's rows (and its pixel mask) about fit in L2 cache.
+        self._step = max(1, _STEP_BYTES // max(self.image.nbytes, 1))
 
     def draw(self, num_samples: int, rng: np.random.Generator) -> np.ndarray:
         """(num_samples, K) uint8 masks: row 0 all on (the image itself), others uniform 0/1."""
@@ -252,8 +261,16 @@ class ImageSampler:
 
     def images(self, masks: np.ndarray) -> np.ndarray:
         """The perturbed images (n, H, W, C) float32 for ``masks`` (n, K)."""
-        on = masks.astype(bool)[:, self._value_segments]  # (n, H*W*C)
-        return np.where(on, self.image, self.fill).reshape(masks.shape[0], *self.shape)
+        on = np.asarray(masks).astype(bool, copy=False)
+        n = on.shape[0]
+        out = np.empty((n, self.image.size), dtype=np.float32)
+        pixels = out.view(self._pixel_dtype)  # (n, H*W)
+        for start in range(0, n, self._step):
+            stop = min(start + self._step, n)
+            out[start:stop] = self.fill
+            keep = on[start:stop].take(self._pixel_segments, axis=1)
+            np.copyto(pixels[start:stop], self._image_pixels, where=keep)
+        return out.reshape(n, *self.shape)
 
     def batches(self, masks: np.ndarray, batch_size: int) -> Iterator[np.ndarray]:
         """Perturbed images ``batch_size`` at a time (memory stays bounded)."""
