@@ -217,38 +217,36 @@ def select_features_stacked(
 def _forward_selection(stack: GramStack, num_features: int) -> np.ndarray:
     """Greedy forward selection by weighted R² of unpenalised fits (as the reference).
 
-    Every candidate of a step, for every problem of the stack, is solved at
-    once as one stack of small systems; a jitter of 1e-10 of the Gram
-    diagonal's scale keeps collinear subsets solvable without changing any
-    non-degenerate fit.
+    Adding feature j to the chosen set S lowers the squared error by
+    r_j² / G_jj, where G and r are the Gram matrix and cross products with S
+    already regressed out (the sweep operator). So each step is one rank-one
+    update of every problem's Gram matrix, instead of a least-squares fit per
+    candidate. A candidate that adds nothing new (collinear with S, its
+    residual variance under 1e-10 of the Gram diagonal's scale) lowers the
+    error by 0. Ties go to the lower index.
     """
     n_problems, n_total = stack.xy.shape
-    scale = np.maximum(np.trace(stack.gram, axis1=1, axis2=2) / max(n_total, 1), 1e-300)
+    gram = stack.gram.copy()
+    xy = stack.xy.copy()
+    tol = 1e-10 * np.maximum(np.trace(gram, axis1=1, axis2=2) / max(n_total, 1), 1e-300)
     rows = np.arange(n_problems)
-    chosen = np.empty((n_problems, 0), dtype=np.intp)
+    diagonal = np.arange(n_total)
     available = np.ones((n_problems, n_total), dtype=bool)
+    chosen = np.empty((n_problems, num_features), dtype=np.intp)
     for step in range(num_features):
-        k, n_candidates = step + 1, n_total - step
-        # Row-major nonzero: each problem's remaining features, in increasing order.
-        remaining = np.nonzero(available)[1].reshape(n_problems, n_candidates)
-        subsets = np.concatenate(
-            [np.repeat(chosen[:, None, :], n_candidates, axis=1), remaining[:, :, None]], axis=2
-        )
-        g = stack.gram[rows[:, None, None, None], subsets[..., :, None], subsets[..., None, :]]
-        g = g.reshape(-1, k, k)
-        rhs = stack.xy[rows[:, None, None], subsets].reshape(-1, k)
-        jitter = np.repeat(1e-10 * scale, n_candidates)[:, None, None] * np.eye(k)
-        coef = np.linalg.solve(g + jitter, rhs[..., None])[..., 0]
-        sse = (
-            np.repeat(stack.yy, n_candidates)
-            - 2.0 * np.sum(coef * rhs, axis=1)
-            + np.einsum("mi,mij,mj->m", coef, g, coef)
-        )
-        # Smallest error = highest R²; ties go to the lower index.
-        best = np.argmin(sse.reshape(n_problems, n_candidates), axis=1)
-        picked = remaining[rows, best]
-        chosen = np.column_stack([chosen, picked])
-        available[rows, picked] = False
+        residual = gram[:, diagonal, diagonal]
+        usable = residual > tol[:, None]
+        gain = np.where(usable, xy**2 / np.where(usable, residual, 1.0), 0.0)
+        gain[~available] = -np.inf
+        best = np.argmax(gain, axis=1)  # the first maximum: ties go to the lower index
+        chosen[:, step] = best
+        available[rows, best] = False
+        # Regress the chosen feature out of every other (skipped where it adds nothing).
+        pivot = gram[rows, best]  # (R, d)
+        pivot_var = pivot[rows, best]
+        factor = np.where(pivot_var > tol, 1.0 / np.where(pivot_var > tol, pivot_var, 1.0), 0.0)
+        xy -= (factor * xy[rows, best])[:, None] * pivot
+        gram -= factor[:, None, None] * pivot[:, :, None] * pivot[:, None, :]
     return np.sort(chosen, axis=1)
 
 
