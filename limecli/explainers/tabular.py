@@ -218,7 +218,7 @@ class TabularExplainer:
         """``n`` samples around the instance (row 0 is the instance): (interpretable data, outputs)."""
         pool = self.sampler.draw(n, rng)
         pool, data = self.sampler.represent(
-            pool, encoded, around_instance=self.sample_around_instance
+            pool, encoded, around_instance=self.sample_around_instance, in_place=True
         )
         # The sample matrix is already in memory: one model call unless told otherwise.
         outputs = self.predictor.predict(

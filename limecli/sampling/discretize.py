@@ -51,6 +51,7 @@ class BinnedColumn:
 
     def __init__(self, boundaries: np.ndarray, training: np.ndarray) -> None:
         self.boundaries = np.asarray(boundaries, dtype=float)
+        self._formatted: list[str] | None = None
         n_bins = len(self.boundaries) + 1
         bins = self.digitize(training)
         self.freqs = np.bincount(bins, minlength=n_bins) / len(training)
@@ -71,12 +72,18 @@ class BinnedColumn:
                 self.mins[b] = values.min()
                 self.maxs[b] = values.max()
 
+    def _thresholds(self) -> list[str]:
+        # Formatted once per column: every explanation names its bins from them.
+        if self._formatted is None:
+            self._formatted = [format_number(v) for v in self.boundaries]
+        return self._formatted
+
     def digitize(self, values: np.ndarray) -> np.ndarray:
         # side="left": a value equal to a boundary belongs to the bin below ("x <= q").
         return np.searchsorted(self.boundaries, values, side="left")
 
     def bin_name(self, b: int, feature: str) -> str:
-        q = [format_number(v) for v in self.boundaries]
+        q = self._thresholds()
         if b == 0:
             return f"{feature} <= {q[0]}"
         if b == len(q):

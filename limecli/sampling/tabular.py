@@ -158,30 +158,45 @@ class TabularSampler:
         )
 
     def represent(
-        self, pool: SamplePool, instance: EncodedInstance, *, around_instance: bool = False
+        self,
+        pool: SamplePool,
+        instance: EncodedInstance,
+        *,
+        around_instance: bool = False,
+        in_place: bool = False,
     ) -> tuple[SamplePool, np.ndarray]:
         """Row 0 set to the instance; return (pool for the model, interpretable data).
 
         Interpretable columns follow ``self.columns``: 1/0 for "same bin or
         category as the instance", or (continuous mode) the scaled value.
+        ``in_place``: the pool is the caller's own to change (no copies).
         """
-        numeric = pool.numeric.copy()
+        copy = (lambda a: a) if in_place else np.copy
+        numeric = copy(pool.numeric)
         if around_instance and pool.noise is not None:
             numeric = pool.noise * self.stds + instance.numeric
         numeric[0] = instance.numeric
-        codes = pool.codes.copy()
+        codes = copy(pool.codes)
         codes[0] = instance.codes
         bins = None
         if pool.bins is not None and instance.bins is not None:
-            bins = pool.bins.copy()
+            bins = copy(pool.bins)
             bins[0] = instance.bins
         n = numeric.shape[0]
-        data = np.empty((n, self.n_features))
         if bins is not None and instance.bins is not None:
-            data[:, self.numeric_idx] = bins == instance.bins
+            same_bin = np.equal(bins, instance.bins)
+        if not len(self.categorical_idx):  # numeric only: the columns are already in order
+            if bins is not None:
+                data = same_bin.astype(float)
+            else:
+                data = (numeric - self.means) / self.stds
         else:
-            data[:, self.numeric_idx] = (numeric - self.means) / self.stds
-        data[:, self.categorical_idx] = codes == instance.codes
+            data = np.empty((n, self.n_features))
+            if bins is not None:
+                data[:, self.numeric_idx] = same_bin
+            else:
+                data[:, self.numeric_idx] = (numeric - self.means) / self.stds
+            data[:, self.categorical_idx] = codes == instance.codes
         return SamplePool(numeric=numeric, bins=bins, codes=codes, noise=None), data
 
     def to_frame(self, pool: SamplePool) -> pd.DataFrame:
