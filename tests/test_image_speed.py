@@ -103,6 +103,8 @@ def test_batch_size_changes_neither_the_model_inputs_nor_the_explanation():
         seen: list[np.ndarray] = []
 
         def model(batch, seen=seen):
+            # C-contiguous, as lime hands it: frameworks and reshape(n, -1) need no copy.
+            assert batch.flags.c_contiguous
             seen.append(np.array(batch))
             return region_texture(batch)
 
