@@ -151,6 +151,21 @@ def test_cached_result_equals_a_fresh_segmentation():
     np.testing.assert_array_equal(again, fresh)
 
 
+@pytest.mark.parametrize("k", [1, 256, 257, 65536, 65537])
+def test_many_superpixels_survive_compact_storage(k, tmp_path, monkeypatch):
+    side = int(np.ceil(np.sqrt(k)))
+    labels = (np.arange(side * side) % k).reshape(side, side).astype(np.int32)
+    monkeypatch.setattr(sampling_image, "segment", lambda *args, **kwargs: labels.copy())
+    pixels = np.zeros((side, side, 3), dtype=np.float32)
+    got = cache.cached_segment(pixels, "slic", {}, tmp_path)  # cold: written to disk
+    from_memory = cache.cached_segment(pixels, "slic", {}, tmp_path)
+    cache.clear_memory_cache()
+    from_disk = cache.cached_segment(pixels, "slic", {}, tmp_path)
+    for result in (got, from_memory, from_disk):
+        assert result.dtype == np.int32
+        np.testing.assert_array_equal(result, labels)
+
+
 def test_callers_cannot_spoil_the_cache_by_writing_to_their_copy():
     exp = explain()
     kept = exp.segments.copy()
@@ -202,7 +217,8 @@ def test_memory_cache_is_bounded(monkeypatch):
         cache.memory_put(f"k{i}", labels)
     assert cache.memory_cache_size() == 3
     assert cache.memory_get("k0") is None and cache.memory_get("k4") is not None
-    monkeypatch.setattr(cache, "MEMORY_BYTES", labels.nbytes * 2)
+    assert cache.memory_get("k4").dtype == np.uint8  # kept compact
+    monkeypatch.setattr(cache, "MEMORY_BYTES", cache.memory_get("k4").nbytes * 2)
     cache.memory_put("k5", labels)
     assert cache.memory_cache_size() == 2
     cache.memory_put("huge", np.zeros((100, 100), dtype=np.int32))  # over the bound alone
