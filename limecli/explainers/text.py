@@ -39,7 +39,7 @@ from limecli.sampling.text import (
     compile_split_expression,
     tokenize,
 )
-from limecli.surrogate import cosine_distances_to_first, exponential_kernel
+from limecli.surrogate import exponential_kernel
 from limecli.validation import check_float, check_int, check_random_state
 
 #: The reference's kernel width for text (on cosine distance x 100).
@@ -125,9 +125,9 @@ class TextExplainer:
         sampler = TextSampler(tokenized, self.mask_token)
         keep = sampler.draw(num_samples, rng)
         outputs = self._predict(sampler, keep)
+        distances = binary_cosine_distances_to_first(keep) * 100.0
         data = keep.astype(float)
         del keep
-        distances = cosine_distances_to_first(data) * 100.0
         weights = exponential_kernel(distances, self.kernel_width)
         label_idx = choose_labels(self.predictor, outputs[0], labels, top_labels)
 
@@ -204,6 +204,23 @@ class TextExplainer:
             outputs[start:stop] = chunk
         assert outputs is not None
         return outputs
+
+
+def binary_cosine_distances_to_first(keep: np.ndarray) -> np.ndarray:
+    """``cosine_distances_to_first(keep.astype(float))`` for a 0/1 matrix, from counts.
+
+    On 0/1 rows a squared norm is the count of ones and a dot product the count
+    of shared ones, both exact in floating point, so this gives the same
+    numbers bit for bit with integer counting instead of a float matrix pass
+    and a BLAS product (whose idle threads cost more than the product here).
+    """
+    keep = np.asarray(keep, dtype=bool)
+    norms = np.sqrt(np.count_nonzero(keep, axis=1).astype(float))
+    dots = np.count_nonzero(keep & keep[0], axis=1).astype(float)
+    denom = norms * norms[0]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        sim = np.where(denom > 0, dots / np.where(denom > 0, denom, 1.0), 0.0)
+    return 1.0 - np.clip(sim, -1.0, 1.0)
 
 
 def _where(info: dict[str, Any]) -> str:

@@ -18,9 +18,9 @@ Features
     replaced by ``mask_token`` when switched off.
 
 Perturbed texts are built for a whole batch of samples at once with numpy on
-the code points of a template string, not by re-joining words in a Python
+the code units of a template string, not by re-joining words in a Python
 loop per sample: only the final slicing of one long string into the batch's
-texts is a per-sample Python step.
+texts is a per-sample Python step (see :class:`TextSampler`).
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ import re
 import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass
+from itertools import pairwise
 
 import numpy as np
 
@@ -39,6 +40,9 @@ DEFAULT_MASK_TOKEN = "UNKWORDZ"
 
 #: Rows of the sample matrix drawn per step: fixed, so results do not depend on --batch-size.
 _DRAW_CHUNK = 1024
+
+#: About how many template characters :meth:`TextSampler.texts` expands per step.
+_CHARS_PER_STEP = 1 << 20
 
 _JOINERS = "\u200c\u200d"  # zero-width non-joiner / joiner: inside words in Persian, Indic scripts
 
@@ -144,35 +148,48 @@ def tokenize(
 class TextSampler:
     """Draws which features each sample keeps, and writes the corresponding texts.
 
-    The template is the text's code points with, after each token when
-    masking, the mask token's code points; every template character is owned
-    by a column of a per-batch state matrix ``[kept tokens | removed tokens | True]``,
-    so one fancy-indexing step gives each sample's visible characters.
+    The template is the text with, after each token when masking, the mask
+    token: a sequence of pieces ``separator, token[, mask], ..., separator``.
+    A sample's text is the template with the pieces it switches off left out,
+    so a batch is written by expanding the (rows x pieces) on/off matrix to
+    one flag per template character and compressing the tiled template's code
+    units with it. Code units are the narrowest that hold the text (1 byte for
+    Latin-1, 2 for the Basic Multilingual Plane, else 4), which is most of the
+    speed: the work is a few passes over bytes.
     """
 
     def __init__(self, tokenized: TokenizedText, mask_token: str | None = None) -> None:
         self.tokenized = tokenized
         self.mask_token = None if tokenized.bow else (mask_token or DEFAULT_MASK_TOKEN)
         text = tokenized.text
+        starts = tokenized.spans[:, 0].astype(np.intp)
+        ends = tokenized.spans[:, 1].astype(np.intp)
         n_tok = tokenized.n_tokens
-        always = 2 * n_tok  # the state column that is always True (separators)
-        codes: list[np.ndarray] = []
-        owner: list[np.ndarray] = []
-        mask_codes = _code_points(self.mask_token or "")
-        cursor = 0
-        for i, (start, end) in enumerate(tokenized.spans.tolist()):
-            codes.append(_code_points(text[cursor:start]))
-            owner.append(np.full(start - cursor, always, dtype=np.intp))
-            codes.append(_code_points(text[start:end]))
-            owner.append(np.full(end - start, i, dtype=np.intp))
-            if self.mask_token is not None:
-                codes.append(mask_codes)
-                owner.append(np.full(len(mask_codes), n_tok + i, dtype=np.intp))
-            cursor = end
-        codes.append(_code_points(text[cursor:]))
-        owner.append(np.full(len(text) - cursor, always, dtype=np.intp))
-        self._codes = np.concatenate(codes) if codes else np.zeros(0, dtype="<u4")
-        self._owner = np.concatenate(owner) if owner else np.zeros(0, dtype=np.intp)
+        # Pieces per token: its separator before it, itself, and its mask when masking.
+        self._stride = 2 if self.mask_token is None else 3
+        lengths = np.empty(self._stride * n_tok + 1, dtype=np.intp)
+        previous_ends = np.concatenate(([0], ends))[:-1].astype(np.intp)
+        lengths[0 : self._stride * n_tok : self._stride] = starts - previous_ends
+        lengths[1 :: self._stride] = ends - starts
+        lengths[-1] = len(text) - (int(ends[-1]) if n_tok else 0)
+        if self.mask_token is None:
+            template = text
+        else:
+            lengths[2 :: self._stride] = len(self.mask_token)
+            cuts = [0, *ends.tolist(), len(text)]
+            template = self.mask_token.join(text[a:b] for a, b in pairwise(cuts))
+        self._piece_lengths = lengths
+        # A text's length: every separator and mask, plus what each kept feature adds
+        # over its masks (per feature, not per token: fewer columns in the product).
+        token_extra = ends - starts - len(self.mask_token or "")
+        self._kept_extra = np.zeros(tokenized.n_features, dtype=np.int64)
+        np.add.at(self._kept_extra, tokenized.feature_of_token, token_extra)
+        self._base_length = len(text) - int(token_extra.sum())
+        self._codes, self._encoding = _code_units(template)
+        # Rows written per step: about a million template characters, so the
+        # per-character flags stay small (and in cache) whatever the batch size.
+        self._rows_per_step = max(1, _CHARS_PER_STEP // max(len(template), 1))
+        self._tiled: np.ndarray | None = None
 
     def draw(self, num_samples: int, rng: np.random.Generator) -> np.ndarray:
         """``(num_samples, n_features)`` bool matrix of kept features; row 0 keeps all.
@@ -183,14 +200,11 @@ class TextSampler:
         d = self.tokenized.n_features
         keep = np.ones((num_samples, d), dtype=bool)
         high = max(d - 1, 1)
-        columns = np.arange(d)
         for start in range(1, num_samples, _DRAW_CHUNK):
             stop = min(start + _DRAW_CHUNK, num_samples)
             n = stop - start
             k = rng.integers(1, high + 1, size=n)
-            order = np.argsort(rng.random((n, d)), axis=1)
-            # The features at the first k places of a random permutation are removed.
-            np.put_along_axis(keep[start:stop], order, columns[None, :] >= k[:, None], axis=1)
+            keep[start:stop] = removal_keep(rng.random((n, d)), k)
         return keep
 
     def texts(self, keep: np.ndarray) -> list[str]:
@@ -200,17 +214,72 @@ class TextSampler:
         if n_rows == 0:
             return []
         tokens_kept = keep[:, self.tokenized.feature_of_token]
-        state = np.concatenate(
-            [tokens_kept, ~tokens_kept, np.ones((n_rows, 1), dtype=bool)], axis=1
-        )
-        visible = state[:, self._owner]
-        lengths = visible.sum(axis=1)
-        flat = np.broadcast_to(self._codes, visible.shape)[visible]
-        joined = flat.astype("<u4", copy=False).tobytes().decode("utf-32-le", "surrogatepass")
-        ends = np.cumsum(lengths).tolist()
-        starts = [0, *ends[:-1]]
-        return [joined[s:e] for s, e in zip(starts, ends, strict=True)]
+        stride = self._stride
+        pieces_on = np.ones((n_rows, self._piece_lengths.shape[0]), dtype=bool)
+        pieces_on[:, 1::stride] = tokens_kept
+        if stride == 3:
+            pieces_on[:, 2::stride] = ~tokens_kept
+        # Integer product, not float: BLAS here would wake its thread pool for a tiny product.
+        lengths = self._base_length + keep.view(np.uint8) @ self._kept_extra
+        out: list[str] = []
+        step = self._rows_per_step
+        for first in range(0, n_rows, step):
+            on = pieces_on[first : first + step]
+            flags = np.repeat(on, self._piece_lengths, axis=1).reshape(-1)
+            units = np.compress(flags, self._tiled_codes(on.shape[0]))
+            joined = str(units.data, self._encoding, "surrogatepass")
+            ends = np.cumsum(lengths[first : first + step]).tolist()
+            out.extend(joined[a:b] for a, b in zip([0, *ends[:-1]], ends, strict=True))
+        return out
+
+    def _tiled_codes(self, n_rows: int) -> np.ndarray:
+        """The template's code units repeated for ``n_rows`` rows (a view of one cached tiling)."""
+        if self._tiled is None:
+            self._tiled = np.tile(self._codes, min(self._rows_per_step, max(n_rows, 1)))
+        size = n_rows * self._codes.shape[0]
+        if self._tiled.shape[0] < size:
+            self._tiled = np.tile(self._codes, n_rows)
+        return self._tiled[:size]
 
 
-def _code_points(s: str) -> np.ndarray:
-    return np.frombuffer(s.encode("utf-32-le", "surrogatepass"), dtype="<u4")
+def removal_keep(random: np.ndarray, k: np.ndarray) -> np.ndarray:
+    """Keep-matrix whose row i removes the features at the ``k[i]`` first places of ``argsort(random[i])``.
+
+    That is how :meth:`TextSampler.draw` turns uniform numbers into a random
+    subset. The k smallest numbers of a row are the ones at or below its k-th
+    smallest, so a sort and a comparison give the same matrix as an argsort
+    and a scatter, several times faster. Only a tie at the cut (two equal
+    draws, about once in 10^15 rows) makes the comparison ambiguous: such rows
+    take the argsort path, so the result is always the argsort's.
+    """
+    n, d = random.shape
+    if d == 0:
+        return np.ones((n, 0), dtype=bool)
+    rows = np.arange(n)
+    ordered = np.sort(random, axis=1)
+    cut = ordered[rows, k - 1]
+    keep = random > cut[:, None]
+    inside = k < d
+    tied = np.flatnonzero(inside & (ordered[rows, np.minimum(k, d - 1)] == cut))
+    if tied.size:
+        order = np.argsort(random[tied], axis=1)
+        exact = np.ones((tied.size, d), dtype=bool)
+        np.put_along_axis(exact, order, np.arange(d)[None, :] >= k[tied, None], axis=1)
+        keep[tied] = exact
+    return keep
+
+
+def _code_units(s: str) -> tuple[np.ndarray, str]:
+    """``s`` as an array of code units in the narrowest exact encoding, and that encoding's name."""
+    try:
+        return np.frombuffer(s.encode("latin-1"), dtype=np.uint8), "latin-1"
+    except UnicodeEncodeError:
+        pass
+    try:
+        # Strict: a lone surrogate raises; a character outside the BMP takes two units.
+        data = s.encode("utf-16-le")
+        if len(data) == 2 * len(s):
+            return np.frombuffer(data, dtype="<u2"), "utf-16-le"
+    except UnicodeEncodeError:
+        pass
+    return np.frombuffer(s.encode("utf-32-le", "surrogatepass"), dtype="<u4"), "utf-32-le"
