@@ -302,3 +302,15 @@ def test_explanation_equals_one_built_with_the_plain_references(
     top = {f["feature"].lower() for f in fast["labels"][0]["features"][:2]}
     if not options:
         assert top & {"excellent", "awful", "좋아요"}  # the planted words lead
+
+
+def test_positions_found_once_are_not_shared_between_labels(pipeline: Pipeline) -> None:
+    """Each word's positions are looked up once per explanation; every record gets its own copy."""
+    exp = TextExplainer(wrap_model(pipeline), num_samples=300).explain(
+        DOCUMENT, seed=0, top_labels=3, num_features=30
+    )
+    records = [f for label in exp.labels for f in label.features if f.feature == "excellent"]
+    assert len(records) == 3
+    records[0].extra["positions"][0][0] = -1
+    assert records[1].extra["positions"] == records[2].extra["positions"]
+    assert records[1].extra["positions"][0][0] == DOCUMENT.index("excellent")

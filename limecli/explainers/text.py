@@ -131,8 +131,13 @@ class TextExplainer:
         weights = exponential_kernel(distances, self.kernel_width)
         label_idx = choose_labels(self.predictor, outputs[0], labels, top_labels)
 
+        found: dict[int, list[list[int]]] = {}
+
         def describe(j: int) -> FeatureWeight:
-            positions = tokenized.positions(j)
+            # Several labels often pick the same words: find each word's positions once.
+            if j not in found:
+                found[j] = tokenized.positions(j)
+            positions = [list(p) for p in found[j]]
             word = tokenized.feature_names[j]
             name = word if self.bow else f"{word}@{positions[0][0]}"
             return FeatureWeight(

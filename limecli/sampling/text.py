@@ -210,34 +210,31 @@ class TextSampler:
     def texts(self, keep: np.ndarray) -> list[str]:
         """The perturbed texts for rows of a feature-keep matrix (as from :meth:`draw`)."""
         keep = np.asarray(keep, dtype=bool)
-        n_rows = keep.shape[0]
-        if n_rows == 0:
-            return []
+        out: list[str] = []
+        # Block by block, so every intermediate is bounded whatever the batch and text size.
+        for first in range(0, keep.shape[0], self._rows_per_step):
+            out += self._write(keep[first : first + self._rows_per_step])
+        return out
+
+    def _write(self, keep: np.ndarray) -> list[str]:
         tokens_kept = keep[:, self.tokenized.feature_of_token]
         stride = self._stride
-        pieces_on = np.ones((n_rows, self._piece_lengths.shape[0]), dtype=bool)
+        pieces_on = np.ones((keep.shape[0], self._piece_lengths.shape[0]), dtype=bool)
         pieces_on[:, 1::stride] = tokens_kept
         if stride == 3:
             pieces_on[:, 2::stride] = ~tokens_kept
+        flags = np.repeat(pieces_on, self._piece_lengths, axis=1).reshape(-1)
+        units = np.compress(flags, self._tiled_codes(keep.shape[0]))
+        joined = str(units.data, self._encoding, "surrogatepass")
         # Integer product, not float: BLAS here would wake its thread pool for a tiny product.
         lengths = self._base_length + keep.view(np.uint8) @ self._kept_extra
-        out: list[str] = []
-        step = self._rows_per_step
-        for first in range(0, n_rows, step):
-            on = pieces_on[first : first + step]
-            flags = np.repeat(on, self._piece_lengths, axis=1).reshape(-1)
-            units = np.compress(flags, self._tiled_codes(on.shape[0]))
-            joined = str(units.data, self._encoding, "surrogatepass")
-            ends = np.cumsum(lengths[first : first + step]).tolist()
-            out.extend(joined[a:b] for a, b in zip([0, *ends[:-1]], ends, strict=True))
-        return out
+        ends = np.cumsum(lengths).tolist()
+        return [joined[a:b] for a, b in zip([0, *ends[:-1]], ends, strict=True)]
 
     def _tiled_codes(self, n_rows: int) -> np.ndarray:
         """The template's code units repeated for ``n_rows`` rows (a view of one cached tiling)."""
-        if self._tiled is None:
-            self._tiled = np.tile(self._codes, min(self._rows_per_step, max(n_rows, 1)))
         size = n_rows * self._codes.shape[0]
-        if self._tiled.shape[0] < size:
+        if self._tiled is None or self._tiled.shape[0] < size:
             self._tiled = np.tile(self._codes, n_rows)
         return self._tiled[:size]
 
