@@ -38,13 +38,13 @@ class NumSamples(click.ParamType):
         return value
 
 
-def explain_options(*, num_samples: int, allow_auto: bool = False) -> Callable[[F], F]:
+def explain_options(*, num_samples: int | str, allow_auto: bool = False) -> Callable[[F], F]:
     """--num-samples, --num-features, --seed, --label, --top-labels, --mode, --class-names."""
 
     def decorate(f: F) -> F:
         auto_help = (
-            " 'auto': start at 5000 and double (up to 40000) until the selected features "
-            "are settled under resampling."
+            " 'auto': 5000, doubled to 10000 unless the selected features are already "
+            "settled under resampling."
             if allow_auto
             else ""
         )

@@ -92,7 +92,7 @@ if TYPE_CHECKING:
     default=None,
     help="Kernel width (default 0.75 * sqrt(number of features)).",
 )
-@explain_options(num_samples=5000, allow_auto=True)
+@explain_options(num_samples="auto", allow_auto=True)
 @model_options
 @output_options
 @batch_options
@@ -361,9 +361,7 @@ def _batch(
 
     rows = list(range(len(frame))) if rows_spec is None else parse_rows(rows_spec, len(frame))
     shared = None
-    if num_samples == "auto" and not independent_samples:
-        note(quiet, "--num-samples auto sizes each row's sample: every row gets its own pool")
-    elif not independent_samples:
+    if not independent_samples:
         if explainer.shares_samples:
             # One pool, one model call on it, for every row (exact: see README, Batch).
             shared = explainer.shared_pool(seed=seed, num_samples=num_samples)
