@@ -5,8 +5,9 @@ text and image batches at 1 and 2 jobs.
                                 [--texts 40] [--images 16] [--kinds tabular,text,image]
 
 The shipped breast-cancer RandomForest (100 trees), the first ROWS rows of the
-test split, 5000 samples each. "one by one" is a loop of
-``TabularExplainer.explain``; "independent" and "shared" go through the batch
+test split, 5000 samples each. "lime loop" is lime 0.2.0.1's
+``explain_instance`` on each row (5000 samples, its defaults; timed once, it is
+slow); "one by one" is a loop of ``TabularExplainer.explain``; "independent" and "shared" go through the batch
 runner (``limecli.batch.run_batch``, records rendered as JSONL into memory),
 the shared timing including drawing the pool and the model calls on it and
 on the rows. Worker
@@ -33,6 +34,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -96,14 +98,26 @@ def bench_tabular(args: argparse.Namespace) -> None:
         f"tabular batch, breast-cancer RF(100), {len(rows)} rows x {args.num_samples} samples, "
         f"median of {args.repeats}"
     )
+    lime_rate = _rate(lime_loop(test, train, predictor, rows, args.num_samples), len(rows), 1)
+    print(f"{'lime loop (explain_instance)':<28} jobs 1  {lime_rate:8.1f} inputs/s   1.0x")
     base = _rate(one_by_one, len(rows), 1)
-    print(f"{'one by one (explain loop)':<28} jobs 1  {base:8.1f} inputs/s   1.0x")
+    print(
+        f"{'one by one (explain loop)':<28} jobs 1  {base:8.1f} inputs/s {base / lime_rate:5.1f}x"
+    )
     for name, shared in (("independent pools (batch)", False), ("shared pool (batch)", True)):
         for jobs in (1, 2):
             run = batch(shared, jobs)
             run()  # warm-up: starts the worker processes
             rate = _rate(run, len(rows), args.repeats)
-            print(f"{name:<28} jobs {jobs}  {rate:8.1f} inputs/s {rate / base:5.1f}x")
+            print(f"{name:<28} jobs {jobs}  {rate:8.1f} inputs/s {rate / lime_rate:5.1f}x")
+    auto = TabularExplainer(predictor, train)  # the default: --num-samples auto
+    auto_rate = _rate(
+        lambda: auto.explain_many([test.iloc[i] for i in rows], seed=0), len(rows), args.repeats
+    )
+    print(
+        f"{'shared pools, default auto':<28} jobs 1  {auto_rate:8.1f} inputs/s "
+        f"{auto_rate / lime_rate:5.1f}x"
+    )
 
     shared_exps = explainer.explain_many([test.iloc[i] for i in rows], seed=0)
     indep_exps = explainer.explain_many(
@@ -125,6 +139,49 @@ def bench_tabular(args: argparse.Namespace) -> None:
         f"{overlap / n:.0%}, median |weight difference| {statistics.median(diffs):.4f} "
         f"(weights' median |w| {statistics.median(abs(f.weight) for e in indep_exps for f in e.labels[0].features):.4f})"
     )
+
+
+def lime_loop(
+    test: pd.DataFrame, train: pd.DataFrame, predictor: Any, rows: list[int], num_samples: int
+) -> Callable[[], None]:
+    """lime's way to explain many rows: explain_instance on each, its default settings."""
+    import warnings
+
+    from lime.lime_tabular import LimeTabularExplainer
+
+    features = [c for c in train.columns if c != "diagnosis"]
+    explainer = LimeTabularExplainer(
+        train[features].to_numpy(), feature_names=features, random_state=0
+    )
+    predict = lambda batch: predictor(pd.DataFrame(batch, columns=features))  # noqa: E731
+
+    def run() -> None:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            for i in rows:
+                explainer.explain_instance(
+                    test[features].iloc[i].to_numpy(), predict, num_samples=num_samples
+                )
+
+    return run
+
+
+def tabular_rates(rows: int = 100, repeats: int = 3) -> dict[str, float]:
+    """Inputs per second for bench/run.py: lime's loop, our shared pool (5000), our default."""
+    predictor = load_model(str(ROOT / "sample_models" / "breast_cancer_rf.joblib"))
+    train = pd.read_csv(ROOT / "sample_data" / "breast_cancer_train.csv")
+    test = pd.read_csv(ROOT / SOURCE)
+    chosen = [test.iloc[i] for i in range(min(rows, len(test)))]
+    fixed = TabularExplainer(predictor, train, num_samples=5000)
+    auto = TabularExplainer(predictor, train)
+    return {
+        "rows": len(chosen),
+        "lime": _rate(
+            lime_loop(test, train, predictor, list(range(len(chosen))), 5000), len(chosen), 1
+        ),
+        "shared_5000": _rate(lambda: fixed.explain_many(chosen, seed=0), len(chosen), repeats),
+        "shared_auto": _rate(lambda: auto.explain_many(chosen, seed=0), len(chosen), repeats),
+    }
 
 
 def _rate(run: Callable[[], None], n: int, repeats: int) -> float:

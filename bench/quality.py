@@ -5,7 +5,8 @@
 Agreement: mean Jaccard similarity of the top-5 feature sets (limecli vs lime,
 same rows, 20000 samples each). Stability: mean pairwise Jaccard of the top-5
 sets across seeds, per row, averaged over rows, for lime at its default 5000
-samples, limecli at 5000, and limecli with --num-samples auto.
+samples, limecli at 5000, and limecli at its default (--num-samples auto:
+5000, doubled to 10000 unless the top features are settled).
 """
 
 from __future__ import annotations

@@ -25,6 +25,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import _timing
+import bench_batch
 import bench_image
 import bench_tabular
 import bench_text
@@ -52,6 +53,7 @@ def main() -> None:
             module.main(repeats)
     with contextlib.redirect_stdout(io.StringIO()):
         q = quality.main(["--rows", str(args.quality_rows)])
+    rates = bench_batch.tabular_rates(rows=100, repeats=args.repeats)
 
     print(
         f"machine: {platform.processor() or platform.machine()}, "
@@ -78,9 +80,20 @@ def main() -> None:
     for name, label in (
         ("lime_5000", "stability across 5 seeds: lime, 5000 samples"),
         ("limecli_5000", "stability across 5 seeds: limecli, 5000 samples"),
-        ("limecli_auto", "stability across 5 seeds: limecli, --num-samples auto"),
+        ("limecli_auto", "stability across 5 seeds: limecli, default (auto)"),
     ):
         print(f"| {label} | {q[name]:.3f} | {q[name + '_s'] * 1000:.0f} ms |")
+    print()
+    print(
+        f"| batch: breast cancer, {rates['rows']} rows, one process | inputs/s | vs lime's loop |"
+    )
+    print("|---|---|---|")
+    for name, label in (
+        ("lime", "lime: explain_instance per row, 5000 samples"),
+        ("shared_5000", "limecli: explain_many, shared pool, 5000 samples"),
+        ("shared_auto", "limecli: explain_many, shared pools, default (auto)"),
+    ):
+        print(f"| {label} | {rates[name]:.1f} | {rates[name] / rates['lime']:.1f}x |")
     print()
     print(
         f"`limecli --help`: {startup_seconds(['--help']):.3f} s; "
