@@ -91,7 +91,12 @@ def _label_line(explanation: Explanation, label: LabelExplanation) -> Any:
         f": local fit R² {label.score:.2f}, intercept {_num(label.intercept)}, "
         f"local prediction {_num(label.local_prediction)} (model {_num(label.model_prediction)})",
     )
-    trust = trust_summary(label)
+    count = explanation.params.get("num_samples")
+    # How many samples were drawn: with --num-samples auto it depends on the input.
+    drawn = f"{count} samples" if isinstance(count, int) else ""
+    if drawn and "num_samples_auto" in explanation.params:
+        drawn += " (auto)"
+    trust = "; ".join(part for part in (drawn, trust_summary(label)) if part)
     if trust:
         text.append(f"\n{trust}", style="dim")
     return text
