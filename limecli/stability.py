@@ -82,26 +82,37 @@ class FeatureMoments:
 
     def with_target(self, target: np.ndarray) -> BlockMoments:
         """All the moments, for one label's model outputs."""
+        # Moments of the target less its mean: raw sums of a target with a large mean
+        # and a small spread would lose the spread to rounding when centred later.
+        shift = float(np.mean(target)) if len(target) else 0.0
+        y = target - shift
         if self.pad:
-            target = np.concatenate([target, np.zeros(self.pad)])
-        y = target.reshape(self.per_block, BLOCKS)
+            y = np.concatenate([y, np.zeros(self.pad)])
+        y = y.reshape(self.per_block, BLOCKS)
         wy = self.w * y
         return BlockMoments(
             self,
             sy=wy.sum(axis=0),
             sxy=np.einsum("rbj,rb->bj", self.wx, y),
             syy=(wy * y).sum(axis=0),
+            shift=shift,
         )
 
 
 class BlockMoments:
-    """Weighted raw moments of the samples, per block of rows."""
+    """Weighted raw moments of the samples, per block of rows (the target less ``shift``)."""
 
     def __init__(
-        self, features: FeatureMoments, sy: np.ndarray, sxy: np.ndarray, syy: np.ndarray
+        self,
+        features: FeatureMoments,
+        sy: np.ndarray,
+        sxy: np.ndarray,
+        syy: np.ndarray,
+        shift: float = 0.0,
     ) -> None:
         self.sw, self.sx, self.sxx = features.sw, features.sx, features.sxx
         self.sy, self.sxy, self.syy = sy, sxy, syy
+        self.shift = shift
 
     @classmethod
     def of(cls, data: np.ndarray, target: np.ndarray, weights: np.ndarray) -> BlockMoments:
@@ -109,14 +120,7 @@ class BlockMoments:
 
     def gram(self, counts: np.ndarray) -> WeightedGram:
         """The weighted Gram statistics of the samples with block b counted counts[b] times."""
-        return WeightedGram.from_moments(
-            float(counts @ self.sw),
-            counts @ self.sx,
-            float(counts @ self.sy),
-            np.tensordot(counts, self.sxx, axes=1),
-            counts @ self.sxy,
-            float(counts @ self.syy),
-        )
+        return self.grams(counts[None, :]).problem(0)
 
     def grams(self, counts: np.ndarray) -> GramStack:
         """:meth:`gram` for every row of ``counts`` (R, BLOCKS) at once."""
@@ -127,6 +131,7 @@ class BlockMoments:
             np.tensordot(counts, self.sxx, axes=1),
             counts @ self.sxy,
             counts @ self.syy,
+            shift=self.shift,
         )
 
 
@@ -221,7 +226,8 @@ def _held_out_score(moments: BlockMoments, features: np.ndarray, alpha: float) -
     test = 1.0 - train
     fitted = moments.gram(train)
     coef = fitted.solve(features, alpha)
-    intercept = fitted.y_mean - float(fitted.x_mean[features] @ coef)
+    # In the shifted units of the moments below.
+    intercept = fitted.y_mean - moments.shift - float(fitted.x_mean[features] @ coef)
     # Kernel-weighted squared error of that fit on the held-out blocks, from their moments.
     sw, sy, syy = float(test @ moments.sw), float(test @ moments.sy), float(test @ moments.syy)
     sx = (test @ moments.sx)[features]

@@ -34,7 +34,8 @@ def cosine_distances_to_first(data: np.ndarray) -> np.ndarray:
     data = np.asarray(data, dtype=float)
     norms = np.linalg.norm(data, axis=1)
     ref = data[0]
-    dots = data @ ref
+    # einsum, not a BLAS product: waking idle BLAS threads costs more than this whole sum.
+    dots = np.einsum("ij,j->i", data, ref)
     denom = norms * norms[0]
     with np.errstate(invalid="ignore", divide="ignore"):
         sim = np.where(denom > 0, dots / np.where(denom > 0, denom, 1.0), 0.0)
@@ -82,17 +83,26 @@ class GramStack:
         sxx: np.ndarray,
         sxy: np.ndarray,
         syy: np.ndarray,
+        shift: float = 0.0,
     ) -> GramStack:
-        """Centred statistics from raw weighted sums, one problem per row of ``sw``."""
+        """Centred statistics from raw weighted sums, one problem per row of ``sw``.
+
+        The sums are those of the target less ``shift`` (see
+        :meth:`limecli.stability.FeatureMoments.with_target`); the means come back
+        in the target's own units. A target flat up to rounding gets exact zeros.
+        """
         total = np.where(sw > 0, sw, 1.0)
         x_mean = sx / total[:, None]
         y_mean = sy / total
+        yy = syy - total * y_mean**2
+        xy = sxy - (total * y_mean)[:, None] * x_mean
+        flat = yy <= total * (1e-10 * max(abs(shift), 1e-150)) ** 2
         return cls(
             gram=sxx - total[:, None, None] * x_mean[:, :, None] * x_mean[:, None, :],
-            xy=sxy - (total * y_mean)[:, None] * x_mean,
-            yy=syy - total * y_mean**2,
+            xy=np.where(flat[:, None], 0.0, xy),
+            yy=np.where(flat, 0.0, yy),
             x_mean=x_mean,
-            y_mean=y_mean,
+            y_mean=y_mean + shift,
         )
 
     def __len__(self) -> int:
@@ -119,20 +129,6 @@ class GramStack:
 
 class WeightedGram:
     """Sufficient statistics of a weighted least-squares problem, centred on weighted means."""
-
-    @classmethod
-    def from_moments(
-        cls, sw: float, sx: np.ndarray, sy: float, sxx: np.ndarray, sxy: np.ndarray, syy: float
-    ) -> WeightedGram:
-        """The same statistics from raw weighted sums (Σw, Σwx, Σwy, Σwxxᵀ, Σwxy, Σwy²)."""
-        gram = cls.__new__(cls)
-        total = sw if sw > 0 else 1.0
-        gram.x_mean = sx / total
-        gram.y_mean = sy / total
-        gram.gram = sxx - total * np.outer(gram.x_mean, gram.x_mean)
-        gram.xy = sxy - total * gram.x_mean * gram.y_mean
-        gram.yy = float(syy - total * gram.y_mean**2)
-        return gram
 
     def __init__(self, data: np.ndarray, target: np.ndarray, sample_weight: np.ndarray) -> None:
         w = usable_weights(sample_weight)

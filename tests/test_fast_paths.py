@@ -167,7 +167,7 @@ def test_block_moments_equal_sums_over_each_block(n: int) -> None:
     moments = BlockMoments.of(data, target, w)
     for b in range(BLOCKS):
         rows = np.arange(n) % BLOCKS == b
-        x, y, wb = data[rows], target[rows], w[rows]
+        x, y, wb = data[rows], target[rows] - moments.shift, w[rows]
         np.testing.assert_allclose(moments.sxx[b], x.T @ (x * wb[:, None]), rtol=1e-12)
         np.testing.assert_allclose(moments.sxy[b], (x * wb[:, None]).T @ y, rtol=1e-12)
         assert moments.sw[b] == pytest.approx(wb.sum(), rel=1e-12)
@@ -201,3 +201,26 @@ def test_multi_label_explanations_equal_one_label_at_a_time() -> None:
     for label in both.labels:
         alone = explainer.explain(row, seed=3, labels=[label.label], num_features=5).labels[0]
         assert alone.to_dict() == label.to_dict()
+
+
+def test_a_large_mean_with_a_small_spread_keeps_its_precision() -> None:
+    # A regression output around 1e6 that varies by 1e-3: raw moments of y itself
+    # would lose the spread to rounding; the moments are taken of y less its mean.
+    data, _, w = _problem(2000, 6, 8, degenerate=False)
+    target = (
+        1e6 + 1e-3 * (data[:, 0] - 2 * data[:, 3]) + 1e-6 * np.random.default_rng(0).random(2000)
+    )
+    fit, _ = fit_and_assess(data, target, w, 2, "forward")
+    slow = fit_surrogate(data, target, w, 2, "forward")
+    assert fit.features.tolist() == slow.features.tolist() == [3, 0]
+    np.testing.assert_allclose(fit.weights, slow.weights, rtol=1e-6)
+    assert fit.score == pytest.approx(slow.score, abs=1e-6) and fit.score > 0.99
+
+
+@pytest.mark.parametrize("value", [0.0, 0.3, 1e6])
+def test_a_flat_model_gets_zero_weights(value: float) -> None:
+    data, _, w = _problem(1000, 5, 9, degenerate=False)
+    fit, check = fit_and_assess(data, np.full(1000, value), w, 3, "auto")
+    np.testing.assert_array_equal(fit.weights, 0.0)
+    assert fit.intercept == pytest.approx(value) and fit.score == 1.0
+    assert check is not None and check.held_out_score is None

@@ -171,7 +171,7 @@ class TextExplainer:
             else ("split_expression" if self.split_expression is not None else "words"),
             "split_expression": self.split_expression,
             "char_level": self.char_level,
-            "mask_token": None if self.bow else self.mask_token,
+            "mask_token": None if self.bow else (self.mask_token or DEFAULT_MASK_TOKEN),
             "feature_selection": self.feature_selection,
             "surrogate": "ridge(alpha=1)",
             "batch_size": self.batch_size or DEFAULT_BATCH_SIZE,
