@@ -224,3 +224,31 @@ def test_a_flat_model_gets_zero_weights(value: float) -> None:
     np.testing.assert_array_equal(fit.weights, 0.0)
     assert fit.intercept == pytest.approx(value) and fit.score == 1.0
     assert check is not None and check.held_out_score is None
+
+
+def test_training_statistics_are_computed_once_and_never_changed_by_an_instance() -> None:
+    model = load_model(SAMPLE_MODELS / "loans_pipeline.joblib")
+    train = pd.read_csv(SAMPLE_DATA / "loans_train.csv")
+    test = pd.read_csv(SAMPLE_DATA / "loans_test.csv")
+    explainer = TabularExplainer(model, train, target="decision", num_samples=500)
+    column = explainer.sampler.columns.index("employment")
+    position = int(np.flatnonzero(explainer.sampler.categorical_idx == column)[0])
+    before = explainer.sampler.categories[position].copy()
+    odd = test.iloc[0].copy()
+    odd["employment"] = "astronaut"  # a category the training data never showed
+    exp = explainer.explain(odd, seed=1)
+    described = {f.feature: f.value for f in exp.label().features}
+    assert described.get("employment", "astronaut") == "astronaut"
+    np.testing.assert_array_equal(explainer.sampler.categories[position], before)
+    # The one explainer, reused, gives what a fresh one gives.
+    again = explainer.explain(test.iloc[3], seed=2)
+    fresh = TabularExplainer(model, train, target="decision", num_samples=500)
+    assert again.to_json() == fresh.explain(test.iloc[3], seed=2).to_json()
+    # In a batch, each row's own unseen value reaches the model.
+    other = test.iloc[1].copy()
+    other["employment"] = "pirate"
+    many = explainer.explain_many([odd, other, test.iloc[2]], seed=4)
+    assert [
+        e.prediction == explainer.explain(r, seed=4).prediction
+        for e, r in zip(many, [odd, other, test.iloc[2]], strict=True)
+    ] == [True, True, True]

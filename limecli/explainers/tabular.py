@@ -161,15 +161,22 @@ class TabularExplainer:
             return frame
         return frame.to_numpy(dtype=float)
 
-    def pool_input(self, pool: SamplePool, *, private: bool = False) -> Any:
+    def pool_input(
+        self,
+        pool: SamplePool,
+        *,
+        private: bool = False,
+        instance: EncodedInstance | None = None,
+    ) -> Any:
         """A pool in the form the model takes; a plain array needs no DataFrame at all.
 
         ``private``: the pool is this call's own, so the model may have it as is
-        (otherwise it gets a copy it may modify).
+        (otherwise it gets a copy it may modify). ``instance``: the one in row 0.
         """
         if not self.predictor.wants_dataframe and not self.sampler.is_categorical.any():
             return pool.numeric if private else pool.numeric.copy()
-        return self.model_input(self.sampler.to_frame(pool))
+        unseen = [(0, instance.unseen)] if instance is not None and instance.unseen else []
+        return self.model_input(self.sampler.to_frame(pool, unseen))
 
     def explain(
         self,
@@ -266,7 +273,7 @@ class TabularExplainer:
         )
         # The sample matrix is already in memory: one model call unless told otherwise.
         outputs = self.predictor.predict(
-            self.pool_input(pool, private=True), self.batch_size or len(pool)
+            self.pool_input(pool, private=True, instance=encoded), self.batch_size or len(pool)
         )
         return data, outputs
 
@@ -457,7 +464,8 @@ class TabularExplainer:
             ),
             noise=None,
         )
-        return self.sampler.to_frame(pool)
+        unseen = [(i, e.unseen) for i, e in enumerate(encoded) if e.unseen]
+        return self.sampler.to_frame(pool, unseen)
 
     def explain_many(
         self,

@@ -13,7 +13,7 @@ Sampling is split in two so that a batch can share one pool:
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -50,6 +50,9 @@ class EncodedInstance:
     bins: np.ndarray | None
     codes: np.ndarray
     raw: list[Any]  # the instance's values per column, as read
+    #: Categories the training data never showed, by categorical position: their code
+    #: is one past the training categories, so no sample ever shares it.
+    unseen: dict[int, Any] = field(default_factory=dict)
 
 
 class TabularSampler:
@@ -95,6 +98,8 @@ class TabularSampler:
             self.categories.append(uniques)
             self.category_freqs.append(counts / counts.sum())
 
+        self.category_cdf = cumulative(self.category_freqs) if self.category_freqs else None
+
         self.binned: list[BinnedColumn] = []
         if discretizer is not None:
             for k in range(numeric.shape[1]):
@@ -122,14 +127,14 @@ class TabularSampler:
                     f"column '{self.columns[j]}' is empty or not finite in the row to explain"
                 )
         codes = np.empty(len(self.categorical_idx), dtype=int)
+        unseen: dict[int, Any] = {}
         for k, j in enumerate(self.categorical_idx):
             value = None if _is_missing(raw[j]) else raw[j]
             hits = np.flatnonzero(self.categories[k] == value)
             if hits.size == 0:
-                # A category the training data never showed: never sampled, only the instance has it.
-                self.categories[k] = np.append(self.categories[k], np.array([value], dtype=object))
-                self.category_freqs[k] = np.append(self.category_freqs[k], 0.0)
-                codes[k] = len(self.categories[k]) - 1
+                # Never sampled, only the instance has it; the training statistics stay as they are.
+                unseen[k] = value
+                codes[k] = len(self.categories[k])
             else:
                 codes[k] = hits[0]
         bins = None
@@ -140,15 +145,14 @@ class TabularSampler:
                     for col, v in zip(self.binned, numeric, strict=True)
                 ]
             )
-        return EncodedInstance(numeric=numeric, bins=bins, codes=codes, raw=raw)
+        return EncodedInstance(numeric=numeric, bins=bins, codes=codes, raw=raw, unseen=unseen)
 
     # -- sampling ---------------------------------------------------------
     def draw(self, n: int, rng: np.random.Generator) -> SamplePool:
         """``n`` perturbed rows drawn from training statistics alone (row 0 included)."""
         codes = np.zeros((n, len(self.categorical_idx)), dtype=int)
-        if self.category_freqs:
-            cdf = cumulative(self.category_freqs)
-            codes = draw_categories(cdf, rng.random((n, len(self.category_freqs))))
+        if self.category_cdf is not None:
+            codes = draw_categories(self.category_cdf, rng.random((n, len(self.category_freqs))))
         if self.bin_table is not None:
             bins, numeric = self.bin_table.draw(n, rng)
             return SamplePool(numeric=numeric, bins=bins, codes=codes, noise=None)
@@ -199,8 +203,14 @@ class TabularSampler:
             data[:, self.categorical_idx] = codes == instance.codes
         return SamplePool(numeric=numeric, bins=bins, codes=codes, noise=None), data
 
-    def to_frame(self, pool: SamplePool) -> pd.DataFrame:
-        """The pool as a DataFrame with the original columns and value types."""
+    def to_frame(
+        self, pool: SamplePool, unseen: Sequence[tuple[int, dict[int, Any]]] = ()
+    ) -> pd.DataFrame:
+        """The pool as a DataFrame with the original columns and value types.
+
+        ``unseen``: (row, :attr:`EncodedInstance.unseen`) for the rows that hold
+        an instance with categories the training data never showed.
+        """
         import pandas as pd
 
         if not len(self.categorical_idx):  # one float block: no per-column assembly
@@ -209,7 +219,12 @@ class TabularSampler:
         for k, j in enumerate(self.numeric_idx):
             columns[self.columns[j]] = pool.numeric[:, k]
         for k, j in enumerate(self.categorical_idx):
-            columns[self.columns[j]] = self.categories[k][pool.codes[:, k]]
+            # The code one past the training categories is an instance's unseen one.
+            values = np.append(self.categories[k], np.array([None], dtype=object))[pool.codes[:, k]]
+            for row, categories in unseen:
+                if k in categories:
+                    values[row] = categories[k]
+            columns[self.columns[j]] = values
         return pd.DataFrame(columns)[self.columns]
 
     def describe(self, instance: EncodedInstance) -> list[tuple[str, str, Any]]:
@@ -227,7 +242,11 @@ class TabularSampler:
                     name = col
             else:
                 k = cat_pos[j]
-                value = self.categories[k][instance.codes[k]]
+                value = (
+                    instance.unseen[k]
+                    if k in instance.unseen
+                    else self.categories[k][instance.codes[k]]
+                )
                 value = None if value is None else _plain(value)
                 name = f"{col}={value}"
             out.append((name, col, value))
