@@ -254,6 +254,8 @@ def _image(
         num_samples=settings["num_samples"],
         num_features=settings["num_features"],
         batch_size=settings["batch_size"],
+        # As `limecli image`: segmentations kept on disk only where the user asked for it.
+        cache_dir=os.environ.get("LIMECLI_CACHE_DIR") or None,
         **({"kernel_width": settings["kernel_width"]} if settings["kernel_width"] else {}),
     )
     extensions = options["extensions"]
