@@ -252,3 +252,15 @@ def test_training_statistics_are_computed_once_and_never_changed_by_an_instance(
         e.prediction == explainer.explain(r, seed=4).prediction
         for e, r in zip(many, [odd, other, test.iloc[2]], strict=True)
     ] == [True, True, True]
+
+
+def test_bin_draws_do_not_depend_on_the_chunk_size(monkeypatch) -> None:
+    from limecli.sampling import discretize
+
+    table = TabularSampler(_training()).bin_table
+    assert table is not None
+    whole = table.draw(3001, np.random.default_rng(9))
+    monkeypatch.setattr(discretize, "CHUNK_VALUES", 7 * table.n_columns)
+    chunked = table.draw(3001, np.random.default_rng(9))
+    np.testing.assert_array_equal(chunked[0], whole[0])
+    np.testing.assert_array_equal(chunked[1], whole[1])
