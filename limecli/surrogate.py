@@ -105,9 +105,6 @@ class GramStack:
             y_mean=y_mean + shift,
         )
 
-    def __len__(self) -> int:
-        return int(self.yy.shape[0])
-
     def __getitem__(self, rows: slice) -> GramStack:
         return GramStack(
             self.gram[rows], self.xy[rows], self.yy[rows], self.x_mean[rows], self.y_mean[rows]
