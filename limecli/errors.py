@@ -6,11 +6,26 @@ mapping from failure to exit status lives in one place (see README, "Exit codes"
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 
 class LimeCliError(Exception):
-    """Root of every error limecli raises deliberately."""
+    """Root of every error limecli raises deliberately.
+
+    ``parameters``: the library parameters the message names, each written in
+    it as ``'name'`` (e.g. ``"The 'num_samples' parameter must be ..."``). The
+    library speaks of parameters; the CLI rewrites those names into the flags
+    a user typed (:func:`limecli.cli.errors.cli_message`).
+    """
 
     exit_code = 1
+
+    def __init__(self, message: str = "", *, parameters: Sequence[str] = ()) -> None:
+        super().__init__(message)
+        self.parameters = tuple(parameters)
+
+    def __reduce__(self) -> tuple:  # keep ``parameters`` across processes (batch workers)
+        return (_rebuild, (type(self), str(self), self.parameters))
 
 
 class ParameterError(LimeCliError, ValueError):
@@ -70,3 +85,7 @@ EXIT_CODES = {
 
 #: Exit code when the reader of stdout goes away (128 + SIGPIPE, as other tools).
 EXIT_BROKEN_PIPE = 141
+
+
+def _rebuild(cls: type[LimeCliError], message: str, parameters: tuple[str, ...]) -> LimeCliError:
+    return cls(message, parameters=parameters)

@@ -16,7 +16,9 @@ def check_int(name: str, value: Any, *, min_value: int | None = None) -> int:
     if ok and (min_value is None or value >= min_value):
         return int(value)
     bound = f" >= {min_value}" if min_value is not None else ""
-    raise ParameterError(f"The '{name}' parameter must be an int{bound}. Got {value!r} instead.")
+    raise ParameterError(
+        f"The '{name}' parameter must be an int{bound}. Got {value!r} instead.", parameters=(name,)
+    )
 
 
 def check_float(
@@ -31,7 +33,8 @@ def check_float(
     op = ">" if exclusive else ">="
     bound = f" {op} {min_value}" if min_value is not None else ""
     raise ParameterError(
-        f"The '{name}' parameter must be a finite float{bound}. Got {value!r} instead."
+        f"The '{name}' parameter must be a finite float{bound}. Got {value!r} instead.",
+        parameters=(name,),
     )
 
 
@@ -41,7 +44,10 @@ def check_choice(name: str, value: Any, choices: Iterable[str]) -> str:
     if value in options:
         return str(value)
     listed = ", ".join(repr(c) for c in options)
-    raise ParameterError(f"The '{name}' parameter must be one of {listed}. Got {value!r} instead.")
+    raise ParameterError(
+        f"The '{name}' parameter must be one of {listed}. Got {value!r} instead.",
+        parameters=(name,),
+    )
 
 
 def check_random_state(seed: Any) -> np.random.Generator:
@@ -50,4 +56,6 @@ def check_random_state(seed: Any) -> np.random.Generator:
         return np.random.default_rng(seed)
     if isinstance(seed, np.random.Generator):
         return seed
-    raise ParameterError(f"The 'seed' parameter must be an int or None. Got {seed!r} instead.")
+    raise ParameterError(
+        f"The 'seed' parameter must be an int or None. Got {seed!r} instead.", parameters=("seed",)
+    )
