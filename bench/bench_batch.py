@@ -203,7 +203,7 @@ def _batch_rows(name: str, n: int, repeats: int, run: Callable[[int], None]) -> 
 def bench_text(n_texts: int, repeats: int) -> None:
     from limecli import TextExplainer
     from limecli.batch import per_input
-    from limecli.readers.text import TextBatchTask, text_batch_inputs
+    from limecli.inputs.text import TextBatchTask, text_batch_inputs
 
     explainer = TextExplainer(load_model(str(ROOT / "sample_models" / "text_newsgroups.joblib")))
     posts = pd.read_csv(ROOT / "sample_data" / "text" / "newsgroups_test.csv")["text"]
@@ -238,7 +238,7 @@ def bench_text(n_texts: int, repeats: int) -> None:
 def bench_image(n_images: int, repeats: int) -> None:
     from limecli import ImageExplainer
     from limecli.batch import BatchInput, per_input
-    from limecli.readers.image import ImageBatchTask
+    from limecli.inputs.image import ImageBatchTask
 
     model = load_model(f"{ROOT / 'sample_models' / 'predict_shapes.py'}:predict")
     explainer = ImageExplainer(model, hide_color=0)

@@ -44,7 +44,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _timing import ClockedModel, measure, report
 
 from limecli import ImageExplainer, wrap_model
-from limecli.readers.image import read_image
+from limecli.inputs.image import read_image
 from limecli.sampling.image import ImageSampler, segment
 from limecli.segment_cache import clear_memory_cache
 

@@ -19,9 +19,9 @@ from limecli.batch import BatchInput, StreamSink, derive_seed, per_input, run_ba
 from limecli.errors import ParameterError
 from limecli.explainers.image import ImageExplainer
 from limecli.explainers.text import TextExplainer
-from limecli.inputs import FoundFile, expand_paths, output_names
-from limecli.readers.image import ImageBatchTask
-from limecli.readers.text import TextBatchTask, text_batch_inputs
+from limecli.inputs.discover import FoundFile, expand_paths, output_names
+from limecli.inputs.image import ImageBatchTask
+from limecli.inputs.text import TextBatchTask, text_batch_inputs
 
 SCHEMA = json.loads((ROOT / "limecli/schema/explanation.schema.json").read_text())
 ERROR_SCHEMA = json.loads((ROOT / "limecli/schema/error.schema.json").read_text())

@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from sklearn.linear_model import LogisticRegression
 
 from limecli.errors import InputDataError
-from limecli.readers.tabular import read_csv
+from limecli.inputs.tabular import read_csv
 
 FAST = ("--num-samples", "100", "--num-features", "3")
 HEADER = "a,b,c"

@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from limecli.errors import InputDataError
-from limecli.readers.text import cap_text, decode_bytes, read_texts
+from limecli.inputs.text import cap_text, decode_bytes, read_texts
 
 NEWS = SAMPLE_MODELS / "text_newsgroups.joblib"
 FAST = ("--num-samples", "60", "--num-features", "3")

@@ -12,7 +12,7 @@ import pytest
 from conftest import ROOT, SAMPLE_DATA, SAMPLE_MODELS
 from PIL import Image
 
-from limecli.readers.image import read_image
+from limecli.inputs.image import read_image
 
 SCHEMA = json.loads((ROOT / "limecli" / "schema" / "explanation.schema.json").read_text())
 

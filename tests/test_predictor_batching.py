@@ -17,7 +17,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline, make_pipeline
 
 from limecli import TextExplainer, explain_text, wrap_model
-from limecli.predictor import DEFAULT_BATCH_SIZE, Predictor
+from limecli.model.predictor import DEFAULT_BATCH_SIZE, Predictor
 
 WORDS = [
     *("river", "stone", "cloud", "paper", "window", "garden"),

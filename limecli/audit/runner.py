@@ -48,7 +48,7 @@ def explain_policy_inputs(
     it, so it is an error with that input's exit code (3 bad data, 5 model
     call failed, ...), never a silently smaller audit.
     """
-    from limecli.model_loading import is_entrypoint, load_model
+    from limecli.model.loading import is_entrypoint, load_model
 
     model = policy.model
     if not is_entrypoint(model):
@@ -113,7 +113,7 @@ def _tabular(
 ) -> tuple[Iterable[BatchInput], ChunkTask, int, int]:
     from limecli.explainers.tabular import TabularExplainer
     from limecli.explainers.tabular_batch import TabularBatchTask, tabular_batch_inputs
-    from limecli.readers.tabular import read_csv
+    from limecli.inputs.tabular import read_csv
 
     settings = policy.explainer
     options = policy.data_options
@@ -180,8 +180,13 @@ def _text(
     policy: Policy, predictor: Any, labels: list[str], top_labels: int | None
 ) -> tuple[Iterable[BatchInput], ChunkTask, int, int]:
     from limecli.explainers.text import TextExplainer
-    from limecli.inputs import TABLE_EXTENSIONS, TEXT_EXTENSIONS, expand_paths, parse_extensions
-    from limecli.readers.text import TextBatchTask, text_batch_inputs
+    from limecli.inputs.discover import (
+        TABLE_EXTENSIONS,
+        TEXT_EXTENSIONS,
+        expand_paths,
+        parse_extensions,
+    )
+    from limecli.inputs.text import TextBatchTask, text_batch_inputs
 
     settings = policy.explainer
     options = policy.data_options
@@ -242,8 +247,8 @@ def _image(
     policy: Policy, predictor: Any, labels: list[str], top_labels: int | None
 ) -> tuple[Iterable[BatchInput], ChunkTask, int, int]:
     from limecli.explainers.image import ImageExplainer
-    from limecli.inputs import expand_paths, image_extensions, parse_extensions
-    from limecli.readers.image import ImageBatchTask
+    from limecli.inputs.discover import expand_paths, image_extensions, parse_extensions
+    from limecli.inputs.image import ImageBatchTask
 
     settings = policy.explainer
     options = policy.data_options

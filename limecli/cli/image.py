@@ -244,8 +244,8 @@ def image(
     from limecli.batch import check_executor_options
     from limecli.errors import ParameterError
     from limecli.explainers.image import explain_image
-    from limecli.model_loading import load_model
-    from limecli.readers.image import DEFAULT_MAX_PIXELS, parse_resize, read_image
+    from limecli.inputs.image import DEFAULT_MAX_PIXELS, parse_resize, read_image
+    from limecli.model.loading import load_model
     from limecli.sampling.image import parse_hide_color, read_segments
 
     if not images and files_from is None:
@@ -300,7 +300,7 @@ def image(
     )
     if batch:
         from limecli.explainers.image import ImageExplainer
-        from limecli.readers.image import ImageBatchTask
+        from limecli.inputs.image import ImageBatchTask
 
         explainer = ImageExplainer(
             predictor,
@@ -392,7 +392,7 @@ for _param in image.params:
 
 
 def _names_many(images: tuple[str, ...]) -> bool:
-    from limecli.inputs import names_many
+    from limecli.inputs.discover import names_many
 
     return names_many(images)
 
@@ -417,7 +417,7 @@ def _batch(
     """Explain every image named, streaming records (see limecli.batch) and writing PNGs."""
     from limecli.batch import BatchInput, per_input, run_cli_batch
     from limecli.errors import ParameterError
-    from limecli.inputs import (
+    from limecli.inputs.discover import (
         expand_paths,
         image_extensions,
         output_names,

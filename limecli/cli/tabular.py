@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from limecli.explainers.tabular import TabularExplainer
-    from limecli.predictor import Predictor
+    from limecli.model.predictor import Predictor
 
 
 @click.command(name="tabular")
@@ -150,7 +150,7 @@ def tabular(
     """
     from limecli.batch import check_executor_options
     from limecli.errors import ParameterError
-    from limecli.model_loading import load_model
+    from limecli.model.loading import load_model
 
     chosen = sum([row is not None, rows_spec is not None, all_rows])
     if chosen != 1:
@@ -206,7 +206,7 @@ def tabular(
         )
         return
     from limecli.errors import InputDataError
-    from limecli.readers.tabular import select_row
+    from limecli.inputs.tabular import select_row
 
     instance = select_row(frame, row, str(data))
     try:
@@ -244,7 +244,7 @@ def _explainer(
     """Read DATA (its first ``nrows`` rows when --train is given) and the training data,
     build the explainer, and say on stderr what was assumed or left out."""
     from limecli.explainers.tabular import TabularExplainer
-    from limecli.readers.tabular import check_numeric_columns, read_csv
+    from limecli.inputs.tabular import check_numeric_columns, read_csv
 
     notes: list[str] = []
     if train is None:

@@ -170,8 +170,8 @@ def text(
     from limecli.batch import check_executor_options
     from limecli.errors import ParameterError
     from limecli.explainers.text import TextExplainer
-    from limecli.model_loading import load_model
-    from limecli.readers.text import cap_text, check_encoding, read_texts
+    from limecli.inputs.text import cap_text, check_encoding, read_texts
+    from limecli.model.loading import load_model
 
     batch = _is_batch(inputs, files_from, column, rows, jobs, resume, backend)
     if not inputs and files_from is None:
@@ -284,7 +284,7 @@ def _is_batch(
     One file or ``-`` (or one ``--row`` of one table) is explained on its own,
     as always; anything else, or any batch option, is a batch.
     """
-    from limecli.inputs import names_many
+    from limecli.inputs.discover import names_many
 
     if files_from is not None or len(inputs) != 1 or names_many(inputs):
         return True
@@ -318,14 +318,14 @@ def _batch(
 ) -> None:
     from limecli.batch import per_input, run_cli_batch
     from limecli.errors import ParameterError
-    from limecli.inputs import (
+    from limecli.inputs.discover import (
         TABLE_EXTENSIONS,
         TEXT_EXTENSIONS,
         expand_paths,
         parse_extensions,
         read_path_list,
     )
-    from limecli.readers.text import STDIN, TextBatchTask, text_batch_inputs
+    from limecli.inputs.text import STDIN, TextBatchTask, text_batch_inputs
 
     if fmt == "html":
         raise ParameterError("a batch writes jsonl, csv, json or table, not html")

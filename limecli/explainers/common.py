@@ -9,7 +9,7 @@ import numpy as np
 
 from limecli.errors import ParameterError
 from limecli.explanation import FeatureWeight, LabelExplanation
-from limecli.predictor import Predictor
+from limecli.model.predictor import Predictor
 
 if TYPE_CHECKING:
     from limecli.stability import FeatureMoments
@@ -21,7 +21,7 @@ def as_predictor(model: Any, mode: str | None = None) -> Predictor:
         if mode is not None and model.mode is None:
             model.mode = mode
         return model
-    from limecli.model_loading import wrap_model
+    from limecli.model.loading import wrap_model
 
     return wrap_model(model, mode=mode, source=type(model).__name__)
 

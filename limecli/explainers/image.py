@@ -33,8 +33,8 @@ from limecli.explainers.common import (
     validate_common,
 )
 from limecli.explanation import Explanation, FeatureWeight, LabelExplanation, library_versions
-from limecli.predictor import Predictor
-from limecli.readers.image import DEFAULT_MAX_PIXELS, LoadedImage, from_array, read_image
+from limecli.inputs.image import DEFAULT_MAX_PIXELS, LoadedImage, from_array, read_image
+from limecli.model.predictor import Predictor
 from limecli.sampling.image import (
     ImageSampler,
     parse_hide_color,
@@ -103,7 +103,7 @@ class ImageExplanation(Explanation):
 class ImageExplainer:
     """Explains one image's prediction with superpixel LIME.
 
-    ``model`` is a :class:`~limecli.predictor.Predictor` (see
+    ``model`` is a :class:`~limecli.model.predictor.Predictor` (see
     :func:`limecli.load_model`), a fitted estimator or a callable taking a
     batch ``(n, H, W, 3)`` and returning probabilities or values.
 

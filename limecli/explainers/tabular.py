@@ -25,7 +25,7 @@ from limecli.explainers.common import (
     validate_common,
 )
 from limecli.explanation import Explanation, FeatureWeight, library_versions
-from limecli.predictor import Predictor
+from limecli.model.predictor import Predictor
 from limecli.sampling.discretize import DISCRETIZERS
 from limecli.sampling.tabular import EncodedInstance, SamplePool, TabularSampler
 from limecli.surrogate import exponential_kernel
@@ -624,7 +624,7 @@ def resolve_feature_columns(
 
 def _as_frame(data: pd.DataFrame | str | Path) -> pd.DataFrame:
     if isinstance(data, (str, Path)):
-        from limecli.readers.tabular import read_csv
+        from limecli.inputs.tabular import read_csv
 
         return read_csv(data)
     return data
@@ -655,7 +655,7 @@ def explain_tabular(
     ``model`` is a :class:`Predictor` (see :func:`limecli.load_model`), a fitted
     estimator, or a callable returning probabilities/values for a batch.
     """
-    from limecli.readers.tabular import select_row
+    from limecli.inputs.tabular import select_row
 
     check_int("row", row, min_value=0)
     frame = _as_frame(data)

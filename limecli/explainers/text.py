@@ -31,7 +31,7 @@ from limecli.explainers.common import (
     validate_common,
 )
 from limecli.explanation import Explanation, FeatureWeight, library_versions
-from limecli.predictor import DEFAULT_BATCH_SIZE
+from limecli.model.predictor import DEFAULT_BATCH_SIZE
 from limecli.sampling.text import (
     DEFAULT_MASK_TOKEN,
     TextSampler,
@@ -49,7 +49,7 @@ DEFAULT_KERNEL_WIDTH = 25.0
 class TextExplainer:
     """Explains a text model's predictions in terms of the words of the text.
 
-    ``model`` is a :class:`~limecli.predictor.Predictor` (see
+    ``model`` is a :class:`~limecli.model.predictor.Predictor` (see
     :func:`limecli.load_model`), a fitted pipeline whose ``predict_proba`` or
     ``predict`` takes a list of strings, or a callable doing the same.
     """
@@ -260,7 +260,7 @@ def explain_text(
     """
     input_info: dict[str, Any] = {"source": None, "index": None}
     if isinstance(text, Path):
-        from limecli.readers.text import read_texts
+        from limecli.inputs.text import read_texts
 
         (item,) = read_texts([text], encoding=encoding)
         text, input_info = item.text, item.input_info()

@@ -85,7 +85,7 @@ class Predictor:
         state.setdefault("_warned_probabilities", False)
         self.__dict__.update(state)
         if self.fn is None and self._reload_spec is not None:
-            from limecli.model_loading import import_entrypoint
+            from limecli.model.loading import import_entrypoint
 
             self.fn = import_entrypoint(self._reload_spec)[0]
 

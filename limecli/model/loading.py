@@ -29,7 +29,7 @@ from types import ModuleType
 from typing import Any
 
 from limecli.errors import ModelLoadError, ModelVersionWarning, ParameterError
-from limecli.predictor import MODES, Predictor
+from limecli.model.predictor import MODES, Predictor
 
 PICKLE_SUFFIXES = (".joblib", ".pkl", ".pickle")
 SKOPS_SUFFIXES = (".skops",)
