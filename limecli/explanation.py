@@ -7,9 +7,12 @@ The JSON schema lives in ``limecli/schema/explanation.schema.json``; bump
 from __future__ import annotations
 
 import json
-import math
 from dataclasses import dataclass, field
 from typing import Any
+
+from limecli.jsonable import jsonable
+
+_jsonable = jsonable  # the name other modules import
 
 SCHEMA_VERSION = "1.1"
 KINDS = ("tabular", "text", "image")
@@ -181,19 +184,6 @@ class Explanation:
     @classmethod
     def from_json(cls, text: str) -> Explanation:
         return cls.from_dict(json.loads(text))
-
-
-def _jsonable(obj: Any) -> Any:
-    """Plain Python values only: numpy scalars unwrapped, non-finite floats as None."""
-    if isinstance(obj, dict):
-        return {str(k): _jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_jsonable(v) for v in obj]
-    if hasattr(obj, "tolist") and not isinstance(obj, (str, bytes)):
-        return _jsonable(obj.tolist())
-    if isinstance(obj, float):
-        return obj if math.isfinite(obj) else None
-    return obj
 
 
 def library_versions() -> dict[str, str]:
