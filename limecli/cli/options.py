@@ -1,0 +1,197 @@
+"""Click options generated from the settings dataclasses (limecli.config), help in sections.
+
+``@option_group(Sampling, section="Sampling", num_features={"default": 5})`` adds one
+click option per field (flags, help and constraints from the field's ``opt``
+metadata, per-command overrides as keyword arguments) and hands the command one
+``sampling: Sampling`` argument instead of six loose values.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class SectionedOption(click.Option):
+    """An option that knows the help section it is listed under."""
+
+    def __init__(self, *args: Any, section: str | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.section = section
+
+
+class SectionedCommand(click.Command):
+    """A command whose --help lists options by section (Input, Model, Sampling, ...).
+
+    It also records, for error messages, which flag spells each parameter.
+    """
+
+    def format_options(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        sections: dict[str, list[tuple[str, str]]] = {}
+        for param in self.get_params(ctx):
+            record = param.get_help_record(ctx)
+            if record is not None:
+                name = getattr(param, "section", None) or "Other options"
+                sections.setdefault(name, []).append(record)
+        for name, rows in sections.items():
+            with formatter.section(name):
+                formatter.write_dl(rows)
+
+    def invoke(self, ctx: click.Context) -> Any:
+        # ctx.meta is shared with the group, which maps library messages to flags.
+        ctx.meta["limecli.flags"] = flag_names(self)
+        return super().invoke(ctx)
+
+
+def flag_names(command: click.Command) -> dict[str, str]:
+    """Parameter name -> the flag a user types for it (the longest spelling)."""
+    flags: dict[str, str] = {}
+    for param in command.params:
+        if isinstance(param, click.Option) and param.name:
+            flags[param.name] = max(param.opts, key=len)
+    return flags
+
+
+class NumSamples(click.ParamType):
+    """An int >= 2, or "auto" (grow the sample until the explanation is settled)."""
+
+    name = "N|auto"
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> int | str:
+        if value != "auto" and not isinstance(value, int):
+            try:
+                value = int(value)
+            except ValueError:
+                self.fail(f"{value!r} is neither an integer nor 'auto'.", param, ctx)
+        if isinstance(value, int) and value < 2:
+            self.fail(f"{value} is smaller than the minimum of 2.", param, ctx)
+        return value
+
+
+class ClassNames(click.ParamType):
+    """``a,b,c`` or a file with one name per line, as a tuple of names."""
+
+    name = "LIST|FILE"
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> tuple[str, ...]:
+        if isinstance(value, tuple):
+            return value
+        path = Path(value)
+        if path.is_file():
+            lines = [line.strip() for line in path.read_text(encoding="utf-8").splitlines()]
+            names = [n for n in lines if n]
+        else:
+            names = [n.strip() for n in value.split(",")]
+        if not names or any(not n for n in names):
+            self.fail(f"empty class name in {value!r}", param, ctx)
+        return tuple(names)
+
+
+def _remember_force(ctx: click.Context, param: click.Parameter, value: bool) -> bool:
+    ctx.meta["limecli.force"] = value
+    return value
+
+
+def check_output_path(
+    ctx: click.Context, param: click.Parameter, value: Path | None
+) -> Path | None:
+    """Refuse an existing file limecli did not write, unless --force (exit 2), before any work.
+
+    With --resume the file is left to the batch, which checks it record by record.
+    """
+    from limecli.atomic import check_overwrite
+
+    if value is not None and not ctx.params.get("resume"):
+        check_overwrite(value, force=bool(ctx.meta.get("limecli.force")))
+    return value
+
+
+def _click_settings(name: str, spec: dict[str, Any], default: Any) -> dict[str, Any]:
+    """click.Option keyword arguments for one field's spec."""
+    kind = spec.get("kind", "str")
+    out: dict[str, Any] = {"default": default, "help": spec["help"]}
+    for key in ("metavar", "show_default", "envvar", "multiple"):
+        if key in spec:
+            out[key] = spec[key]
+    if spec.get("envvar"):
+        out["show_envvar"] = True
+    if spec.get("eager"):
+        out["is_eager"] = True
+    if "choices" in spec:
+        out["type"] = click.Choice(list(spec["choices"]))
+    elif kind == "int":
+        has_range = "min" in spec or "max" in spec
+        out["type"] = click.IntRange(spec.get("min"), spec.get("max")) if has_range else int
+    elif kind == "float":
+        out["type"] = click.FloatRange(
+            spec.get("min"), spec.get("max"), min_open=spec.get("min_open", False)
+        )
+    elif kind in ("flag", "toggle"):
+        out["is_flag"] = True
+    elif kind == "force":
+        out.update(is_flag=True, is_eager=True, callback=_remember_force)
+    elif kind == "file":
+        out["type"] = click.Path(dir_okay=False, path_type=Path)
+    elif kind == "output":
+        out.update(type=click.Path(dir_okay=False, path_type=Path), callback=check_output_path)
+    elif kind == "dir":
+        out["type"] = click.Path(file_okay=False, path_type=Path)
+    elif kind == "existing_file":
+        out["type"] = click.Path(exists=True, dir_okay=False, path_type=Path)
+    elif kind == "num_samples":
+        out["type"] = NumSamples()
+    elif kind == "class_names":
+        out["type"] = ClassNames()
+    return out
+
+
+def option_group(
+    cls: type,
+    *,
+    section: str,
+    arguments: Sequence[str] = (),
+    exclude: Sequence[str] = (),
+    **overrides: dict[str, Any],
+) -> Callable[[F], F]:
+    """One click option per field of the dataclass ``cls``, collected into one argument.
+
+    The command receives ``cls(...)`` under the snake_case name of the class
+    (``Sampling`` -> ``sampling``). ``arguments``: click arguments (declared
+    separately) that are fields of ``cls`` too, e.g. ``model`` of ``ModelSpec``.
+    ``overrides``: per field, spec keys to replace (``default``, ``help``, ...).
+    """
+    fields = [f for f in dataclasses.fields(cls) if "cli" in f.metadata and f.name not in exclude]
+    target = _snake(cls.__name__)
+
+    def decorate(f: F) -> F:
+        @functools.wraps(f)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            values = {field.name: kwargs.pop(field.name) for field in fields}
+            values.update({name: kwargs.pop(name) for name in arguments})
+            kwargs[target] = cls(**values)
+            return f(*args, **kwargs)
+
+        for field in reversed(fields):
+            spec = {**field.metadata["cli"], **overrides.get(field.name, {})}
+            default = spec.pop("default", field.default)
+            flags = list(spec["flags"])
+            if spec.get("kind") == "toggle":
+                flags = [f"{flags[0]}/{spec['secondary']}"]
+            settings = _click_settings(field.name, spec, default)
+            click.option(*flags, field.name, cls=SectionedOption, section=section, **settings)(
+                wrapper
+            )
+        return wrapper  # type: ignore[return-value]
+
+    return decorate
+
+
+def _snake(name: str) -> str:
+    return "".join(f"_{c.lower()}" if c.isupper() and i else c.lower() for i, c in enumerate(name))

@@ -1,0 +1,201 @@
+"""Settings of image explanations: superpixels, what the model is sent, and the pictures drawn."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from limecli.config import SCALES, SEGMENTERS, opt
+
+#: Segmenter parameter (field name) -> the keyword the segmenter takes, where they differ.
+SEGMENTER_KEYWORDS = {"fz_scale": "scale"}
+
+
+@dataclass(frozen=True, kw_only=True)
+class Segmentation:
+    """How the image is cut into superpixels (a segmenter's own parameters default to None:
+    the segmenter's defaults)."""
+
+    segmenter: str = field(
+        default="quickshift",
+        metadata=opt(
+            "--segmenter",
+            choices=SEGMENTERS,
+            show_default=True,
+            help="How the image is cut into superpixels.",
+        ),
+    )
+    kernel_size: int | None = field(
+        default=None, metadata=opt("--kernel-size", kind="int", min=1, help="quickshift [4].")
+    )
+    max_dist: float | None = field(
+        default=None,
+        metadata=opt("--max-dist", kind="float", min=0, min_open=True, help="quickshift [200]."),
+    )
+    ratio: float | None = field(
+        default=None, metadata=opt("--ratio", kind="float", min=0, help="quickshift [0.2].")
+    )
+    n_segments: int | None = field(
+        default=None,
+        metadata=opt(
+            "--segments",
+            kind="int",
+            min=1,
+            help="slic: approximate number of superpixels [50].",
+        ),
+    )
+    compactness: float | None = field(
+        default=None,
+        metadata=opt("--compactness", kind="float", min=0, min_open=True, help="slic [10]."),
+    )
+    fz_scale: float | None = field(
+        default=None,
+        metadata=opt(
+            "--fz-scale",
+            kind="float",
+            min=0,
+            min_open=True,
+            help="felzenszwalb scale [100]: larger means larger superpixels.",
+        ),
+    )
+    sigma: float | None = field(
+        default=None,
+        metadata=opt("--sigma", kind="float", min=0, help="slic [0] / felzenszwalb [0.8]."),
+    )
+    min_size: int | None = field(
+        default=None, metadata=opt("--min-size", kind="int", min=1, help="felzenszwalb [50].")
+    )
+    segments_file: Path | None = field(
+        default=None,
+        metadata=opt(
+            "--segments-file",
+            kind="existing_file",
+            help="Use this label image (.npy, or an image whose gray levels/colours are the "
+            "segments).",
+        ),
+    )
+    cache_dir: Path | None = field(
+        default=None,
+        metadata=opt(
+            "--cache-dir",
+            kind="dir",
+            envvar="LIMECLI_CACHE_DIR",
+            metavar="DIR",
+            help="Keep superpixel maps in DIR (created if needed) and reuse them when the same "
+            "image is cut again with the same settings; results are identical. Off by default.",
+        ),
+    )
+
+    def given_params(self) -> dict[str, Any]:
+        """The segmenter parameters set, as (field name -> value); None ones left out."""
+        names = ("kernel_size", "max_dist", "ratio", "n_segments", "compactness", "fz_scale")
+        names += ("sigma", "min_size")
+        return {n: getattr(self, n) for n in names if getattr(self, n) is not None}
+
+
+@dataclass(frozen=True, kw_only=True)
+class ImageSettings:
+    """What the model is sent: the size, value range and the fill of hidden superpixels."""
+
+    hide_color: str = field(
+        default="mean",
+        metadata=opt(
+            "--hide-color",
+            show_default=True,
+            metavar="mean|GRAY|R,G,B",
+            help="Fill of hidden superpixels: each one's mean colour, or a constant (0-255).",
+        ),
+    )
+    scale: str = field(
+        default="0-1",
+        metadata=opt(
+            "--scale",
+            choices=SCALES,
+            show_default=True,
+            help="Value range of the float32 (n, H, W, 3) RGB batch the model receives.",
+        ),
+    )
+    resize: str | None = field(
+        default=None,
+        metadata=opt("--resize", metavar="WxH", help="Resize the image first (the model's size)."),
+    )
+    max_pixels: int | None = field(
+        default=None,
+        metadata=opt(
+            "--max-pixels",
+            kind="int",
+            min=1,
+            help="Refuse larger images (decompression-bomb guard) [89478485, Pillow's].",
+        ),
+    )
+
+
+@dataclass(frozen=True, kw_only=True)
+class Pictures:
+    """The PNGs drawn: for one image (``out``...), or per image of a batch (``out_dir``)."""
+
+    out_dir: Path | None = field(
+        default=None,
+        metadata=opt(
+            "--out-dir",
+            kind="dir",
+            help="Batch: write NAME.overlay.png per image here (created if needed); NAME comes "
+            "from the image's path.",
+        ),
+    )
+    masks: bool = field(
+        default=False,
+        metadata=opt("--masks", kind="flag", help="With --out-dir: also write NAME.mask.png."),
+    )
+    heatmaps: bool = field(
+        default=False,
+        metadata=opt(
+            "--heatmaps", kind="flag", help="With --out-dir: also write NAME.heatmap.png."
+        ),
+    )
+    out: Path | None = field(
+        default=None, metadata=opt("--out", kind="file", help="Write the overlay PNG here.")
+    )
+    mask_out: Path | None = field(
+        default=None,
+        metadata=opt(
+            "--mask-out", kind="file", help="Write the mask PNG (255 support, 128 oppose)."
+        ),
+    )
+    heatmap_out: Path | None = field(
+        default=None,
+        metadata=opt(
+            "--heatmap-out",
+            kind="file",
+            help="Write the per-pixel weight heatmap PNG (or raw float32 weights to a .npy path).",
+        ),
+    )
+    positive_only: bool = field(
+        default=True,
+        metadata=opt(
+            "--positive-only",
+            kind="toggle",
+            secondary="--both",
+            show_default=True,
+            help="Outline only supporting superpixels, or also opposing ones (green/red).",
+        ),
+    )
+    hide_rest: bool = field(
+        default=False,
+        metadata=opt(
+            "--hide-rest", kind="flag", help="Black out everything but the shown superpixels."
+        ),
+    )
+
+    @property
+    def single(self) -> tuple[Path | None, Path | None, Path | None]:
+        """The one-image picture paths: overlay, mask, heatmap."""
+        return self.out, self.mask_out, self.heatmap_out
+
+    @property
+    def batch_kinds(self) -> tuple[str, ...]:
+        """The pictures drawn per image of a batch (none without ``out_dir``)."""
+        if self.out_dir is None:
+            return ()
+        return ("overlay",) + ("mask",) * self.masks + ("heatmap",) * self.heatmaps
