@@ -61,7 +61,8 @@ class LimeGroup(click.Group):
             except LimeCliError as e:
                 if debug:
                     raise
-                raise command_error(str(e), e.exit_code) from e
+                flags = ctx.meta.get("limecli.flags", {})
+                raise command_error(cli_message(e, flags), e.exit_code) from e
             except (click.exceptions.ClickException, click.exceptions.Exit, click.Abort):
                 raise
             except BrokenPipeError:
@@ -76,6 +77,22 @@ class LimeGroup(click.Group):
                 raise command_error(
                     f"unexpected {type(e).__name__}: {e} (run with --debug for the traceback)", 1
                 ) from e
+
+
+def cli_message(error: LimeCliError, flags: dict[str, str]) -> str:
+    """The library's message with its parameter names spelled as the flags a user typed.
+
+    The library writes ``The 'jobs' parameter must ...`` or ``... needs 'scheduler'``
+    and lists the names in ``error.parameters``; only those are replaced, so a
+    quoted column name in the same message is left alone.
+    """
+    message = str(error)
+    for name in getattr(error, "parameters", ()):
+        flag = flags.get(name)
+        if flag is None:
+            continue
+        message = message.replace(f"The '{name}' parameter", flag).replace(f"'{name}'", flag)
+    return message
 
 
 def _silence_stdout() -> None:

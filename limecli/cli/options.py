@@ -44,10 +44,11 @@ class SectionedCommand(click.Command):
             with formatter.section(name):
                 formatter.write_dl(rows)
 
-    def invoke(self, ctx: click.Context) -> Any:
-        # ctx.meta is shared with the group, which maps library messages to flags.
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        # Before any option callback runs; ctx.meta is shared with the group, which
+        # maps library messages to these flags.
         ctx.meta["limecli.flags"] = flag_names(self)
-        return super().invoke(ctx)
+        return super().parse_args(ctx, args)
 
 
 def flag_names(command: click.Command) -> dict[str, str]:
