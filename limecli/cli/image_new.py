@@ -1,0 +1,137 @@
+"""``limecli image``: explain an image's prediction with superpixels and draw it; or a batch."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from limecli.cli.options import SectionedCommand, option_group
+from limecli.config.common import Batch, Discovery, Labels, ModelSpec, Output, Sampling
+from limecli.config.image import ImageSettings, Pictures, Segmentation
+
+DISCOVERY_HELP = {
+    "files_from": {
+        "help": "Also explain the images listed in FILE, one path per line "
+        "(- or an IMAGE of -: stdin)."
+    },
+    "recursive": {"help": "Look for images in the folders' subfolders too."},
+    "extensions": {
+        "help": "Extensions of the files taken from folders, e.g. .png,.jpg "
+        "[every extension Pillow reads]."
+    },
+}
+SAMPLING = {
+    "num_samples": {"default": 1000, "kind": "int", "min": 2},
+    "num_features": {"default": 5},
+    "kernel_width": {
+        "default": 0.25,
+        "show_default": True,
+        "help": "Kernel width on the cosine distance.",
+    },
+    "batch_size": {"help": "Images per model call (default 100)."},
+}
+LABELS = {
+    "top_labels": {
+        "help": "Explain the K most probable classes (default 5 unless --label is given)."
+    }
+}
+
+
+@click.command(name="image", cls=SectionedCommand)
+@click.argument("model", metavar="MODEL")
+@click.argument("images", nargs=-1, required=False, metavar="IMAGE|FOLDER|GLOB|-...")
+@option_group(Discovery, section="Input", **DISCOVERY_HELP)
+@option_group(Pictures, section="Pictures")
+@option_group(Segmentation, section="Superpixels")
+@option_group(ImageSettings, section="Image")
+@option_group(Sampling, section="Sampling", **SAMPLING)
+@option_group(Labels, section="Labels", **LABELS)
+@option_group(ModelSpec, section="Model", arguments=("model",))
+@option_group(Output, section="Output")
+@option_group(Batch, section="Batch")
+def image(
+    images: tuple[str, ...],
+    discovery: Discovery,
+    pictures: Pictures,
+    segmentation: Segmentation,
+    image_settings: ImageSettings,
+    sampling: Sampling,
+    labels: Labels,
+    model_spec: ModelSpec,
+    output: Output,
+    batch: Batch,
+) -> None:
+    """Explain why MODEL predicted what it did for IMAGE, and draw the superpixels that mattered.
+
+    MODEL is a predict-script entrypoint such as models/cnn.py:predict (a
+    function taking a float32 batch (n, H, W, 3), RGB, channels last, values
+    0-1 unless --scale 0-255, and returning probabilities), or a pickled
+    scikit-learn estimator over flattened pixels (n_features_in_ = H*W*3, or
+    H*W for gray), or a .skops or .onnx model over flattened pixels. Unpickling
+    runs code: only load pickles you trust; .skops and .onnx files load without
+    running code.
+
+    Classification explains the 5 most probable classes unless --label is
+    given. The PNGs show the first explained label; put {label} in a path to
+    get one file per label. Every PNG is the size of the explained image.
+
+    Cutting the image into superpixels (quickshift above all) is most of the
+    time outside the model. With --cache-dir DIR (or LIMECLI_CACHE_DIR) the
+    superpixel map of each image is kept there, keyed by the pixels, the
+    segmenter and its settings and the scikit-image version, and the next run
+    on the same image skips the segmenter; the output is byte-identical. A
+    damaged cache file is recomputed. Nothing is written unless asked, and
+    limecli never deletes cache files (one per image and settings, about
+    50 kB for 224x224).
+
+    Several images, a FOLDER (the files Pillow reads; --recursive, --ext), a
+    quoted GLOB, a list of paths (- or --files-from), --out-dir or a batch
+    option run a batch: one record per image, in input order, streamed (JSONL,
+    CSV) with a progress bar, and per-image PNGs in --out-dir; an image that
+    cannot be read or explained gets an error record and exit code 6.
+
+    \b
+    Example:
+      limecli image sample_models/predict_shapes.py:predict \\
+          sample_data/images/shapes.png --out explained.png --both
+      limecli image sample_models/predict_shapes.py:predict photos/ \\
+          --out-dir overlays/ --format jsonl -o photos.jsonl --jobs 2
+    """
+    from limecli.atomic import check_overwrite
+    from limecli.batch import check_executor_options
+    from limecli.cli.batch_run import run_job
+    from limecli.cli.output import emit, make_notes
+    from limecli.pipelines.image import (
+        ImagePipeline,
+        check_image_request,
+        check_image_settings,
+        is_image_batch,
+        write_pictures,
+    )
+
+    is_batch = is_image_batch(images, discovery, pictures, batch)
+    check_image_request(images, discovery, pictures, is_batch)
+    force = bool(click.get_current_context().meta.get("limecli.force"))
+    for path in pictures.single:
+        if path is not None:
+            folder = path.parent if str(path.parent) else Path(".")
+            if not folder.is_dir():
+                raise click.BadParameter(f"folder {folder} does not exist", param_hint=f"'{path}'")
+            if "{label}" not in str(path):
+                check_overwrite(path, force=force)
+    check_image_settings(segmentation, image_settings)
+    check_executor_options(batch.jobs, batch.backend, batch.scheduler)
+    notes = make_notes(output.quiet)
+    pipeline = ImagePipeline(
+        model_spec.load(), segmentation, image_settings, sampling, labels, notes=notes
+    )
+    if not is_batch:
+        explanation = pipeline.explain_file(images[0])
+        write_pictures(explanation, pictures, notes)
+        emit([explanation], output.fmt, output.output)
+        return
+    exclude = [p for p in (pictures.out_dir, output.output) if p is not None]
+    files = pipeline.find_files(images, discovery, exclude=exclude, stdin=sys.stdin.buffer)
+    run_job(pipeline.batch_job(files, pictures), output, batch, seed=sampling.seed)

@@ -1,0 +1,286 @@
+"""The image pipeline: read images, cut them into superpixels, explain, and draw the pictures."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from limecli.config.common import Batch, Discovery, Labels, Sampling
+from limecli.config.image import SEGMENTER_KEYWORDS, ImageSettings, Pictures, Segmentation
+from limecli.errors import ParameterError
+from limecli.pipelines import BatchJob, Notes, no_notes
+
+if TYPE_CHECKING:
+    from limecli.explanation import Explanation
+    from limecli.model.predictor import Predictor
+
+
+def is_image_batch(
+    images: Sequence[str], discovery: Discovery, pictures: Pictures, batch: Batch
+) -> bool:
+    """Whether the request is a batch: several images, a folder or glob, a list, --out-dir,
+    or a batch setting."""
+    from limecli.inputs.discover import names_many
+
+    return (
+        len(images) != 1
+        or images[0] == "-"
+        or discovery.files_from is not None
+        or pictures.out_dir is not None
+        or batch.is_set
+        or names_many(images)
+    )
+
+
+def check_image_request(
+    images: Sequence[str], discovery: Discovery, pictures: Pictures, batch: bool
+) -> None:
+    """Settings that cannot go together, before any work."""
+    if not images and discovery.files_from is None:
+        raise ParameterError("no image given: name images, a folder, or - for a list on stdin")
+    if batch and any(p is not None for p in pictures.single):
+        raise ParameterError(
+            "'out', 'mask_out' and 'heatmap_out' are for one image; a batch writes its "
+            "pictures with 'out_dir' DIR",
+            parameters=("out", "mask_out", "heatmap_out", "out_dir"),
+        )
+    if not batch and (discovery.extensions or discovery.recursive):
+        raise ParameterError(
+            "'extensions' and 'recursive' go with folders", parameters=("extensions", "recursive")
+        )
+    if (pictures.masks or pictures.heatmaps) and pictures.out_dir is None:
+        raise ParameterError(
+            "'masks' and 'heatmaps' go with 'out_dir' DIR",
+            parameters=("masks", "heatmaps", "out_dir"),
+        )
+
+
+def check_image_settings(segmentation: Segmentation, settings: ImageSettings) -> dict[str, Any]:
+    """The fill colour, the size and the segmenter's parameters, checked before any work;
+    returns the segmenter's keyword arguments."""
+    from limecli.inputs.image import parse_resize
+    from limecli.sampling.image import parse_hide_color
+
+    parse_hide_color(settings.hide_color)
+    parse_resize(settings.resize)
+    return segmenter_params(segmentation)
+
+
+def segmenter_params(segmentation: Segmentation) -> dict[str, Any]:
+    """The segmenter's keyword arguments given; ParameterError for one it does not take."""
+    from limecli.sampling.image import SEGMENTER_DEFAULTS
+
+    given = segmentation.given_params()
+    segmenter = segmentation.segmenter
+    params = {SEGMENTER_KEYWORDS.get(name, name): value for name, value in given.items()}
+    wrong = [
+        name
+        for name in given
+        if SEGMENTER_KEYWORDS.get(name, name) not in SEGMENTER_DEFAULTS[segmenter]
+    ]
+    if wrong:
+        listed = ", ".join(f"'{name}'" for name in wrong)
+        raise ParameterError(
+            f"{listed} do(es) not apply to 'segmenter' {segmenter}",
+            parameters=(*wrong, "segmenter"),
+        )
+    if segmentation.segments_file is not None and params:
+        raise ParameterError(
+            "segmenter options do not apply with 'segments_file'", parameters=("segments_file",)
+        )
+    return params
+
+
+class ImagePipeline:
+    """Images explained by hiding superpixels; pictures drawn where asked."""
+
+    kind = "image"
+
+    def __init__(
+        self,
+        predictor: Predictor,
+        segmentation: Segmentation,
+        settings: ImageSettings,
+        sampling: Sampling,
+        labels: Labels,
+        *,
+        notes: Notes = no_notes,
+    ) -> None:
+        from limecli.explainers.image import ImageExplainer
+        from limecli.inputs.image import DEFAULT_MAX_PIXELS
+        from limecli.sampling.image import parse_hide_color
+
+        self.segmentation = segmentation
+        self.settings = settings
+        self.sampling = sampling
+        self.labels = labels
+        self.notes = notes
+        self.max_pixels = settings.max_pixels or DEFAULT_MAX_PIXELS
+        params = check_image_settings(segmentation, settings)
+        hide = parse_hide_color(settings.hide_color)
+        width = {} if sampling.kernel_width is None else {"kernel_width": sampling.kernel_width}
+        self.explainer = ImageExplainer(
+            predictor,
+            segmenter=segmentation.segmenter,
+            segmenter_params=params,
+            hide_color=hide,
+            scale=settings.scale,
+            feature_selection=sampling.feature_selection,
+            num_samples=sampling.num_samples,
+            num_features=sampling.num_features,
+            batch_size=sampling.batch_size,
+            cache_dir=segmentation.cache_dir,
+            **width,
+        )
+
+    def explain_file(self, path: str) -> Explanation:
+        """The explanation of one image file (its first frame), pixels and superpixels kept."""
+        from limecli.inputs.image import read_image
+        from limecli.sampling.image import read_segments
+
+        loaded = read_image(path, resize=self.settings.resize, max_pixels=self.max_pixels)
+        if loaded.frames > 1:
+            self.notes(f"{path} has {loaded.frames} frames: explaining the first")
+        segments_file = self.segmentation.segments_file
+        segments = None if segments_file is None else read_segments(segments_file, loaded.size)
+        explanation = self.explainer.explain(
+            loaded,
+            seed=self.sampling.seed,
+            labels=self.labels.labels,
+            top_labels=self.labels.top_labels,
+            segments=segments,
+        )
+        width, height = loaded.size
+        how = "'segments_file'" if segments is not None else self.segmentation.segmenter
+        self.notes(
+            f"{width}x{height} image cut into {explanation.data['num_segments']} superpixels "
+            f"({how}); {self.sampling.num_samples} samples",
+            "segments_file",
+        )
+        return explanation
+
+    def find_files(
+        self,
+        images: Sequence[str],
+        discovery: Discovery,
+        *,
+        exclude: Sequence[Path] = (),
+        stdin: Any = None,
+    ) -> list[Any]:
+        """The images of a batch (:class:`~limecli.inputs.discover.FoundFile`), in order."""
+        from limecli.inputs.discover import (
+            expand_paths,
+            image_extensions,
+            parse_extensions,
+            read_path_list,
+        )
+
+        files_from = discovery.files_from
+        lists = [f for f in (files_from, "-" if "-" in images else None) if f is not None]
+        if lists.count("-") > 1 or list(images).count("-") > 1:
+            raise ParameterError("stdin (-) can be read only once")
+        listed = [path for source in lists for path in read_path_list(source, stdin)]
+        extensions = discovery.extensions
+        return expand_paths(
+            [i for i in images if i != "-"],
+            extensions=parse_extensions(extensions) if extensions else image_extensions(),
+            recursive=discovery.recursive,
+            listed=listed,
+            exclude=list(exclude),
+            what="image",
+        )
+
+    def batch_job(
+        self, files: Sequence[Any], pictures: Pictures, *, names: Sequence[str] | None = None
+    ) -> BatchJob:
+        """A batch over found ``files``; with ``pictures.out_dir``, PNGs per image there.
+
+        ``names``: how each image is named in its record (default: its path).
+        """
+        from limecli.batch import BatchInput, per_input
+        from limecli.batch.tasks_image import ImageBatchTask
+        from limecli.inputs.discover import output_names
+        from limecli.inputs.ref import InputRef
+
+        out_dir = pictures.out_dir
+        if out_dir is not None:
+            if out_dir.exists() and not out_dir.is_dir():
+                raise ParameterError(
+                    f"'out_dir' {out_dir} is a file, not a folder", parameters=("out_dir",)
+                )
+            out_dir.mkdir(parents=True, exist_ok=True)
+        task = ImageBatchTask(
+            self.explainer,
+            labels=self.labels.labels,
+            top_labels=self.labels.top_labels,
+            resize=self.settings.resize,
+            max_pixels=self.max_pixels,
+            segments_file=self.segmentation.segments_file,
+            out_dir=out_dir,
+            pictures=pictures.batch_kinds,
+            positive_only=pictures.positive_only,
+            hide_rest=pictures.hide_rest,
+        )
+        stems = output_names(files)
+        shown = names if names is not None else [f.path for f in files]
+        # Lazily: a path and a name per image; the pixels are read in the worker.
+        inputs = (
+            BatchInput(InputRef.file(name), (os.path.abspath(f.path), stem))
+            for f, stem, name in zip(files, stems, shown, strict=True)
+        )
+        self.notes(f"explaining {len(files)} images")
+        return BatchJob(
+            kind=self.kind,
+            inputs=inputs,
+            total=len(files),
+            task=per_input(task),
+            chunk_size=1,
+            identity_fields=("source",),
+        )
+
+
+def write_pictures(explanation: Any, pictures: Pictures, notes: Notes = no_notes) -> None:
+    """The one-image PNGs (overlay, mask, heatmap) for the first label, or per label where a
+    path holds ``{label}``; a ``.npy`` heatmap path gets the raw float32 weights."""
+    from limecli.render.overlay import (
+        heatmap_image,
+        mask_image,
+        overlay_image,
+        save_png,
+        weight_map,
+    )
+
+    pixels, segments = explanation.pixels, explanation.segments
+    for i, label in enumerate(explanation.labels):
+        out, mask_out, heatmap_out = (
+            p if p is not None and (i == 0 or "{label}" in str(p)) else None
+            for p in pictures.single
+        )
+        if out is not None:
+            path = label_path(out, label.label)
+            image = overlay_image(
+                pixels,
+                segments,
+                label,
+                positive_only=pictures.positive_only,
+                hide_rest=pictures.hide_rest,
+            )
+            save_png(path, image)
+            notes(f"wrote overlay for label {label.label!r} to {path}")
+        if mask_out is not None:
+            path = label_path(mask_out, label.label)
+            save_png(path, mask_image(segments, label, positive_only=pictures.positive_only))
+            notes(f"wrote mask for label {label.label!r} to {path}")
+        if heatmap_out is not None:
+            path = label_path(heatmap_out, label.label)
+            raw = path.suffix.lower() == ".npy"
+            save_png(path, weight_map(segments, label) if raw else heatmap_image(segments, label))
+            notes(f"wrote heatmap for label {label.label!r} to {path}")
+
+
+def label_path(path: Path, label: str) -> Path:
+    """``path`` with ``{label}`` replaced by a file-name-safe form of ``label``."""
+    safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in label)
+    return Path(str(path).replace("{label}", safe))
