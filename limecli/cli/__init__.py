@@ -80,19 +80,10 @@ class LimeGroup(click.Group):
 
 
 def cli_message(error: LimeCliError, flags: dict[str, str]) -> str:
-    """The library's message with its parameter names spelled as the flags a user typed.
+    """The library's message with the parameters it names spelled as the user's flags."""
+    from limecli.cli.options import spell_flags
 
-    The library writes ``The 'jobs' parameter must ...`` or ``... needs 'scheduler'``
-    and lists the names in ``error.parameters``; only those are replaced, so a
-    quoted column name in the same message is left alone.
-    """
-    message = str(error)
-    for name in getattr(error, "parameters", ()):
-        flag = flags.get(name)
-        if flag is None:
-            continue
-        message = message.replace(f"The '{name}' parameter", flag).replace(f"'{name}'", flag)
-    return message
+    return spell_flags(str(error), getattr(error, "parameters", ()), flags)
 
 
 def _silence_stdout() -> None:

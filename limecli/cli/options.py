@@ -60,6 +60,26 @@ def flag_names(command: click.Command) -> dict[str, str]:
     return flags
 
 
+def spell_flags(message: str, parameters: Sequence[str], flags: dict[str, str]) -> str:
+    """A library message with the parameters it names spelled as the flags a user typed.
+
+    The library writes ``The 'jobs' parameter must ...`` or ``... needs 'scheduler'``
+    and lists the names it used; only those are replaced, so a quoted column
+    name in the same message is left alone.
+    """
+    for name in parameters:
+        flag = flags.get(name)
+        if flag is not None:
+            message = message.replace(f"The '{name}' parameter", flag).replace(f"'{name}'", flag)
+    return message
+
+
+def current_flags() -> dict[str, str]:
+    """The running command's parameter -> flag table (empty outside a command)."""
+    ctx = click.get_current_context(silent=True)
+    return {} if ctx is None else dict(ctx.meta.get("limecli.flags", {}))
+
+
 class NumSamples(click.ParamType):
     """An int >= 2, or "auto" (grow the sample until the explanation is settled)."""
 
