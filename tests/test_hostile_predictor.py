@@ -147,7 +147,7 @@ CASES = [
     Case("corrupt .skops", model_file("m.skops", b"PK not a zip"), 4, "not a skops file"),
     Case("corrupt .onnx", model_file("m.onnx", b"\x08\x07garbage"), 4, "not a usable ONNX model"),
     Case("unknown model suffix", model_file("m.h5", b"\x89HDF"), 4, "expected a .joblib/.pkl"),
-    Case("untrusted type in .skops", untrusted_skops, 4, "--trust custom_fn.double"),
+    Case("untrusted type in .skops", untrusted_skops, 4, "trust them, pass"),
 ]
 
 
@@ -234,7 +234,15 @@ def test_trust_needs_a_skops_model(run_cli, files: dict[str, Path]) -> None:
     result = run_cli(
         "tabular", f"{files['dir'] / 'models.py'}:ok", files["data"], "--row", 0, "--trust", "x.Y"
     )
-    assert result.exit_code == 2 and "--trust applies to .skops models only" in result.stderr
+    assert result.exit_code == 2
+    # TODO(issue 13): only the flag form once every command spells parameters as flags.
+    assert any(
+        text in result.stderr
+        for text in (
+            "--trust applies to .skops models only",
+            "The 'trust' parameter applies to .skops models only",
+        )
+    ), result.stderr
 
 
 @pytest.mark.parametrize("zipmap", [True, False])

@@ -85,7 +85,7 @@ class Predictor:
         state.setdefault("_warned_probabilities", False)
         self.__dict__.update(state)
         if self.fn is None and self._reload_spec is not None:
-            from limecli.model.loading import import_entrypoint
+            from limecli.model.entrypoint import import_entrypoint
 
             self.fn = import_entrypoint(self._reload_spec)[0]
 
@@ -129,7 +129,8 @@ class Predictor:
         if worker.is_alive():
             raise PredictorTimeoutError(
                 f"the model {self.source} did not answer within {self.timeout:g} s "
-                f"(--timeout) for a batch of {len(batch)} rows"
+                f"('timeout') for a batch of {len(batch)} rows",
+                parameters=("timeout",),
             )
         if "error" in box:
             raise box["error"]

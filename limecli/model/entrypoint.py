@@ -1,0 +1,97 @@
+"""Predict-script entrypoints: ``path/to/script.py:function`` or ``package.module:function``.
+
+This module only imports: it knows nothing of :class:`~limecli.model.predictor.Predictor`,
+so the Predictor can re-import its function here after unpickling (in a worker
+process) without an import cycle. :func:`limecli.model.loading.load_model` turns
+an entrypoint into a Predictor.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import importlib.util
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from limecli.errors import ModelLoadError
+from limecli.model.files import first_line
+
+
+def is_entrypoint(spec: str) -> bool:
+    """True when ``spec`` looks like ``script.py:function`` or ``package.module:function``.
+
+    A model file name never passes: its suffix puts a dot after the last colon.
+    """
+    if ":" not in spec:
+        return False
+    left, _, right = spec.rpartition(":")
+    return bool(left) and right.isidentifier()
+
+
+def portable_spec(spec: str) -> str:
+    """``spec`` with a script path made absolute: workers (joblib, Dask) may run in another folder."""
+    target, _, func_name = spec.rpartition(":")
+    return f"{Path(target).resolve()}:{func_name}" if is_script_path(target) else spec
+
+
+def import_entrypoint(spec: str) -> tuple[Callable[[Any], Any], ModuleType]:
+    """Import ``file.py:function`` or ``package.module:function``; return (function, module)."""
+    target, _, func_name = spec.rpartition(":")
+    if is_script_path(target):
+        module = _import_file(Path(target), spec)
+    else:
+        try:
+            module = importlib.import_module(target)
+        except ModuleNotFoundError as e:
+            raise ModelLoadError(f"cannot import {spec}: no module named '{e.name}'") from e
+        except Exception as e:
+            raise ModelLoadError(
+                f"cannot import {spec}: {type(e).__name__}: {first_line(e)}"
+            ) from e
+    fn = getattr(module, func_name, None)
+    if fn is None:
+        raise ModelLoadError(f"{target} has no function '{func_name}'")
+    if not callable(fn):
+        raise ModelLoadError(f"{target}: '{func_name}' is not callable")
+    return fn, module
+
+
+def is_script_path(target: str) -> bool:
+    """True when the part before the colon names a file rather than a module."""
+    return target.endswith(".py") or "/" in target or "\\" in target
+
+
+def _import_file(path: Path, spec: str) -> ModuleType:
+    if not path.is_file():
+        raise ModelLoadError(f"predict script not found: {path}")
+    resolved = path.resolve()
+    # A stable, unique module name per script file, so two scripts called
+    # predict.py do not collide and re-imports in workers find the same name.
+    digest = hashlib.sha1(str(resolved).encode()).hexdigest()[:10]
+    name = f"limecli_script_{resolved.stem}_{digest}"
+    if name in sys.modules:
+        return sys.modules[name]
+    module_spec = importlib.util.spec_from_file_location(name, resolved)
+    if module_spec is None or module_spec.loader is None:
+        raise ModelLoadError(f"cannot import {path} as a Python script")
+    module = importlib.util.module_from_spec(module_spec)
+    # Let the script import its sibling modules and find files next to it.
+    script_dir = str(resolved.parent)
+    if script_dir not in sys.path:
+        sys.path.insert(0, script_dir)
+    sys.modules[name] = module
+    try:
+        module_spec.loader.exec_module(module)
+    except ModuleNotFoundError as e:
+        del sys.modules[name]
+        raise ModelLoadError(
+            f"cannot import {spec}: it needs the Python module '{e.name}', which is not installed"
+        ) from e
+    except Exception as e:
+        del sys.modules[name]
+        raise ModelLoadError(f"cannot import {spec}: {type(e).__name__}: {first_line(e)}") from e
+    return module
