@@ -169,7 +169,7 @@ def test_as_predictor_accepts_a_predictor_an_estimator_and_a_callable() -> None:
     assert as_predictor(lambda b: np.ones((len(b), 1)), "regression").mode == "regression"
 
 
-# -- the import graph inside limecli.model ----------------------------------------------------------
+# -- the import graph inside limecli.model ----------------------------------------------------
 def _imports(path: Path) -> set[str]:
     """Every limecli module a file imports, function-level included, TYPE_CHECKING blocks not."""
     found: set[str] = set()

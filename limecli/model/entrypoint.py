@@ -33,7 +33,7 @@ def is_entrypoint(spec: str) -> bool:
 
 
 def portable_spec(spec: str) -> str:
-    """``spec`` with a script path made absolute: workers (joblib, Dask) may run in another folder."""
+    """``spec`` with a script path made absolute, for workers (joblib, Dask) in another folder."""
     target, _, func_name = spec.rpartition(":")
     return f"{Path(target).resolve()}:{func_name}" if is_script_path(target) else spec
 

@@ -1,4 +1,4 @@
-"""What every model loader shares: the model-file check and the one-line reason quoted from an error."""
+"""What every model loader shares: the model-file check and an error's one-line reason."""
 
 from __future__ import annotations
 

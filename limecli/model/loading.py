@@ -20,9 +20,10 @@ a new format is one module with a loader plus one entry there.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 from limecli.errors import ModelLoadError, ParameterError
 from limecli.model.entrypoint import import_entrypoint, is_entrypoint, portable_spec
@@ -47,8 +48,11 @@ __all__ = [
     "wrap_model",
 ]
 
-#: ``loader(path, mode=..., trust=...)``; ``trust`` is empty unless the format takes it.
-Loader = Callable[..., Predictor]
+
+class Loader(Protocol):
+    """Load one model file; ``trust`` is empty unless the format's entry takes it."""
+
+    def __call__(self, path: Path, *, mode: str | None, trust: Sequence[str] = ()) -> Predictor: ...
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""ONNX models (``.onnx``, optional extra ``limecli[onnx]``), run with onnxruntime: any framework, no pickle."""
+"""ONNX model files (``.onnx``, extra ``limecli[onnx]``) run by onnxruntime: no pickle."""
 
 from __future__ import annotations
 

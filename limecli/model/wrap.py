@@ -1,4 +1,4 @@
-"""In-memory models as a :class:`Predictor`: a fitted estimator, a plain callable, or a Predictor."""
+"""In-memory models as a :class:`Predictor`: a fitted estimator, a callable, or a Predictor."""
 
 from __future__ import annotations
 
