@@ -40,7 +40,7 @@ import pandas as pd
 
 from limecli import TabularExplainer, load_model
 from limecli.batch import StreamSink, derive_seed, run_batch
-from limecli.explainers.tabular_batch import TabularBatchTask, tabular_batch_inputs
+from limecli.batch.tasks_tabular import TabularBatchTask, tabular_batch_inputs
 
 ROOT = Path(__file__).resolve().parent.parent
 SOURCE = "sample_data/breast_cancer_test.csv"
@@ -203,7 +203,7 @@ def _batch_rows(name: str, n: int, repeats: int, run: Callable[[int], None]) -> 
 def bench_text(n_texts: int, repeats: int) -> None:
     from limecli import TextExplainer
     from limecli.batch import per_input
-    from limecli.inputs.text import TextBatchTask, text_batch_inputs
+    from limecli.batch.tasks_text import TextBatchTask, text_batch_inputs
 
     explainer = TextExplainer(load_model(str(ROOT / "sample_models" / "text_newsgroups.joblib")))
     posts = pd.read_csv(ROOT / "sample_data" / "text" / "newsgroups_test.csv")["text"]
@@ -237,8 +237,8 @@ def bench_text(n_texts: int, repeats: int) -> None:
 
 def bench_image(n_images: int, repeats: int) -> None:
     from limecli import ImageExplainer
-    from limecli.batch import BatchInput, per_input
-    from limecli.inputs.image import ImageBatchTask
+    from limecli.batch import BatchInput, InputRef, per_input
+    from limecli.batch.tasks_image import ImageBatchTask
 
     model = load_model(f"{ROOT / 'sample_models' / 'predict_shapes.py'}:predict")
     explainer = ImageExplainer(model, hide_color=0)
@@ -254,7 +254,7 @@ def bench_image(n_images: int, repeats: int) -> None:
         def run(jobs: int) -> None:
             inputs = (
                 BatchInput(
-                    {"source": f"copy{i}/{samples[i % len(samples)].name}"},
+                    InputRef.file(f"copy{i}/{samples[i % len(samples)].name}"),
                     (str(samples[i % len(samples)]), f"copy{i}"),
                 )
                 for i in range(n_images)

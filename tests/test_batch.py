@@ -23,6 +23,7 @@ from sklearn.linear_model import LogisticRegression
 from limecli import TabularExplainer, load_model
 from limecli.batch import (
     BatchInput,
+    InputRef,
     StreamSink,
     derive_seed,
     identity_key,
@@ -479,12 +480,12 @@ def test_run_batch_with_a_per_input_task(tmp_path: Path) -> None:
     explainer = TabularExplainer(predictor, train, num_samples=200, num_features=2)
 
     def explain(item: BatchInput):
-        if item.identity["row"] == 2:
+        if item.ref.position == 2:
             raise RuntimeError("boom")
         return explainer.explain(test.iloc[item.payload], seed=item.seed)
 
     out = io.StringIO()
-    inputs = (BatchInput({"source": "t", "row": i}, i) for i in range(4))
+    inputs = (BatchInput(InputRef.row("t", i), i) for i in range(4))
     report = run_batch(
         inputs,
         per_input(explain),

@@ -15,13 +15,13 @@ from conftest import ROOT, SAMPLE_MODELS
 from PIL import Image
 
 from limecli import load_model
-from limecli.batch import BatchInput, StreamSink, derive_seed, per_input, run_batch
+from limecli.batch import BatchInput, InputRef, StreamSink, derive_seed, per_input, run_batch
+from limecli.batch.tasks_image import ImageBatchTask
+from limecli.batch.tasks_text import TextBatchTask, text_batch_inputs
 from limecli.errors import ParameterError
 from limecli.explainers.image import ImageExplainer
 from limecli.explainers.text import TextExplainer
 from limecli.inputs.discover import FoundFile, expand_paths, output_names
-from limecli.inputs.image import ImageBatchTask
-from limecli.inputs.text import TextBatchTask, text_batch_inputs
 
 SCHEMA = json.loads((ROOT / "limecli/schema/explanation.schema.json").read_text())
 ERROR_SCHEMA = json.loads((ROOT / "limecli/schema/error.schema.json").read_text())
@@ -300,7 +300,7 @@ def test_image_api_task_pickles_and_writes_inside_out_dir(photos, model, tmp_pat
     task = ImageBatchTask(explainer, out_dir=tmp_path / "pics", pictures=("heatmap",))
     (tmp_path / "pics").mkdir()
     task = pickle.loads(pickle.dumps(task))
-    explanation = task(BatchInput({"source": "photos/x.png"}, ("photos/x.png", "x"), seed=3))
+    explanation = task(BatchInput(InputRef.file("photos/x.png"), ("photos/x.png", "x"), seed=3))
     assert explanation.pixels is None  # nothing heavy travels back
     assert [p.name for p in (tmp_path / "pics").iterdir()] == ["x.heatmap.png"]
 

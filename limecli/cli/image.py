@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -299,8 +298,8 @@ def image(
         trust=trust,
     )
     if batch:
+        from limecli.batch.tasks_image import ImageBatchTask
         from limecli.explainers.image import ImageExplainer
-        from limecli.inputs.image import ImageBatchTask
 
         explainer = ImageExplainer(
             predictor,
@@ -415,7 +414,9 @@ def _batch(
     scheduler: str | None,
 ) -> None:
     """Explain every image named, streaming records (see limecli.batch) and writing PNGs."""
-    from limecli.batch import BatchInput, per_input, run_cli_batch
+    from limecli.batch import per_input
+    from limecli.batch.tasks_image import image_batch_inputs
+    from limecli.cli.batch_run import run_cli_batch
     from limecli.errors import ParameterError
     from limecli.inputs.discover import (
         expand_paths,
@@ -446,10 +447,7 @@ def _batch(
     )
     stems = output_names(files)
     # Lazily: a path and a name per image; the pixels are read in the worker.
-    inputs = (
-        BatchInput({"source": f.path}, (os.path.abspath(f.path), stem))
-        for f, stem in zip(files, stems, strict=True)
-    )
+    inputs = image_batch_inputs([f.path for f in files], stems=stems)
     note(quiet, f"explaining {len(files)} images")
     run_cli_batch(
         kind="image",
@@ -465,7 +463,6 @@ def _batch(
         seed=seed,
         quiet=quiet,
         chunk_size=1,
-        identity_fields=("source",),
     )
 
 

@@ -356,8 +356,8 @@ def _batch(
     backend: str,
     scheduler: str | None,
 ) -> None:
-    from limecli.batch import run_cli_batch
-    from limecli.explainers.tabular_batch import TabularBatchTask, tabular_batch_inputs
+    from limecli.batch.tasks_tabular import TabularBatchTask, tabular_batch_inputs
+    from limecli.cli.batch_run import run_cli_batch
 
     rows = list(range(len(frame))) if rows_spec is None else parse_rows(rows_spec, len(frame))
     shared = None

@@ -316,7 +316,9 @@ def _batch(
     backend: str,
     scheduler: str | None,
 ) -> None:
-    from limecli.batch import per_input, run_cli_batch
+    from limecli.batch import per_input
+    from limecli.batch.tasks_text import TextBatchTask, text_batch_inputs
+    from limecli.cli.batch_run import run_cli_batch
     from limecli.errors import ParameterError
     from limecli.inputs.discover import (
         TABLE_EXTENSIONS,
@@ -325,7 +327,7 @@ def _batch(
         parse_extensions,
         read_path_list,
     )
-    from limecli.inputs.text import STDIN, TextBatchTask, text_batch_inputs
+    from limecli.inputs.text import STDIN
 
     if fmt == "html":
         raise ParameterError("a batch writes jsonl, csv, json or table, not html")

@@ -22,7 +22,6 @@ Pillow's decompression-bomb guard stays on: an image with more pixels than
 
 from __future__ import annotations
 
-import os
 import re
 import warnings
 from dataclasses import dataclass
@@ -264,96 +263,3 @@ def _pixels_in_message(message: str) -> int | None:
 def _first_line(e: BaseException) -> str:
     text = str(e).strip()
     return text.splitlines()[0] if text else type(e).__name__
-
-
-# -- batches (limecli image with several inputs; see limecli.batch) --------------------------
-#: Per-input pictures a batch can write into ``--out-dir``: file suffix per picture.
-PICTURES = {"overlay": ".overlay.png", "mask": ".mask.png", "heatmap": ".heatmap.png"}
-
-
-class ImageBatchTask:
-    """Reads, explains and draws one image of a batch (``per_input(ImageBatchTask(...))``).
-
-    Runs in the worker and pickles (for ``--jobs N`` and Dask). ``item.payload``
-    is ``(path, stem)``: the image is read there, one at a time, and its
-    pictures are written atomically to ``out_dir / (stem + suffix)`` for each
-    of ``pictures`` (keys of :data:`PICTURES`), for the first explained label.
-    Give ``path`` absolute (and ``out_dir`` is made so): a worker process may
-    not share the caller's current folder.
-    The returned explanation carries no pixels, so little travels back.
-    """
-
-    def __init__(
-        self,
-        explainer: Any,
-        *,
-        labels: Any = None,
-        top_labels: int | None = None,
-        resize: str | tuple[int, int] | None = None,
-        max_pixels: int | None = DEFAULT_MAX_PIXELS,
-        segments_file: str | Path | None = None,
-        out_dir: str | Path | None = None,
-        pictures: tuple[str, ...] = ("overlay",),
-        positive_only: bool = True,
-        hide_rest: bool = False,
-    ) -> None:
-        unknown = [p for p in pictures if p not in PICTURES]
-        if unknown:
-            raise ParameterError(f"unknown picture(s) {unknown}: expected {', '.join(PICTURES)}")
-        self.explainer = explainer
-        self.labels = list(labels or [])
-        self.top_labels = top_labels
-        self.resize = parse_resize(resize)
-        self.max_pixels = max_pixels
-        self.segments_file = None if segments_file is None else Path(segments_file)
-        self.out_dir = None if out_dir is None else Path(os.path.abspath(out_dir))
-        self.pictures = tuple(pictures)
-        self.positive_only = positive_only
-        self.hide_rest = hide_rest
-
-    def __call__(self, item: Any) -> Any:
-        path, stem = item.payload
-        shown = str(item.identity.get("source") or path)
-        try:
-            loaded = read_image(path, resize=self.resize, max_pixels=self.max_pixels)
-        except InputDataError as e:
-            # The payload path is absolute (workers may run elsewhere); messages name the input.
-            raise InputDataError(str(e).replace(str(path), shown)) from None
-        loaded.source = shown
-        segments = None
-        if self.segments_file is not None:
-            from limecli.sampling.image import read_segments
-
-            segments = read_segments(self.segments_file, loaded.size)
-        explanation = self.explainer.explain(
-            loaded,
-            seed=item.seed,
-            labels=self.labels,
-            top_labels=self.top_labels,
-            segments=segments,
-        )
-        if self.out_dir is not None and self.pictures:
-            self._draw(explanation, stem)
-        explanation.pixels = explanation.segments = None
-        return explanation
-
-    def _draw(self, explanation: Any, stem: str) -> None:
-        from limecli.render.overlay import heatmap_image, mask_image, overlay_image, save_png
-
-        assert self.out_dir is not None
-        label = explanation.labels[0]
-        pixels, segments = explanation.pixels, explanation.segments
-        for picture in self.pictures:
-            if picture == "overlay":
-                array = overlay_image(
-                    pixels,
-                    segments,
-                    label,
-                    positive_only=self.positive_only,
-                    hide_rest=self.hide_rest,
-                )
-            elif picture == "mask":
-                array = mask_image(segments, label, positive_only=self.positive_only)
-            else:
-                array = heatmap_image(segments, label)
-            save_png(self.out_dir / f"{stem}{PICTURES[picture]}", array)

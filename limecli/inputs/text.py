@@ -20,17 +20,13 @@ from __future__ import annotations
 import codecs
 import io
 import json
-import os
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from limecli.errors import InputDataError, ParameterError
-
-if TYPE_CHECKING:
-    from limecli.batch import BatchInput
 
 STDIN = "-"
 STDIN_NAME = "<stdin>"
@@ -237,88 +233,3 @@ def _jsonl_column(text: str, label: str, column: str) -> list[str]:
             )
         values.append(value)
     return values
-
-
-# -- batches (limecli text with several inputs; see limecli.batch) ---------------------------
-def text_batch_inputs(
-    sources: Sequence[str],
-    *,
-    encoding: str | None = None,
-    column: str | None = None,
-    rows: Sequence[int] | None = None,
-    stdin: Any = None,
-) -> list[BatchInput]:
-    """The inputs of a text batch, in order: one per file, or one per table row with ``column``.
-
-    A plain file is only named here (it is read by the task, in the worker,
-    so a bad file becomes that input's error record). Stdin (``-``) and
-    tables are read now: a table that cannot be read, lacks ``column`` or
-    lacks a ``rows`` entry stops the whole run. Identities are
-    ``{"source": path, "index": row or None}``.
-    """
-    from limecli.batch import BatchInput
-
-    check_encoding(encoding)
-    if list(sources).count(STDIN) > 1:
-        raise ParameterError("stdin (-) can be read only once")
-    out: list[BatchInput] = []
-    for name in sources:
-        label = STDIN_NAME if name == STDIN else name
-        if column is None and name != STDIN:
-            # Read by absolute path: a worker may not share this process's current folder.
-            where = os.path.abspath(name)
-            out.append(BatchInput({"source": label, "index": None}, ("path", where)))
-            continue
-        text = decode_bytes(read_source_bytes(name, stdin), label, encoding)
-        if column is None:
-            out.append(BatchInput({"source": label, "index": None}, ("text", text)))
-            continue
-        for item in _column_texts(text, label, name, column, rows):
-            out.append(BatchInput(item.input_info(), ("text", item.text)))
-    return out
-
-
-class TextBatchTask:
-    """Reads and explains one text of a batch (``per_input(TextBatchTask(...))``); pickles.
-
-    ``explainer`` is a :class:`~limecli.explainers.text.TextExplainer`; each
-    input gets its derived seed and its identity as ``input``.
-    """
-
-    def __init__(
-        self,
-        explainer: Any,
-        *,
-        labels: Sequence[str | int] | None = None,
-        top_labels: int | None = None,
-        encoding: str | None = None,
-        max_chars: int | None = MAX_CHARS,
-        max_words: int | None = MAX_WORDS,
-    ) -> None:
-        self.explainer = explainer
-        self.labels = list(labels or [])
-        self.top_labels = top_labels
-        self.encoding = encoding
-        self.max_chars = max_chars
-        self.max_words = max_words
-
-    def __call__(self, item: BatchInput) -> Any:
-        how, value = item.payload
-        if how == "path":
-            # The payload path is absolute (workers may run elsewhere); messages name the input.
-            shown = str(item.identity.get("source") or value)
-            try:
-                raw = read_source_bytes(value)
-            except InputDataError as e:
-                raise InputDataError(str(e).replace(value, shown)) from None
-            text = decode_bytes(raw, shown, self.encoding)
-        else:
-            text = value
-        text, _ = cap_text(text, self.max_chars, self.max_words)
-        return self.explainer.explain(
-            text,
-            seed=item.seed,
-            labels=self.labels,
-            top_labels=self.top_labels,
-            input_info=item.identity,
-        )

@@ -1,4 +1,4 @@
-"""Tabular explanations in a batch: the chunk task and the lazy inputs for limecli.batch.
+"""Tabular rows in a batch: the chunk task and the lazy inputs for :func:`~limecli.batch.run_batch`.
 
 With a shared pool (see :meth:`TabularExplainer.shared_pool`), every chunk is
 explained against one draw; without, each row draws its own pool with the
@@ -10,12 +10,12 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
+from limecli.batch.runner import BatchInput
 from limecli.explainers.tabular import SharedPool, TabularExplainer
+from limecli.inputs.ref import InputRef
 
 if TYPE_CHECKING:
     import pandas as pd
-
-    from limecli.batch import BatchInput
 
 
 class TabularBatchTask:
@@ -91,20 +91,18 @@ def tabular_batch_inputs(
 ) -> Iterator[BatchInput]:
     """The batch inputs for rows of ``frame``, read lazily, for :class:`TabularBatchTask`.
 
-    Identity ``{"source": source, "row": i}``. With ``shared``, each carries
+    Each is named ``InputRef.row(source, i)``. With ``shared``, each carries
     the model's answer for its row, asked in blocks of ``OUTPUT_BLOCK`` rows
     fixed by position in ``rows`` (never by --jobs or by what a resumed file
     already holds), so a record cannot depend on either.
     """
-    from limecli.batch import BatchInput
-
     if not shared:
         for i in rows:
-            yield BatchInput({"source": source, "row": int(i)}, frame.iloc[i])
+            yield BatchInput(InputRef.row(source, i), frame.iloc[i])
         return
     for start in range(0, len(rows), OUTPUT_BLOCK):
         block = rows[start : start + OUTPUT_BLOCK]
         values = [frame.iloc[i] for i in block]
         outputs = explainer.instance_outputs(values)
         for i, value, output in zip(block, values, outputs, strict=True):
-            yield BatchInput({"source": source, "row": int(i)}, (value, output))
+            yield BatchInput(InputRef.row(source, i), (value, output))

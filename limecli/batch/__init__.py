@@ -1,0 +1,107 @@
+"""Batch explanations: many inputs, in parallel, streamed to a resumable output.
+
+The package, by step (see :mod:`limecli.batch.runner` for how a kind plugs in
+and what a batch guarantees):
+
+``runner``
+    :class:`BatchInput`, :func:`per_input`, :func:`run_batch`: chunks, seeds,
+    retries, input order, :class:`BatchReport`.
+``executors``
+    Where chunks run: this process, local processes (joblib) or Dask.
+``sinks``
+    :func:`open_sink`, :class:`StreamSink`: JSONL, CSV, a JSON array or
+    tables, one record at a time; error records.
+``resume``
+    What an earlier run's JSONL/CSV output already holds.
+``tasks_tabular``, ``tasks_text``, ``tasks_image``
+    Each kind's batch task and lazy inputs.
+
+This is library code: it reports through return values and callbacks and
+never prints; the command line's wrapper (progress, notes, exit code 6) is
+:mod:`limecli.cli.batch_run`.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from limecli.batch.executors import BACKENDS, check_executor_options
+from limecli.batch.resume import csv_key, key_function
+from limecli.batch.runner import (
+    DEFAULT_CHUNK_SIZE,
+    BatchInput,
+    BatchReport,
+    ChunkTask,
+    Result,
+    per_input,
+    run_batch,
+    run_chunk,
+)
+from limecli.batch.sinks import (
+    CSV_EXTRA_COLUMNS,
+    RESUMABLE_FORMATS,
+    STREAM_FORMATS,
+    RecordSink,
+    StreamSink,
+    check_stream_format,
+    csv_columns,
+    error_record,
+    is_error_record,
+    open_sink,
+    render_record,
+)
+from limecli.inputs.ref import InputRef, derive_seed, identity_key
+
+#: The per-kind tasks, imported on first use (each pulls in its explainer's dependencies).
+_TASKS = {
+    "TabularBatchTask": "limecli.batch.tasks_tabular",
+    "tabular_batch_inputs": "limecli.batch.tasks_tabular",
+    "OUTPUT_BLOCK": "limecli.batch.tasks_tabular",
+    "TextBatchTask": "limecli.batch.tasks_text",
+    "text_batch_inputs": "limecli.batch.tasks_text",
+    "ImageBatchTask": "limecli.batch.tasks_image",
+    "image_batch_inputs": "limecli.batch.tasks_image",
+    "PICTURES": "limecli.batch.tasks_image",
+}
+
+__all__ = [
+    "BACKENDS",
+    "CSV_EXTRA_COLUMNS",
+    "DEFAULT_CHUNK_SIZE",
+    "RESUMABLE_FORMATS",
+    "STREAM_FORMATS",
+    "BatchInput",
+    "BatchReport",
+    "ChunkTask",
+    "InputRef",
+    "RecordSink",
+    "Result",
+    "StreamSink",
+    "check_executor_options",
+    "check_stream_format",
+    "csv_columns",
+    "csv_key",
+    "derive_seed",
+    "error_record",
+    "identity_key",
+    "is_error_record",
+    "key_function",
+    "open_sink",
+    "per_input",
+    "render_record",
+    "run_batch",
+    "run_chunk",
+    *_TASKS,
+]
+
+
+def __getattr__(name: str) -> Any:
+    module = _TASKS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'limecli.batch' has no attribute {name!r}")
+    return getattr(importlib.import_module(module), name)
+
+
+def __dir__() -> list[str]:
+    return __all__

@@ -1,0 +1,136 @@
+"""A batch from the command line: the output (-o, --format, --resume), progress and notes on
+stderr, and exit code 6 when inputs failed. The work itself is :mod:`limecli.batch`."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from limecli.batch import (
+    DEFAULT_CHUNK_SIZE,
+    BatchInput,
+    BatchReport,
+    ChunkTask,
+    key_function,
+    open_sink,
+    run_batch,
+)
+from limecli.cli.common import note, resolve_format
+from limecli.errors import BatchInputsFailed
+
+if TYPE_CHECKING:
+    from limecli.config.common import Batch, Output
+    from limecli.pipelines import BatchJob
+
+
+def progress_bar(total: int | None, description: str, enabled: bool) -> Any:
+    """A rich progress bar on stderr (done/total, rate, ETA), or a no-op."""
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        ProgressColumn,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+    from rich.text import Text
+
+    class RateColumn(ProgressColumn):
+        def render(self, task: Any) -> Text:
+            speed = task.finished_speed or task.speed
+            return Text(f"{speed:.1f}/s" if speed else "-/s", style="progress.data.speed")
+
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        RateColumn(),
+        TimeElapsedColumn(),
+        TextColumn("ETA"),
+        TimeRemainingColumn(),
+        console=Console(file=sys.stderr),
+        disable=not enabled,
+        transient=False,
+    )
+
+
+def run_cli_batch(
+    *,
+    kind: str,
+    inputs: Iterable[BatchInput],
+    total: int | None,
+    task: ChunkTask,
+    fmt: str,
+    output: Path | None,
+    resume: bool,
+    jobs: int,
+    backend: str,
+    scheduler: str | None,
+    seed: int | None,
+    quiet: bool,
+    chunk_size: int = DEFAULT_CHUNK_SIZE,
+) -> BatchReport:
+    """A batch from the command line; raises :class:`BatchInputsFailed` (exit 6) if inputs failed.
+
+    ``fmt`` is already resolved (``jsonl``, ``csv``, ``json`` or ``table``;
+    anything else is refused before any work).
+    """
+    sink, done = open_sink(fmt, output, resume=resume, kind=kind)
+    if resume:
+        note(quiet, f"resuming {output}: {len(done)} input(s) already there are skipped")
+    remaining = None if total is None else max(total - len(done), 0)
+    complete = False
+    progress = progress_bar(remaining, kind, enabled=not quiet)
+    try:
+        with progress:
+            bar = progress.add_task(kind, total=remaining)
+            report = run_batch(
+                inputs,
+                task,
+                sink,
+                kind=kind,
+                seed=seed,
+                jobs=jobs,
+                chunk_size=chunk_size,
+                backend=backend,
+                scheduler=scheduler,
+                done=done,
+                key=key_function(fmt),
+                on_record=lambda n: progress.advance(bar, n),
+            )
+        complete = True
+    finally:
+        sink.close(complete)
+    if report.failed:
+        where = output if output is not None else "the output"
+        raise BatchInputsFailed(
+            f"{report.failed} of {report.written} input(s) failed; "
+            f"each has an error record in {where}"
+        )
+    return report
+
+
+def run_job(
+    job: BatchJob, output: Output, batch: Batch, *, seed: int | None, fmt: str | None = None
+) -> BatchReport:
+    """:func:`run_cli_batch` for a pipeline's batch job, with the command's output and
+    batch settings (``fmt``: default the one ``output`` asks for or its suffix implies)."""
+    return run_cli_batch(
+        kind=job.kind,
+        inputs=job.inputs,
+        total=job.total,
+        task=job.task,
+        fmt=fmt if fmt is not None else resolve_format(output.fmt, output.output),
+        output=output.output,
+        resume=batch.resume,
+        jobs=batch.jobs,
+        backend=batch.backend,
+        scheduler=batch.scheduler,
+        seed=seed,
+        quiet=output.quiet,
+        chunk_size=job.chunk_size,
+    )
