@@ -59,7 +59,10 @@ def is_limecli_output(path: str | Path) -> bool:
     a table whose first line is ``<kind> explanation of ...`` or a summary
     table; HTML with ``<meta name="generator" content="limecli">``; a PNG with
     limecli's ``Software`` text chunk (overlays, masks, heatmaps); a ``.npy``
-    array (raw heatmap weights: numpy files carry no mark).
+    array (raw heatmap weights: numpy files carry no mark); an audit's reports:
+    JSON with ``"audit_version"`` and ``"rules"``, JUnit XML whose root is
+    ``<testsuites name="limecli audit"``, Markdown whose first line is
+    ``## limecli audit passed/failed`` (with its icon).
     """
     try:
         with open(path, "rb") as handle:
@@ -78,8 +81,11 @@ def is_limecli_output(path: str | Path) -> bool:
     if stripped.startswith(("{", "[")):
         explanation = '"schema_version"' in text and '"kind"' in text
         summary = '"sources"' in text and '"error_records"' in text  # limecli summary
-        return explanation or summary
+        audit = '"audit_version"' in text and '"rules"' in text  # limecli audit --json
+        return explanation or summary or audit
     if '<meta name="generator" content="limecli">' in text:
+        return True
+    if stripped.startswith("<?xml") and _JUNIT_MARK in text:
         return True
     first = stripped.splitlines()[0] if stripped else ""
     return first.startswith(_CSV_HEADS) or bool(_TABLE_TITLE.match(first))
@@ -103,5 +109,10 @@ def check_overwrite(path: str | Path, *, force: bool = False) -> None:
 
 #: First lines of limecli's CSV outputs: explanations and batches, summary features, summary picks.
 _CSV_HEADS = ("kind,source,", "label,explanations,rank,feature,", "rank,source,index,label,gain")
-#: First lines of limecli's tables: an explanation, a batch table, a summary.
-_TABLE_TITLE = re.compile(r"^(tabular|text|image) explanation of |^Summary of \d+ explanation")
+#: First lines of limecli's tables (an explanation, a batch table, a summary) and audit Markdown.
+_TABLE_TITLE = re.compile(
+    r"^(tabular|text|image) explanation of |^Summary of \d+ explanation"
+    r"|^## limecli audit \S+ (passed|failed)$"
+)
+#: The root element of an audit's JUnit report.
+_JUNIT_MARK = '<testsuites name="limecli audit"'

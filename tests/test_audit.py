@@ -406,8 +406,12 @@ def test_exit_3_bad_data(tmp_path: Path, run_cli: Run) -> None:
     path = loans_policy(tmp_path, PASSING, rows="0:999")
     result = run_cli("audit", path, "-q")
     assert result.exit_code == 3
-    assert "data.rows: row 200 is out of range" in result.stderr
+    # The message of `limecli tabular --rows 0:999`, placed in the policy.
+    assert "data.rows: rows 0:999 reach past the end: " in result.stderr
+    assert "loans_test.csv has 200 rows (0 to 199)" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1 and result.stdout == ""
+    one = run_cli("audit", loans_policy(tmp_path, PASSING, rows="3,200", name="b.toml"), "-q")
+    assert one.exit_code == 3 and "data.rows: row 200 is out of range" in one.stderr
 
 
 def test_exit_4_model_cannot_load(tmp_path: Path, run_cli: Run) -> None:

@@ -25,8 +25,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from limecli.audit.drift import read_baselines
+from limecli.audit.items import FAILED, PASSED, SKIPPED, AuditItem, RuleResult
+from limecli.audit.outputs import check_outputs
 from limecli.audit.policy import Policy, PolicyError, Rule, load_policy
-from limecli.audit.rules import FAILED, PASSED, SKIPPED, AuditItem, RuleResult, evaluate_rules
+from limecli.audit.rules import evaluate_rules
 
 #: Exit code of an audit whose error-severity rule failed.
 EXIT_RULE_FAILED = 1
@@ -94,48 +97,42 @@ class AuditResult:
         }
 
 
-def read_baselines(policy: Policy) -> dict[str, Any]:
-    """The baseline records of each drift rule, by rule id (``None``: missing and skipped)."""
-    from limecli.audit.rules import load_baseline
-    from limecli.errors import InputDataError
-
-    out: dict[str, Any] = {}
-    for rule in policy.rules:
-        if rule.type != "drift":
-            continue
-        path = policy.resolve(rule.options["baseline"])
-        if not path.exists():
-            if rule.options["missing_baseline"] == "skip":
-                out[rule.id] = None
-                continue
-            raise InputDataError(
-                f"{policy.path}: {rule.where_path}.baseline: baseline file {path} not found "
-                '(write one with limecli audit --baseline-out, or set missing_baseline = "skip")'
-            )
-        out[rule.id] = load_baseline(path)
-    return out
-
-
 def run_audit(
     policy: str | Path | Policy,
     *,
     jobs: int | None = None,
+    baseline_out: str | Path | None = None,
+    force: bool = False,
     on_total: Callable[[int], None] | None = None,
     on_record: Callable[[int], None] | None = None,
 ) -> AuditResult:
-    """Load the policy (a path or a :class:`Policy`), explain its inputs and judge its rules."""
+    """Load the policy (a path or a :class:`Policy`), explain its inputs and judge its rules.
+
+    ``baseline_out``: also write the run's explanations there, as the baseline
+    of a later drift rule (:func:`write_baseline`; checked before any work).
+    """
     from limecli.audit.runner import explain_policy_inputs
 
     loaded = policy if isinstance(policy, Policy) else load_policy(policy)
+    if baseline_out is not None:
+        check_outputs(loaded.path, [baseline_out], force=force)
     baselines = read_baselines(loaded)  # before the work: a missing file fails fast
     items = explain_policy_inputs(loaded, jobs=jobs, on_total=on_total, on_record=on_record)
-    return AuditResult(loaded, items, evaluate_rules(loaded, items, baselines=baselines))
+    result = AuditResult(loaded, items, evaluate_rules(loaded, items, baselines=baselines))
+    if baseline_out is not None:
+        write_baseline(result, baseline_out, force=force)
+    return result
 
 
-def write_baseline(result: AuditResult, path: str | Path) -> None:
-    """Write the audit's explanations (JSONL, the JSON contract) as the next run's baseline."""
+def write_baseline(result: AuditResult, path: str | Path, *, force: bool = False) -> None:
+    """Write the audit's explanations (JSONL, the JSON contract) as the next run's baseline.
+
+    An existing file is replaced only if limecli wrote it, or with ``force``
+    (never the policy file).
+    """
     from limecli.atomic import write_atomic
 
+    check_outputs(result.policy.path, [path], force=force)
     text = "".join(item.explanation.to_json(indent=None) + "\n" for item in result.items)
     write_atomic(Path(path), text)
 
@@ -148,6 +145,7 @@ __all__ = [
     "PolicyError",
     "Rule",
     "RuleResult",
+    "check_outputs",
     "load_policy",
     "read_baselines",
     "run_audit",

@@ -13,8 +13,8 @@ import json
 from typing import TYPE_CHECKING, Any
 from xml.etree import ElementTree as ET
 
-from limecli.audit.rules import FAILED, PASSED, SKIPPED, Offender, RuleResult, describe_input
-from limecli.explanation import _jsonable
+from limecli.audit.items import FAILED, PASSED, SKIPPED, Offender, RuleResult, describe_input
+from limecli.jsonable import jsonable
 
 if TYPE_CHECKING:
     from limecli.audit import AuditResult
@@ -43,7 +43,7 @@ def _features_text(offender: Offender, limit: int = 5) -> str:
 
 # -- JSON ----------------------------------------------------------------------------------------
 def render_json(result: AuditResult) -> str:
-    return json.dumps(_jsonable(result.to_dict()), indent=2, ensure_ascii=False) + "\n"
+    return json.dumps(jsonable(result.to_dict()), indent=2, ensure_ascii=False) + "\n"
 
 
 # -- terminal ------------------------------------------------------------------------------------

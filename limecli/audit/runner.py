@@ -15,11 +15,14 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from typing import Any
 
+from limecli.audit.items import AuditItem, describe_input
 from limecli.audit.policy import Policy
-from limecli.audit.rules import AuditItem, check_feature_names, describe_input
+from limecli.audit.rules import check_feature_names
 from limecli.batch import BatchInput, ChunkTask, per_input, run_batch
 from limecli.errors import InputDataError, LimeCliError, ParameterError
 from limecli.explanation import Explanation
+from limecli.inputs.ref import InputRef
+from limecli.inputs.rows import RowSpec
 
 
 @dataclass
@@ -101,7 +104,17 @@ def explain_policy_inputs(
 
 
 def _row_key(identity: dict[str, Any]) -> str:
-    return f"{identity.get('source')}\x00{identity.get('row', identity.get('index'))}"
+    return InputRef.from_dict(identity).key()
+
+
+def _chosen_rows(policy: Policy, spec: RowSpec | None, n_rows: int, source: str) -> list[int]:
+    """The rows ``data.rows`` names in data of ``n_rows`` rows (all of them when unset)."""
+    if spec is None:
+        return list(range(n_rows))
+    try:
+        return spec.resolve(n_rows, source=source)
+    except InputDataError as e:
+        raise InputDataError(f"{policy.path}: data.rows: {e}") from e
 
 
 def _tabular(
@@ -111,21 +124,15 @@ def _tabular(
     top_labels: int | None,
     values: dict[str, dict[str, Any]],
 ) -> tuple[Iterable[BatchInput], ChunkTask, int, int]:
+    from limecli.batch.tasks_tabular import TabularBatchTask, tabular_batch_inputs
     from limecli.explainers.tabular import TabularExplainer
-    from limecli.explainers.tabular_batch import TabularBatchTask, tabular_batch_inputs
     from limecli.inputs.tabular import read_csv
 
     settings = policy.explainer
     options = policy.data_options
     frame = read_csv(policy.resolve(policy.data))
     train = options["train"]
-    rows = options["rows"] if options["rows"] is not None else list(range(len(frame)))
-    bad = [r for r in rows if r >= len(frame)]
-    if bad:
-        raise InputDataError(
-            f"{policy.path}: data.rows: row {bad[0]} is out of range: {policy.data} has "
-            f"{len(frame)} rows (0 to {len(frame) - 1})"
-        )
+    rows = _chosen_rows(policy, options["rows"], len(frame), policy.data)
     discretizer = settings["discretizer"]
     explainer = TabularExplainer(
         predictor,
@@ -157,7 +164,7 @@ def _tabular(
     )
     source = _shown_path(policy.data)
     for i in rows:
-        values[_row_key({"source": source, "row": i})] = frame.iloc[i].to_dict()
+        values[InputRef.row(source, i).key()] = frame.iloc[i].to_dict()
     inputs = tabular_batch_inputs(explainer, frame, rows, source=source, shared=shared is not None)
     return inputs, task, 32 if shared is not None else 4, len(rows)
 
@@ -179,6 +186,7 @@ def _relative(policy: Policy, path: str) -> str:
 def _text(
     policy: Policy, predictor: Any, labels: list[str], top_labels: int | None
 ) -> tuple[Iterable[BatchInput], ChunkTask, int, int]:
+    from limecli.batch.tasks_text import TextBatchTask, text_batch_inputs
     from limecli.explainers.text import TextExplainer
     from limecli.inputs.discover import (
         TABLE_EXTENSIONS,
@@ -186,7 +194,6 @@ def _text(
         expand_paths,
         parse_extensions,
     )
-    from limecli.inputs.text import TextBatchTask, text_batch_inputs
 
     settings = policy.explainer
     options = policy.data_options
@@ -217,19 +224,30 @@ def _text(
         recursive=options["recursive"],
         what="table" if column is not None else "text file",
     )
-    items = text_batch_inputs(
-        files, encoding=options["encoding"], column=column, rows=options["rows"]
-    )
+    # Every row of each table: data.rows is picked per table below, once its length is known.
+    items = text_batch_inputs(files, encoding=options["encoding"], column=column)
     named = [
-        replace(
-            item, identity={**item.identity, "source": _relative(policy, item.identity["source"])}
-        )
+        replace(item, ref=replace(item.ref, source=_relative(policy, str(item.ref.source))))
         for item in items
     ]
+    if options["rows"] is not None:
+        named = _pick_rows(policy, options["rows"], named)
     task = per_input(
         TextBatchTask(explainer, labels=labels, top_labels=top_labels, encoding=options["encoding"])
     )
     return named, task, 4, len(named)
+
+
+def _pick_rows(policy: Policy, spec: RowSpec, items: list[BatchInput]) -> list[BatchInput]:
+    """``data.rows`` of each table (``items``: all its rows, in order), in the spec's order."""
+    tables: dict[str, list[BatchInput]] = {}
+    for item in items:
+        tables.setdefault(str(item.ref.source), []).append(item)
+    return [
+        rows[i]
+        for source, rows in tables.items()
+        for i in _chosen_rows(policy, spec, len(rows), source)
+    ]
 
 
 def _expand(policy: Policy, expand: Any, **kwargs: Any) -> list[str]:
@@ -246,9 +264,9 @@ def _expand(policy: Policy, expand: Any, **kwargs: Any) -> list[str]:
 def _image(
     policy: Policy, predictor: Any, labels: list[str], top_labels: int | None
 ) -> tuple[Iterable[BatchInput], ChunkTask, int, int]:
+    from limecli.batch.tasks_image import ImageBatchTask, image_batch_inputs
     from limecli.explainers.image import ImageExplainer
     from limecli.inputs.discover import expand_paths, image_extensions, parse_extensions
-    from limecli.inputs.image import ImageBatchTask
 
     settings = policy.explainer
     options = policy.data_options
@@ -274,5 +292,5 @@ def _image(
     task = per_input(
         ImageBatchTask(explainer, labels=labels, top_labels=top_labels, resize=options["resize"])
     )
-    items = [BatchInput({"source": _relative(policy, f)}, (f, "")) for f in files]
+    items = list(image_batch_inputs(files, sources=[_relative(policy, f) for f in files]))
     return items, task, 1, len(items)

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import click
 
+from limecli.cli.common import force_option
+
 STDOUT = "-"
 
 
@@ -57,7 +59,10 @@ STDOUT = "-"
     help="Offending inputs listed per rule in the table and the Markdown report.",
 )
 @click.option("-q", "--quiet", is_flag=True, help="No progress or notes on stderr.")
+@force_option
+@click.pass_context
 def audit(
+    ctx: click.Context,
     policy: Path,
     json_out: str | None,
     junit_out: str | None,
@@ -74,6 +79,8 @@ def audit(
     fidelity, drift against a baseline); its paths are relative to its folder.
     A summary table goes to stdout; --json, --junit and --markdown also write
     reports. The seed is fixed, so the same model and data give the same verdict.
+    Like -o elsewhere, a report or baseline replaces an existing file only if
+    limecli wrote it (or with --force), and never the policy file.
 
     Exit codes: 0 every rule passed (failed warning rules allowed), 1 a rule
     of severity error failed, 2 bad policy or option, 3 bad data or baseline,
@@ -84,12 +91,15 @@ def audit(
       limecli audit examples/audit/text_leak.toml --junit audit.xml \\
           --markdown "$GITHUB_STEP_SUMMARY"
     """
-    from limecli.audit import load_policy, run_audit, write_baseline
+    from limecli.atomic import write_atomic
+    from limecli.audit import check_outputs, load_policy, run_audit
     from limecli.audit.reports import render_json, render_junit, render_markdown, render_table
-    from limecli.batch import progress_bar
-    from limecli.cli.common import write_atomic
+    from limecli.cli.batch_run import progress_bar
+    from limecli.cli.options import flag_names
     from limecli.errors import ParameterError
 
+    ctx.meta["limecli.flags"] = flag_names(ctx.command)  # library messages name these flags
+    force = bool(ctx.meta.get("limecli.force"))
     outputs = {"--json": json_out, "--junit": junit_out, "--markdown": markdown_out}
     to_stdout = [name for name, value in outputs.items() if value == STDOUT]
     if len(to_stdout) > 1:
@@ -97,12 +107,8 @@ def audit(
     targets = [Path(v) for v in outputs.values() if v not in (None, STDOUT)]
     if baseline_out is not None:
         targets.append(baseline_out)
-    for target in targets:
-        folder = target.parent if str(target.parent) else Path(".")
-        if not folder.is_dir():
-            raise ParameterError(f"folder {folder} (for {target}) does not exist")
-        if target.is_dir():
-            raise ParameterError(f"{target} is a folder, not a file to write")
+    # The same checks as -o, before any work: nothing is lost if the audit cannot write.
+    check_outputs(policy, targets, force=force)
     if jobs == 0:
         raise ParameterError("--jobs must be a positive number of processes, or -1 for all cores")
 
@@ -113,17 +119,17 @@ def audit(
         result = run_audit(
             loaded,
             jobs=jobs,
+            baseline_out=baseline_out,
+            force=force,
             on_total=lambda n: progress.update(bar, total=n),
             on_record=lambda n: progress.advance(bar, n),
         )
 
-    if baseline_out is not None:
-        write_baseline(result, baseline_out)
-        if not quiet:
-            click.echo(
-                f"Note: wrote the baseline ({len(result.items)} explanations) to {baseline_out}",
-                err=True,
-            )
+    if baseline_out is not None and not quiet:
+        click.echo(
+            f"Note: wrote the baseline ({len(result.items)} explanations) to {baseline_out}",
+            err=True,
+        )
     renderers = {
         "--json": render_json,
         "--junit": render_junit,

@@ -58,6 +58,8 @@ from limecli.cli.common import check_output_path, force_option
     help="Write to this file instead of stdout (written atomically); an existing file "
     "limecli did not write is kept unless --force.",
 )
+# As on every command, so scripts can pass it everywhere; summary writes no notes today.
+@click.option("-q", "--quiet", is_flag=True, expose_value=False, help="No notes on stderr.")
 @force_option
 def summary(
     files: tuple[Path, ...],
