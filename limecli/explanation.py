@@ -2,17 +2,25 @@
 
 The JSON schema lives in ``limecli/schema/explanation.schema.json``; bump
 ``SCHEMA_VERSION`` (major for breaking changes) whenever the shape changes.
+
+Renderers import this module for type checking only; the methods that
+render (:meth:`Explanation.to_html`, :meth:`ImageExplanation.overlay`, ...)
+import them when called, so the two never form an import cycle.
 """
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from limecli.jsonable import jsonable
 
-_jsonable = jsonable  # the name other modules import
+if TYPE_CHECKING:
+    import numpy as np
+
+#: The former name, still imported by a few modules (use :func:`limecli.jsonable.jsonable`).
+_jsonable = jsonable
 
 SCHEMA_VERSION = "1.1"
 KINDS = ("tabular", "text", "image")
@@ -161,7 +169,7 @@ class Explanation:
 
     def to_json(self, indent: int | None = 2) -> str:
         """Serialise to the JSON contract (NaN/inf are written as null)."""
-        return json.dumps(_jsonable(self.to_dict()), indent=indent, ensure_ascii=False)
+        return json.dumps(jsonable(self.to_dict()), indent=indent, ensure_ascii=False)
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Explanation:
@@ -184,6 +192,49 @@ class Explanation:
     @classmethod
     def from_json(cls, text: str) -> Explanation:
         return cls.from_dict(json.loads(text))
+
+
+@dataclass
+class ImageExplanation(Explanation):
+    """An :class:`Explanation` that also keeps the pixels and the superpixel map.
+
+    ``pixels`` (H, W, 3 float32 in 0-255) and ``segments`` (H, W int, 0..K-1)
+    are not part of the JSON contract; they let :meth:`overlay`, :meth:`mask`
+    and :meth:`heatmap` draw the pictures.
+    """
+
+    pixels: np.ndarray | None = field(default=None, repr=False, compare=False)
+    segments: np.ndarray | None = field(default=None, repr=False, compare=False)
+
+    def _parts(self) -> tuple[np.ndarray, np.ndarray]:
+        if self.pixels is None or self.segments is None:
+            raise ValueError("this explanation carries no pixels (was it read back from JSON?)")
+        return self.pixels, self.segments
+
+    def overlay(
+        self, label: str | None = None, *, positive_only: bool = True, hide_rest: bool = False
+    ) -> np.ndarray:
+        """(H, W, 3) uint8 picture: the label's superpixels outlined (see render.overlay)."""
+        from limecli.render.overlay import overlay_image
+
+        pixels, segments = self._parts()
+        return overlay_image(
+            pixels, segments, self.label(label), positive_only=positive_only, hide_rest=hide_rest
+        )
+
+    def mask(self, label: str | None = None, *, positive_only: bool = True) -> np.ndarray:
+        """(H, W) int8: 1 supporting superpixel, -1 opposing (unless positive_only), 0 else."""
+        from limecli.render.overlay import selection_mask
+
+        _, segments = self._parts()
+        return selection_mask(segments, self.label(label), positive_only=positive_only)
+
+    def heatmap(self, label: str | None = None) -> np.ndarray:
+        """(H, W) float32: each pixel's superpixel weight (0 outside the explanation)."""
+        from limecli.render.overlay import weight_map
+
+        _, segments = self._parts()
+        return weight_map(segments, self.label(label))
 
 
 def library_versions() -> dict[str, str]:

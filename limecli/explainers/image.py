@@ -18,23 +18,17 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
 from limecli.errors import InputDataError, ParameterError
-from limecli.explainers.common import (
-    as_predictor,
-    choose_labels,
-    explain_labels,
-    prediction_record,
-    validate_common,
-)
-from limecli.explanation import Explanation, FeatureWeight, LabelExplanation, library_versions
+from limecli.explainers.base import Explainer
+from limecli.explanation import FeatureWeight, ImageExplanation
 from limecli.inputs.image import DEFAULT_MAX_PIXELS, LoadedImage, from_array, read_image
-from limecli.model.predictor import Predictor
+from limecli.inputs.ref import InputRef
 from limecli.sampling.image import (
     ImageSampler,
     parse_hide_color,
@@ -44,8 +38,10 @@ from limecli.sampling.image import (
     segment_stats,
 )
 from limecli.segment_cache import cached_segment
-from limecli.surrogate import cosine_distances_to_first, exponential_kernel
-from limecli.validation import check_choice, check_float, check_int, check_random_state
+from limecli.surrogate import cosine_distances_to_first
+from limecli.validation import check_choice
+
+__all__ = ["ImageExplainer", "ImageExplanation", "check_cache_dir", "explain_image"]
 
 SCALES = {"0-1": 1.0 / 255.0, "0-255": 1.0}
 #: Images per model call unless told otherwise (100 RGB 224x224 float32 images are 60 MB).
@@ -58,49 +54,17 @@ _GRAY = np.array([0.299, 0.587, 0.114], dtype=np.float32)
 
 
 @dataclass
-class ImageExplanation(Explanation):
-    """An :class:`Explanation` that also keeps the pixels and the superpixel map.
+class ImageInstance:
+    """An image to explain: its pixels, its superpixels, and what the record says of it."""
 
-    ``pixels`` (H, W, 3 float32 in 0-255) and ``segments`` (H, W int, 0..K-1)
-    are not part of the JSON contract; they let :meth:`overlay`, :meth:`mask`
-    and :meth:`heatmap` draw the pictures.
-    """
-
-    pixels: np.ndarray | None = field(default=None, repr=False, compare=False)
-    segments: np.ndarray | None = field(default=None, repr=False, compare=False)
-
-    def _parts(self) -> tuple[np.ndarray, np.ndarray]:
-        if self.pixels is None or self.segments is None:
-            raise ValueError("this explanation carries no pixels (was it read back from JSON?)")
-        return self.pixels, self.segments
-
-    def overlay(
-        self, label: str | None = None, *, positive_only: bool = True, hide_rest: bool = False
-    ) -> np.ndarray:
-        """(H, W, 3) uint8 picture: the label's superpixels outlined (see render.overlay)."""
-        from limecli.render.overlay import overlay_image
-
-        pixels, segments = self._parts()
-        return overlay_image(
-            pixels, segments, self.label(label), positive_only=positive_only, hide_rest=hide_rest
-        )
-
-    def mask(self, label: str | None = None, *, positive_only: bool = True) -> np.ndarray:
-        """(H, W) int8: 1 supporting superpixel, -1 opposing (unless positive_only), 0 else."""
-        from limecli.render.overlay import selection_mask
-
-        _, segments = self._parts()
-        return selection_mask(segments, self.label(label), positive_only=positive_only)
-
-    def heatmap(self, label: str | None = None) -> np.ndarray:
-        """(H, W) float32: each pixel's superpixel weight (0 outside the explanation)."""
-        from limecli.render.overlay import weight_map
-
-        _, segments = self._parts()
-        return weight_map(segments, self.label(label))
+    pixels: np.ndarray
+    segments: np.ndarray
+    #: Whether the superpixels were supplied rather than computed by the segmenter.
+    supplied: bool
+    input: dict[str, Any]
 
 
-class ImageExplainer:
+class ImageExplainer(Explainer[ImageInstance]):
     """Explains one image's prediction with superpixel LIME.
 
     ``model`` is a :class:`~limecli.model.predictor.Predictor` (see
@@ -112,6 +76,13 @@ class ImageExplainer:
     explaining the same image again skips the segmenter. The explanation is
     the same either way.
     """
+
+    kind = "image"
+    distance = "cosine"
+    default_top_labels = DEFAULT_TOP_LABELS
+    default_batch_size = DEFAULT_IMAGE_BATCH_SIZE
+    kernel_width: float
+    batch_size: int
 
     def __init__(
         self,
@@ -129,11 +100,16 @@ class ImageExplainer:
         mode: str | None = None,
         cache_dir: str | Path | None = None,
     ) -> None:
-        validate_common(num_samples, num_features, None, feature_selection)
+        super().__init__(
+            model,
+            mode=mode,
+            num_samples=num_samples,
+            num_features=num_features,
+            feature_selection=feature_selection,
+            kernel_width=kernel_width,
+            batch_size=batch_size,
+        )
         check_choice("scale", scale, SCALES)
-        check_float("kernel_width", kernel_width, min_value=0)
-        if batch_size is not None:
-            check_int("batch_size", batch_size, min_value=1)
         self.segmenter_params = dict(segmenter_params or {})
         if not callable(segmenter):
             check_choice("segmenter", segmenter, ("quickshift", "slic", "felzenszwalb"))
@@ -141,13 +117,7 @@ class ImageExplainer:
         self.segmenter = segmenter
         self.hide_color = parse_hide_color(hide_color)
         self.scale = scale
-        self.kernel_width = float(kernel_width)
-        self.feature_selection = feature_selection
-        self.num_samples = num_samples
-        self.num_features = num_features
-        self.batch_size = batch_size or DEFAULT_IMAGE_BATCH_SIZE
         self.cache_dir = check_cache_dir(cache_dir)
-        self.predictor: Predictor = as_predictor(model, mode)
 
     def model_input(self, batch: np.ndarray) -> np.ndarray:
         """The batch as the model takes it (flattened for pixel-vector estimators)."""
@@ -161,7 +131,8 @@ class ImageExplainer:
             return (batch @ _GRAY).reshape(n, -1)
         raise InputDataError(
             f"the model expects {n_in} features but a {w}x{h} RGB image flattens to {h * w * c} "
-            f"({h * w} in gray); resize the image with --resize"
+            f"({h * w} in gray); resize the image with 'resize'",
+            parameters=("resize",),
         )
 
     def explain(
@@ -173,20 +144,35 @@ class ImageExplainer:
         top_labels: int | None = None,
         num_samples: int | None = None,
         num_features: int | None = None,
+        input_info: dict[str, Any] | None = None,
         segments: np.ndarray | None = None,
     ) -> ImageExplanation:
         """Explain ``image`` (a LoadedImage, an array or a PIL image).
 
         Classification explains the named ``labels``, plus the ``top_labels``
         most probable; with neither, the 5 most probable. ``segments`` supplies
-        a label image instead of running the segmenter.
+        a label image instead of running the segmenter. ``input_info``: the
+        image's identity in the record (by default its source).
         """
-        num_samples = self.num_samples if num_samples is None else num_samples
-        num_features = self.num_features if num_features is None else num_features
-        validate_common(num_samples, num_features, top_labels, self.feature_selection)
-        loaded = image if isinstance(image, LoadedImage) else from_array(image)
+        self._check_instance(image)
+        request = self.request(
+            seed=seed,
+            labels=labels,
+            top_labels=top_labels,
+            num_samples=num_samples,
+            num_features=num_features,
+        )
+        subject = self._prepare(image, input_info, segments)
+        return cast(ImageExplanation, self._explain(subject, request))
+
+    def _prepare(
+        self,
+        instance: Any,
+        input_info: dict[str, Any] | None,
+        segments: np.ndarray | None = None,
+    ) -> ImageInstance:
+        loaded = instance if isinstance(instance, LoadedImage) else from_array(instance)
         pixels = loaded.pixels
-        height, width = pixels.shape[:2]
         if segments is None and isinstance(self.segmenter, str):
             seg = cached_segment(pixels, self.segmenter, self.segmenter_params, self.cache_dir)
         elif segments is None:  # a function cannot be keyed: it runs every time
@@ -194,23 +180,35 @@ class ImageExplainer:
         else:
             from limecli.sampling.image import relabel
 
-            seg = relabel(segments, (height, width), "the segments")
-        rng = check_random_state(seed)
-        sampler = ImageSampler(pixels, seg, self.hide_color, SCALES[self.scale])
-        masks = sampler.draw(num_samples, rng)
+            seg = relabel(segments, pixels.shape[:2], "the segments")
+        identity = InputRef.file(loaded.source).to_dict() if input_info is None else input_info
+        described = {
+            **identity,
+            "image_mode": loaded.original_mode,
+            "original_size": list(loaded.original_size),
+        }
+        return ImageInstance(pixels, seg, segments is not None, described)
+
+    def _sample(
+        self, subject: ImageInstance, n: int, rng: np.random.Generator
+    ) -> tuple[np.ndarray, np.ndarray]:
+        sampler = ImageSampler(
+            subject.pixels, subject.segments, self.hide_color, SCALES[self.scale]
+        )
+        masks = sampler.draw(n, rng)
         outputs = np.vstack(
             [
                 self.predictor(self.model_input(batch))
                 for batch in sampler.batches(masks, self.batch_size)
             ]
         )
-        data = masks.astype(np.float64)
-        distances = cosine_distances_to_first(data)
-        weights = exponential_kernel(distances, self.kernel_width)
-        if not labels and top_labels is None and self.predictor.mode == "classification":
-            top_labels = DEFAULT_TOP_LABELS
-        label_idx = choose_labels(self.predictor, outputs[0], labels, top_labels)
-        area, bbox = segment_stats(seg)
+        return masks.astype(np.float64), outputs
+
+    def _distances(self, data: np.ndarray) -> np.ndarray:
+        return cosine_distances_to_first(data)
+
+    def _describer(self, subject: ImageInstance) -> Callable[[int], FeatureWeight]:
+        area, bbox = segment_stats(subject.segments)
 
         def describe(j: int) -> FeatureWeight:
             return FeatureWeight(
@@ -221,51 +219,33 @@ class ImageExplainer:
                 extra={"area": int(area[j]), "bbox": [int(v) for v in bbox[j]]},
             )
 
-        label_explanations: list[LabelExplanation] = explain_labels(
-            self.predictor,
-            data,
-            outputs,
-            weights,
-            label_idx,
-            num_features,
-            self.feature_selection,
-            describe,
-        )
-        params: dict[str, Any] = {
-            "num_samples": num_samples,
-            "num_features": num_features,
-            "seed": seed,
-            "kernel": "exponential",
-            "kernel_width": self.kernel_width,
-            "distance": "cosine",
-            "feature_selection": self.feature_selection,
-            "surrogate": "ridge(alpha=1)",
-            "segmenter": (
-                "file"
-                if segments is not None
-                else (self.segmenter if isinstance(self.segmenter, str) else "custom")
-            ),
-            "segmenter_params": self.segmenter_params if segments is None else {},
+        return describe
+
+    def _params(self, subject: ImageInstance) -> dict[str, Any]:
+        if subject.supplied:
+            segmenter = "file"
+        else:
+            segmenter = self.segmenter if isinstance(self.segmenter, str) else "custom"
+        return {
+            **self._surrogate_params(),
+            "segmenter": segmenter,
+            "segmenter_params": {} if subject.supplied else self.segmenter_params,
             "hide_color": (self.hide_color if self.hide_color == "mean" else [*self.hide_color]),
             "scale": self.scale,
             "batch_size": self.batch_size,
         }
-        return ImageExplanation(
-            kind="image",
-            mode=str(self.predictor.mode),
-            input={
-                "source": loaded.source,
-                "image_mode": loaded.original_mode,
-                "original_size": list(loaded.original_size),
-            },
-            prediction=prediction_record(self.predictor, outputs[0]),
-            labels=label_explanations,
-            params=params,
-            meta={"method": "lime", "model": self.predictor.source, "versions": library_versions()},
-            data={"width": width, "height": height, "num_segments": sampler.n_segments},
-            pixels=pixels,
-            segments=seg,
-        )
+
+    def _input(self, subject: ImageInstance) -> dict[str, Any]:
+        return subject.input
+
+    def _data(self, subject: ImageInstance) -> dict[str, Any]:
+        height, width = subject.pixels.shape[:2]
+        # As the sampler counts them: labels 0..max, so max + 1 superpixels.
+        num_segments = int(subject.segments.max()) + 1
+        return {"width": width, "height": height, "num_segments": num_segments}
+
+    def _record(self, subject: ImageInstance, **fields: Any) -> ImageExplanation:
+        return ImageExplanation(**fields, pixels=subject.pixels, segments=subject.segments)
 
 
 def check_cache_dir(cache_dir: str | Path | None) -> Path | None:

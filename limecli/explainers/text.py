@@ -16,21 +16,17 @@ words: how often the word occurs; ``bow=False``: 1), ``positions`` the
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from limecli.errors import InputDataError, ParameterError, PredictorOutputError
-from limecli.explainers.common import (
-    as_predictor,
-    choose_labels,
-    explain_labels,
-    prediction_record,
-    validate_common,
-)
-from limecli.explanation import Explanation, FeatureWeight, library_versions
+from limecli.explainers.base import Explainer
+from limecli.explanation import Explanation, FeatureWeight
+from limecli.inputs.ref import InputRef
 from limecli.model.predictor import DEFAULT_BATCH_SIZE
 from limecli.sampling.text import (
     DEFAULT_MASK_TOKEN,
@@ -39,20 +35,31 @@ from limecli.sampling.text import (
     compile_split_expression,
     tokenize,
 )
-from limecli.surrogate import exponential_kernel
-from limecli.validation import check_float, check_int, check_random_state
 
 #: The reference's kernel width for text (on cosine distance x 100).
 DEFAULT_KERNEL_WIDTH = 25.0
 
 
-class TextExplainer:
+@dataclass
+class TextInstance:
+    """A text to explain, tokenised, with its identity for the record."""
+
+    text: str
+    tokenized: TokenizedText
+    input: dict[str, Any]
+
+
+class TextExplainer(Explainer[TextInstance]):
     """Explains a text model's predictions in terms of the words of the text.
 
     ``model`` is a :class:`~limecli.model.predictor.Predictor` (see
     :func:`limecli.load_model`), a fitted pipeline whose ``predict_proba`` or
     ``predict`` takes a list of strings, or a callable doing the same.
     """
+
+    kind = "text"
+    distance = "cosine*100"
+    kernel_width: float
 
     def __init__(
         self,
@@ -69,68 +76,65 @@ class TextExplainer:
         batch_size: int | None = None,
         mode: str | None = None,
     ) -> None:
-        validate_common(num_samples, num_features, None, feature_selection)
-        check_float("kernel_width", kernel_width, min_value=0)
-        if batch_size is not None:
-            check_int("batch_size", batch_size, min_value=1)
+        super().__init__(
+            model,
+            mode=mode,
+            num_samples=num_samples,
+            num_features=num_features,
+            feature_selection=feature_selection,
+            kernel_width=kernel_width,
+            batch_size=batch_size,
+        )
         if split_expression is not None:
             compile_split_expression(split_expression)
             if char_level:
                 raise ParameterError("split_expression and char_level cannot be used together")
         if not isinstance(mask_token, str):
             raise ParameterError(
-                f"The 'mask_token' parameter must be a str. Got {mask_token!r} instead."
+                f"The 'mask_token' parameter must be a str. Got {mask_token!r} instead.",
+                parameters=("mask_token",),
             )
-        self.predictor = as_predictor(model, mode)
         self.bow = bool(bow)
         self.split_expression = split_expression
         self.char_level = bool(char_level)
         self.mask_token = mask_token
-        self.kernel_width = float(kernel_width)
-        self.feature_selection = feature_selection
-        self.num_samples = num_samples
-        self.num_features = num_features
-        self.batch_size = batch_size
 
     def tokenize(self, text: str) -> TokenizedText:
         return tokenize(
             text, bow=self.bow, split_expression=self.split_expression, char_level=self.char_level
         )
 
-    def explain(
-        self,
-        text: str,
-        *,
-        seed: int | None = None,
-        labels: Sequence[str | int] | None = None,
-        top_labels: int | None = None,
-        num_samples: int | None = None,
-        num_features: int | None = None,
-        input_info: dict[str, Any] | None = None,
-    ) -> Explanation:
-        """Explain the model's prediction for ``text``."""
-        if not isinstance(text, str):
-            raise InputDataError(f"the text to explain must be a str, not {type(text).__name__}")
-        num_samples = self.num_samples if num_samples is None else num_samples
-        num_features = self.num_features if num_features is None else num_features
-        validate_common(num_samples, num_features, top_labels, self.feature_selection)
-        info = {"source": None, "index": None, **(input_info or {})}
-        tokenized = self.tokenize(text)
+    def _check_instance(self, instance: Any) -> None:
+        if not isinstance(instance, str):
+            raise InputDataError(
+                f"the text to explain must be a str, not {type(instance).__name__}"
+            )
+
+    def _prepare(self, instance: Any, input_info: dict[str, Any] | None) -> TextInstance:
+        # A text's identity always names its source and index, None when it has none.
+        info = {**InputRef.text(None).to_dict(), **(input_info or {})}
+        tokenized = self.tokenize(instance)
         if tokenized.n_features == 0:
             raise InputDataError(
                 f"{_where(info)} has no words to explain (it is empty or only "
                 "punctuation/whitespace)"
             )
-        rng = check_random_state(seed)
-        sampler = TextSampler(tokenized, self.mask_token)
-        keep = sampler.draw(num_samples, rng)
-        outputs = self._predict(sampler, keep)
-        distances = binary_cosine_distances_to_first(keep) * 100.0
-        data = keep.astype(float)
-        del keep
-        weights = exponential_kernel(distances, self.kernel_width)
-        label_idx = choose_labels(self.predictor, outputs[0], labels, top_labels)
+        return TextInstance(instance, tokenized, info)
 
+    def _sample(
+        self, subject: TextInstance, n: int, rng: np.random.Generator
+    ) -> tuple[np.ndarray, np.ndarray]:
+        sampler = TextSampler(subject.tokenized, self.mask_token)
+        keep = sampler.draw(n, rng)
+        outputs = self._predict(sampler, keep)
+        return keep.astype(float), outputs
+
+    def _distances(self, data: np.ndarray) -> np.ndarray:
+        # The interpretable data is 0/1: the distances come from counts (same numbers).
+        return binary_cosine_distances_to_first(data) * 100.0
+
+    def _describer(self, subject: TextInstance) -> Callable[[int], FeatureWeight]:
+        tokenized = subject.tokenized
         found: dict[int, list[list[int]]] = {}
 
         def describe(j: int) -> FeatureWeight:
@@ -148,48 +152,32 @@ class TextExplainer:
                 extra={"positions": positions},
             )
 
-        label_explanations = explain_labels(
-            self.predictor,
-            data,
-            outputs,
-            weights,
-            label_idx,
-            num_features,
-            self.feature_selection,
-            describe,
-        )
-        params = {
-            "num_samples": num_samples,
-            "num_features": num_features,
-            "seed": seed,
-            "kernel": "exponential",
-            "kernel_width": self.kernel_width,
-            "distance": "cosine*100",
+        return describe
+
+    def _params(self, subject: TextInstance) -> dict[str, Any]:
+        if self.char_level:
+            tokenizer = "char"
+        else:
+            tokenizer = "split_expression" if self.split_expression is not None else "words"
+        return {
             "bow": self.bow,
-            "tokenizer": "char"
-            if self.char_level
-            else ("split_expression" if self.split_expression is not None else "words"),
+            "tokenizer": tokenizer,
             "split_expression": self.split_expression,
             "char_level": self.char_level,
             "mask_token": None if self.bow else (self.mask_token or DEFAULT_MASK_TOKEN),
-            "feature_selection": self.feature_selection,
-            "surrogate": "ridge(alpha=1)",
+            **self._surrogate_params(),
             "batch_size": self.batch_size or DEFAULT_BATCH_SIZE,
         }
-        return Explanation(
-            kind="text",
-            mode=str(self.predictor.mode),
-            input=info,
-            prediction=prediction_record(self.predictor, outputs[0]),
-            labels=label_explanations,
-            params=params,
-            meta={"method": "lime", "model": self.predictor.source, "versions": library_versions()},
-            data={
-                "text": text,
-                "num_tokens": tokenized.n_tokens,
-                "num_interpretable_features": tokenized.n_features,
-            },
-        )
+
+    def _input(self, subject: TextInstance) -> dict[str, Any]:
+        return subject.input
+
+    def _data(self, subject: TextInstance) -> dict[str, Any]:
+        return {
+            "text": subject.text,
+            "num_tokens": subject.tokenized.n_tokens,
+            "num_interpretable_features": subject.tokenized.n_features,
+        }
 
     def _predict(self, sampler: TextSampler, keep: np.ndarray) -> np.ndarray:
         """Model outputs for every sample; texts are written one batch at a time."""
@@ -229,9 +217,9 @@ def binary_cosine_distances_to_first(keep: np.ndarray) -> np.ndarray:
 
 
 def _where(info: dict[str, Any]) -> str:
-    source = info.get("source") or "the text"
-    index = info.get("index")
-    return f"{source} row {index}" if index is not None else str(source)
+    ref = InputRef.from_dict(info)
+    source = ref.source or "the text"
+    return f"{source} row {ref.position}" if ref.position is not None else source
 
 
 def explain_text(
@@ -258,7 +246,7 @@ def explain_text(
     >>> exp = explain_text(load_model("sentiment.joblib"), "a truly great film", seed=0)
     >>> exp.as_list()[:3]
     """
-    input_info: dict[str, Any] = {"source": None, "index": None}
+    input_info = InputRef.text(None).to_dict()
     if isinstance(text, Path):
         from limecli.inputs.text import read_texts
 

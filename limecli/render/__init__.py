@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-from limecli.explanation import Explanation
+if TYPE_CHECKING:  # renderers read explanations, never import them: no cycle with to_html
+    from limecli.explanation import Explanation
 
 FORMATS = ("table", "json", "jsonl", "csv", "html")
 

@@ -6,9 +6,12 @@ import csv
 import io
 import json
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from limecli.explanation import Explanation
+from limecli.inputs.ref import InputRef
+
+if TYPE_CHECKING:
+    from limecli.explanation import Explanation
 
 COLUMNS = [
     "kind",
@@ -34,7 +37,7 @@ def render_csv(explanations: Sequence[Explanation]) -> str:
     writer.writerow(COLUMNS)
     for explanation in explanations:
         source = explanation.input.get("source")
-        index = explanation.input.get("row", explanation.input.get("index"))
+        index = InputRef.from_dict(explanation.input).position
         for lab in explanation.labels:
             for rank, feat in enumerate(lab.features, start=1):
                 writer.writerow(

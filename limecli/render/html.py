@@ -13,12 +13,15 @@ import io
 import math
 from collections.abc import Sequence
 from html import escape
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from limecli.explanation import Explanation, LabelExplanation
+from limecli.inputs.ref import InputRef
 from limecli.render.terminal import trust_summary
+
+if TYPE_CHECKING:
+    from limecli.explanation import Explanation, LabelExplanation
 
 # Okabe-Ito colours, distinguishable with every common colour-vision deficiency;
 # the sign is also written out next to every bar.
@@ -93,14 +96,14 @@ def render_html(explanations: Sequence[Explanation], *, title: str | None = None
 
 def _title(e: Explanation) -> str:
     source = e.input.get("source") or "input"
-    where = e.input.get("row", e.input.get("index"))
+    where = InputRef.from_dict(e.input).position
     at = f" row {where}" if where is not None else ""
     return f"Why the model said that: {e.kind} {source}{at}"
 
 
 def _section(e: Explanation, number: int) -> str:
     source = e.input.get("source") or "input"
-    where = e.input.get("row", e.input.get("index"))
+    where = InputRef.from_dict(e.input).position
     at = f", row {where}" if where is not None else ""
     parts = [
         f'<section class="explanation" id="explanation-{number}">',

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-from limecli.explanation import Explanation
+if TYPE_CHECKING:
+    from limecli.explanation import Explanation
 
 
 def render_json(explanations: Sequence[Explanation]) -> str:

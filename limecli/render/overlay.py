@@ -18,10 +18,12 @@ from __future__ import annotations
 
 import io
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from limecli.explanation import LabelExplanation
+if TYPE_CHECKING:
+    from limecli.explanation import LabelExplanation
 
 OUTLINE = (255, 255, 0)
 SUPPORT = (0, 200, 0)

@@ -7,6 +7,8 @@ import io
 import json
 from typing import Any
 
+from limecli.inputs.ref import InputRef
+from limecli.jsonable import jsonable
 from limecli.summary import Summary
 
 FEATURE_COLUMNS = [
@@ -28,9 +30,7 @@ def render_summary(
 ) -> str:
     """``limit`` (table only): show at most that many features per label (0: all)."""
     if fmt == "json":
-        from limecli.explanation import _jsonable
-
-        return json.dumps(_jsonable(summary.to_dict()), indent=2, ensure_ascii=False) + "\n"
+        return json.dumps(jsonable(summary.to_dict()), indent=2, ensure_ascii=False) + "\n"
     if fmt == "csv":
         return render_summary_csv(summary)
     if fmt == "table":
@@ -45,7 +45,7 @@ def render_summary_csv(summary: Summary) -> str:
     if summary.picks is not None:
         writer.writerow(PICK_COLUMNS)
         for p in summary.picks:
-            index = p.input.get("row", p.input.get("index"))
+            index = InputRef.from_dict(p.input).position
             writer.writerow(
                 [
                     p.rank,
@@ -143,7 +143,7 @@ def render_summary_table(
 
 def _where(identity: dict[str, Any]) -> str:
     source = identity.get("source") or "<data>"
-    index = identity.get("row", identity.get("index"))
+    index = InputRef.from_dict(identity).position
     return f"{source} row {index}" if index is not None else str(source)
 
 

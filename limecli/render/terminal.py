@@ -5,9 +5,12 @@ from __future__ import annotations
 import importlib
 import io
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from limecli.explanation import Explanation, LabelExplanation
+from limecli.inputs.ref import InputRef
+
+if TYPE_CHECKING:
+    from limecli.explanation import Explanation, LabelExplanation
 
 SUPPORT = "green"
 OPPOSE = "red"
@@ -58,7 +61,7 @@ def explanation_renderables(explanation: Explanation) -> list[Any]:
 
 def _title(explanation: Explanation) -> str:
     source = explanation.input.get("source") or "<data>"
-    where = explanation.input.get("row", explanation.input.get("index"))
+    where = InputRef.from_dict(explanation.input).position
     at = f" row {where}" if where is not None else ""
     model = explanation.meta.get("model")
     by = f"  ·  model {model}" if model else ""

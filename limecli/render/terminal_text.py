@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import unicodedata
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from limecli.explanation import Explanation, LabelExplanation
 from limecli.render.terminal import OPPOSE, SUPPORT
+
+if TYPE_CHECKING:
+    from limecli.explanation import Explanation, LabelExplanation
 
 #: Characters of the text shown; the rest is summarised (the JSON has every position).
 MAX_CHARS = 4000
