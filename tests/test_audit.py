@@ -229,6 +229,42 @@ where = { predicted = "aproved" }
     assert result.rules[2].status == "failed" and "kept none of the 20" in result.rules[2].message
 
 
+def test_rows_as_limecli_tabular_takes_them(tmp_path: Path, run_cli: Run) -> None:
+    """``rows = "195:"`` (to the end) as ``--rows 195:``; ``where.rows`` takes the same specs."""
+    rule = (
+        '[[rules]]\nid = "tail"\ntype = "min_fidelity"\nmin_r2 = -1.0\nwhere = { rows = "198:" }\n'
+    )
+    path = loans_policy(tmp_path, rule, rows="195:")
+    result = run_cli("audit", path, "-q", "--json", "-")
+    assert result.exit_code == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["inputs"] == 5 and report["rules"][0]["checked"] == 2
+    explained = run_audit(path)
+    assert [i.identity["row"] for i in explained.items] == [195, 196, 197, 198, 199]
+
+
+def test_text_table_rows_to_the_end(tmp_path: Path) -> None:
+    table = tmp_path / "posts.csv"
+    table.write_text("body\nrocket launch\norbit\nflu shot\nvaccine\n", encoding="utf-8")
+    path = tmp_path / "text.toml"
+    path.write_text(
+        f"[model]\npath = '{SAMPLE_MODELS / 'text_newsgroups.joblib'}'\n"
+        '[data]\nkind = "text"\npath = "posts.csv"\ncolumn = "body"\nrows = "2:"\n'
+        "[explainer]\nnum_samples = 50\n" + PASSING,
+        encoding="utf-8",
+    )
+    result = run_audit(path)
+    assert [i.identity for i in result.items] == [
+        {"source": "posts.csv", "index": 2},
+        {"source": "posts.csv", "index": 3},
+    ]
+    path.write_text(path.read_text().replace('rows = "2:"', 'rows = "1:9"'), encoding="utf-8")
+    with pytest.raises(
+        InputDataError, match=r"data\.rows: rows 1:9 reach past the end: posts\.csv"
+    ):
+        run_audit(path)
+
+
 def test_unknown_feature_name_is_a_policy_error(tmp_path: Path) -> None:
     path = loans_policy(
         tmp_path, '[[rules]]\nid = "r"\ntype = "forbidden_features"\nfeatures = ["incme"]\n'

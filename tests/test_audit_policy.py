@@ -189,3 +189,46 @@ def test_cli_bad_policy_is_one_line_exit_2(tmp_path: Path, run_cli) -> None:  # 
     assert len(lines) == 1 and lines[0].startswith("Error: ")
     assert "rules[0].type: unknown value 'nonsense'" in lines[0]
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("rows", "expected"),
+    [("5:", "5:"), (":3", ":3"), ("0:10,42", "0:10,42"), ("[3, 7, 3]", None)],
+)
+def test_data_rows_take_what_rows_takes(tmp_path: Path, rows: str, expected: str | None) -> None:
+    value = rows if rows.startswith("[") else f'"{rows}"'
+    policy = load_policy(
+        write(
+            tmp_path,
+            LOANS.replace('kind = "tabular"', f'kind = "tabular"\nrows = {value}')
+            + '[[rules]]\nid = "f"\ntype = "min_fidelity"\nmin_r2 = 0.1\n'
+            + f"where = {{ rows = {value} }}\n",
+        )
+    )
+    from limecli.inputs.rows import parse_row_spec
+
+    spec = policy.data_options["rows"]
+    assert policy.rules[0].where.rows == spec
+    if expected is not None:
+        assert spec == parse_row_spec(expected)
+    else:
+        assert spec.resolve(10) == [3, 7]
+
+
+@pytest.mark.parametrize(
+    ("rows", "message"),
+    [
+        ('"5:2"', "data.rows: '5:2' is not a row number or START:STOP range (0-based, e.g. 0:500"),
+        ('"0:x"', "data.rows: '0:x' is not a row number or START:STOP range"),
+        ('"3,"', "data.rows: '' is not a row number"),
+        ("[1, -2]", "data.rows: expected row numbers (0-based), got an array"),
+        ("1.5", 'data.rows: expected a row spec such as "0:50" or an array, got a number (1.5)'),
+    ],
+)
+def test_bad_data_rows(tmp_path: Path, rows: str, message: str) -> None:
+    text = LOANS.replace('kind = "tabular"', f'kind = "tabular"\nrows = {rows}') + (
+        '[[rules]]\nid = "f"\ntype = "min_fidelity"\nmin_r2 = 0.1\n'
+    )
+    error = policy_error(tmp_path, text)
+    assert message in error
+    assert f"line {line_of(text, 'rows =')}:" in error

@@ -174,3 +174,14 @@ def test_summary_output_keeps_a_file_limecli_did_not_write(run_cli, batch, tmp_p
     assert notes.read_text() == "my notes\n"
     assert run_cli("summary", batch, "-o", notes, "--format", "table", "--force").exit_code == 0
     assert run_cli("summary", batch, "-o", notes, "--format", "table").exit_code == 0  # now ours
+
+
+def test_quiet_as_on_every_command(run_cli, batch: Path, tmp_path: Path) -> None:
+    out = tmp_path / "s.json"
+    for flag in ("-q", "--quiet"):
+        result = run_cli("summary", batch, flag, "-o", out, "--format", "json")
+        assert result.exit_code == 0 and result.stdout == "" and result.stderr == ""
+        assert json.loads(out.read_text())["explanations"] == 30
+    quiet = run_cli("summary", batch, "-q", "--format", "csv")
+    assert quiet.exit_code == 0 and quiet.stderr == ""
+    assert quiet.stdout == run_cli("summary", batch, "--format", "csv").stdout
