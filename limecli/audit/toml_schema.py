@@ -94,6 +94,7 @@ class Checker:
 
 
 def next_header(lines: list[str], start: int, subtable_of: str | None) -> int:
+    """The index of the next table header from ``start`` (sub-tables of ``subtable_of`` skipped)."""
     for i in range(start, len(lines)):
         stripped = lines[i].strip()
         if stripped.startswith("["):
@@ -109,6 +110,7 @@ def next_header(lines: list[str], start: int, subtable_of: str | None) -> int:
 
 
 def shown(value: Any) -> str:
+    """A TOML value as messages describe it: ``a string ('high')``, ``an array``."""
     if isinstance(value, bool):
         return "a boolean (" + ("true" if value else "false") + ")"
     if isinstance(value, str):
@@ -136,7 +138,8 @@ class Table:
     def path(self, key: str) -> str:
         return f"{self.where}.{key}" if self.where else key
 
-    def take(self, key: str, required: bool) -> Any:
+    def take(self, key: str, *, required: bool = False) -> Any:
+        """The raw value of ``key`` (None when absent), marked as read."""
         self.known.append(key)
         if key not in self.data:
             if required:
@@ -151,7 +154,7 @@ class Table:
             self.checker.fail(self.path(key), f"expected {what}, got {shown(value)}")
 
     def table(self, key: str, *, required: bool) -> Table | None:
-        value = self.take(key, required)
+        value = self.take(key, required=required)
         if value is None:
             return None
         self.expect(key, value, lambda v: isinstance(v, dict), "a table")
@@ -163,7 +166,7 @@ class Table:
         return table
 
     def array_of_tables(self, key: str) -> list[Table]:
-        value = self.take(key, False)
+        value = self.take(key)
         if value is None:
             return []
         self.expect(
@@ -175,7 +178,7 @@ class Table:
         return [Table(self.checker, v, f"{self.path(key)}[{i}]") for i, v in enumerate(value)]
 
     def string(self, key: str, default: str | None = None, *, required: bool = False) -> str | None:
-        value = self.take(key, required)
+        value = self.take(key, required=required)
         if value is None:
             return default
         self.expect(key, value, lambda v: isinstance(v, str), "a string")
@@ -193,14 +196,14 @@ class Table:
         return value
 
     def boolean(self, key: str, default: bool) -> bool:
-        value = self.take(key, False)
+        value = self.take(key)
         if value is None:
             return default
         self.expect(key, value, lambda v: isinstance(v, bool), "true or false")
         return bool(value)
 
     def integer(self, key: str, default: int | None, *, minimum: int | None = None) -> int | None:
-        value = self.take(key, False)
+        value = self.take(key)
         if value is None:
             return default
         self.expect(
@@ -219,7 +222,7 @@ class Table:
         minimum: float | None = None,
         open_min: bool = False,
     ) -> float | None:
-        value = self.take(key, required)
+        value = self.take(key, required=required)
         if value is None:
             return default
         self.expect(
@@ -243,7 +246,7 @@ class Table:
         return value
 
     def string_list(self, key: str) -> list[str] | None:
-        value = self.take(key, False)
+        value = self.take(key)
         if value is None:
             return None
         self.expect(
@@ -255,7 +258,7 @@ class Table:
         return [str(x) for x in value]
 
     def string_or_list(self, key: str) -> list[str] | None:
-        value = self.take(key, False)
+        value = self.take(key)
         if value is None:
             return None
         if isinstance(value, str):

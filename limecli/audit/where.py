@@ -130,7 +130,7 @@ def _value_condition(checker: Checker, where: str, condition: Any) -> Any:
 def read_row_spec(table: Table, key: str) -> RowSpec | None:
     """A row spec written as a tabular batch's ``rows`` takes it (``"0:50"``, ``"5:"``,
     ``"3,7,9"``, one parser for both: :mod:`limecli.inputs.rows`) or an array of row numbers."""
-    value = table.take(key, False)
+    value = table.take(key)
     if value is None:
         return None
     if isinstance(value, list):
