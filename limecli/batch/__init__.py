@@ -14,7 +14,8 @@ and what a batch guarantees):
 ``resume``
     What an earlier run's JSONL/CSV output already holds.
 ``tasks_tabular``, ``tasks_text``, ``tasks_image``
-    Each kind's batch task and lazy inputs.
+    Each kind's batch task and lazy inputs; imported from those modules (not
+    re-exported here), so that ``import limecli.batch`` loads no explainer.
 
 This is library code: it reports through return values and callbacks and
 never prints; the command line's wrapper (progress, notes, exit code 6) is
@@ -22,9 +23,6 @@ never prints; the command line's wrapper (progress, notes, exit code 6) is
 """
 
 from __future__ import annotations
-
-import importlib
-from typing import Any
 
 from limecli.batch.executors import BACKENDS, check_executor_options
 from limecli.batch.resume import csv_key, key_function
@@ -53,18 +51,6 @@ from limecli.batch.sinks import (
 )
 from limecli.inputs.ref import InputRef, derive_seed, identity_key
 
-#: The per-kind tasks, imported on first use (each pulls in its explainer's dependencies).
-_TASKS = {
-    "TabularBatchTask": "limecli.batch.tasks_tabular",
-    "tabular_batch_inputs": "limecli.batch.tasks_tabular",
-    "OUTPUT_BLOCK": "limecli.batch.tasks_tabular",
-    "TextBatchTask": "limecli.batch.tasks_text",
-    "text_batch_inputs": "limecli.batch.tasks_text",
-    "ImageBatchTask": "limecli.batch.tasks_image",
-    "image_batch_inputs": "limecli.batch.tasks_image",
-    "PICTURES": "limecli.batch.tasks_image",
-}
-
 __all__ = [
     "BACKENDS",
     "CSV_EXTRA_COLUMNS",
@@ -92,16 +78,4 @@ __all__ = [
     "render_record",
     "run_batch",
     "run_chunk",
-    *_TASKS,
 ]
-
-
-def __getattr__(name: str) -> Any:
-    module = _TASKS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'limecli.batch' has no attribute {name!r}")
-    return getattr(importlib.import_module(module), name)
-
-
-def __dir__() -> list[str]:
-    return __all__
