@@ -119,7 +119,7 @@ class TabularExplainer(SharedPoolMixin, Explainer[TabularInstance]):
             )
         labels = None
         if discretizer == "entropy":
-            labels = self._entropy_labels(frame)
+            labels = self._entropy_labels(frame, categorical)
         self.sampler = TabularSampler(
             frame[self.feature_columns],
             categorical=categorical,
@@ -131,7 +131,7 @@ class TabularExplainer(SharedPoolMixin, Explainer[TabularInstance]):
         n = len(self.feature_columns)
         self.kernel_width = float(kernel_width) if kernel_width else 0.75 * float(np.sqrt(n))
 
-    def _entropy_labels(self, frame: pd.DataFrame) -> np.ndarray:
+    def _entropy_labels(self, frame: pd.DataFrame, categorical: Sequence[str]) -> np.ndarray:
         if self.target is not None:
             return frame[self.target].to_numpy()
         if self.predictor.mode == "regression":
@@ -141,6 +141,11 @@ class TabularExplainer(SharedPoolMixin, Explainer[TabularInstance]):
                 parameters=("target",),
             )
         # No target given: bin by the model's own predicted classes on the training data.
+        # The form the model takes depends on which columns are categorical: a sampler
+        # without bins says so before the binned one can be fitted.
+        self.sampler = TabularSampler(
+            frame[self.feature_columns], categorical=categorical, discretizer=None
+        )
         outputs = self.predictor.predict(
             self.model_input(frame[self.feature_columns]), self.batch_size
         )
