@@ -144,6 +144,26 @@ def test_executor_messages_name_parameters(options, message, parameters) -> None
     assert caught.value.parameters == parameters
 
 
+def test_the_output_is_checked_before_any_work(tmp_path: Path) -> None:
+    """check_sink refuses what open_sink would, touching nothing; the CLI calls it up front."""
+    from limecli.batch import check_sink
+    from limecli.cli.batch_run import check_batch
+    from limecli.config.common import Batch, Output
+
+    with pytest.raises(ParameterError) as caught:
+        check_sink("jsonl", tmp_path / "missing" / "x.jsonl")
+    assert caught.value.parameters == ("output",)
+    assert str(caught.value) == f"folder {tmp_path / 'missing'} (of 'output') does not exist"
+    with pytest.raises(ParameterError, match="not html"):
+        check_batch(Output(output=tmp_path / "x.html"), Batch())
+    with pytest.raises(ParameterError, match="'resume' needs"):
+        check_batch(Output(fmt="json"), Batch(resume=True))
+    with pytest.raises(ParameterError, match="'jobs' must be"):
+        check_batch(Output(fmt="jsonl"), Batch(jobs=0))
+    assert check_batch(Output(output=tmp_path / "x.csv"), Batch(resume=True)) == "csv"
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_resume_needs_a_resumable_output() -> None:
     with pytest.raises(ParameterError) as caught:
         open_sink("json", None, resume=True)

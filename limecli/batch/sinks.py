@@ -180,15 +180,9 @@ def _csv_error_row(record: dict[str, Any]) -> str:
     return _csv_line([row[c] for c in columns])
 
 
-def open_sink(
-    fmt: str, output: Path | None, *, resume: bool = False, kind: str | None = None
-) -> tuple[StreamSink, set[str]]:
-    """Open the output for a batch; with ``resume``, also the keys of inputs already done.
-
-    Nothing is written, and no file created, when ``fmt`` cannot be streamed
-    (ParameterError). Keys are those of :func:`~limecli.batch.resume.key_function`
-    (``fmt``), which :func:`~limecli.batch.runner.run_batch` takes as ``key=``.
-    """
+def check_sink(fmt: str, output: Path | None, *, resume: bool = False) -> None:
+    """What :func:`open_sink` would refuse (ParameterError), checked without touching anything:
+    a caller can run this before any work."""
     check_stream_format(fmt)
     if resume and (output is None or fmt not in RESUMABLE_FORMATS):
         raise ParameterError(
@@ -196,13 +190,28 @@ def open_sink(
             "or 'output' FILE.csv",
             parameters=("resume", "output"),
         )
+    if output is not None:
+        folder = output.parent if str(output.parent) else Path(".")
+        if not folder.is_dir():
+            raise ParameterError(
+                f"folder {folder} (of 'output') does not exist", parameters=("output",)
+            )
+
+
+def open_sink(
+    fmt: str, output: Path | None, *, resume: bool = False, kind: str | None = None
+) -> tuple[StreamSink, set[str]]:
+    """Open the output for a batch; with ``resume``, also the keys of inputs already done.
+
+    Nothing is written, and no file created, when the output cannot work
+    (:func:`check_sink`). Keys are those of
+    :func:`~limecli.batch.resume.key_function` (``fmt``), which
+    :func:`~limecli.batch.runner.run_batch` takes as ``key=``.
+    """
+    check_sink(fmt, output, resume=resume)
     if output is None:
         return StreamSink(fmt, sys.stdout), set()
     folder = output.parent if str(output.parent) else Path(".")
-    if not folder.is_dir():
-        raise ParameterError(
-            f"folder {folder} (of 'output') does not exist", parameters=("output",)
-        )
     if fmt not in RESUMABLE_FORMATS:
         # Not appendable: stream into a temporary file, renamed when complete.
         fd, tmp = tempfile.mkstemp(prefix=f".{output.name}.", suffix=".tmp", dir=folder)

@@ -13,6 +13,8 @@ from limecli.batch import (
     BatchInput,
     BatchReport,
     ChunkTask,
+    check_executor_options,
+    check_sink,
     key_function,
     open_sink,
     run_batch,
@@ -112,6 +114,15 @@ def run_cli_batch(
             f"each has an error record in {where}"
         )
     return report
+
+
+def check_batch(output: Output, batch: Batch) -> str:
+    """Refuse, before any work, a batch that cannot run or cannot be written (html, --resume
+    without a JSONL/CSV file, --jobs 0, ...); the format the batch will write."""
+    fmt = resolve_format(output.fmt, output.output)
+    check_executor_options(batch.jobs, batch.backend, batch.scheduler)
+    check_sink(fmt, output.output, resume=batch.resume)
+    return fmt
 
 
 def run_job(
