@@ -255,11 +255,6 @@ def test_renderers_and_the_explanation_form_no_import_cycle() -> None:
     subprocess.run([sys.executable, "-c", code], check=True)
 
 
-@pytest.mark.xfail(
-    reason="InputRef.from_dict makes a position an int: a record written by hand with a "
-    "non-integer row no longer renders as it did (see limecli/inputs/ref.py)",
-    raises=ValueError,
-)
 def test_renderers_show_a_foreign_records_position_as_written() -> None:
     exp = TextExplainer(text_model, num_samples=40).explain("good", seed=0)
     exp.input = {"source": "x.csv", "row": "abc"}

@@ -57,8 +57,7 @@ class InputRef:
         source = None if source is None else str(source)
         for key in POSITION_KEYS:
             if key in identity:
-                value = identity[key]
-                return cls(source, None if value is None else int(value), key)
+                return cls(source, _position(identity[key]), key)
         return cls(source)
 
     def to_dict(self) -> dict[str, Any]:
@@ -81,6 +80,16 @@ class InputRef:
     def seed(self, seed: int | None) -> int | None:
         """This input's seed in a batch, derived from the global ``seed`` (see :func:`derive_seed`)."""
         return derive_seed(seed, self.to_dict())
+
+
+def _position(value: Any) -> Any:
+    """An integer position as an int; anything else (a record limecli did not write) as given."""
+    if value is None or isinstance(value, bool):
+        return value
+    try:
+        return int(value) if int(value) == value or str(int(value)) == str(value) else value
+    except (TypeError, ValueError):
+        return value
 
 
 def position_of(identity: Mapping[str, Any]) -> Any:
