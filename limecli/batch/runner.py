@@ -28,12 +28,14 @@ two things:
 Then :func:`run_batch` writes every record to a sink (:mod:`limecli.batch.sinks`)::
 
     sink, done = open_sink("jsonl", Path("out.jsonl"), resume=True, kind="text")
+    complete = False
     try:
         report = run_batch(text_batch_inputs(paths), per_input(TextBatchTask(explainer)),
                            sink, kind="text", seed=0, jobs=2, done=done,
                            key=key_function("jsonl"))
+        complete = True
     finally:
-        sink.close(complete=...)
+        sink.close(complete)  # a JSON array or table file is kept only when complete
 
 Guarantees:
 

@@ -19,7 +19,7 @@ from limecli.batch import (
     open_sink,
     run_batch,
 )
-from limecli.cli.common import note, resolve_format
+from limecli.cli.output import note, resolve_format
 from limecli.errors import BatchInputsFailed
 
 if TYPE_CHECKING:
