@@ -33,11 +33,12 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -48,6 +49,8 @@ ROOT = HERE.parent.parent
 DRIVER_MARK = "LIMECLI_GOLDEN_DRIVER"
 #: Copied into every case's folder (small: about 1 MB in all).
 SAMPLES = ("sample_data", "sample_models", "examples")
+#: Seconds a command may take (the slowest takes a few): a hung one is killed and recorded.
+COMMAND_TIMEOUT = 120
 
 
 def _load(name: str, path: Path) -> ModuleType:
@@ -148,13 +151,14 @@ def prewarm() -> None:
 
 def _run_forked(
     args: Sequence[str], cwd: Path, env: dict[str, str], stdin: Path, out: Path, err: Path
-) -> int:
+) -> int | str:
     sys.stdout.flush()
     sys.stderr.flush()
     pid = os.fork()
     if pid == 0:  # the child: become `python -m limecli ARGS` in cwd
         code = 1
         try:
+            os.setpgid(0, 0)  # its own process group, so a hung command can be killed whole
             os.chdir(cwd)
             for fd, (path, flags) in enumerate(
                 ((stdin, os.O_RDONLY), (out, os.O_WRONLY), (err, os.O_WRONLY))
@@ -193,17 +197,46 @@ def _run_forked(
                     stream.flush()
         finally:
             os._exit(code)
-    _, status = os.waitpid(pid, 0)
-    return os.waitstatus_to_exitcode(status)
+    with contextlib.suppress(OSError):  # also here: whichever of the two runs first
+        os.setpgid(pid, pid)
+    return _wait(pid, lambda: _poll_child(pid))
+
+
+def _poll_child(pid: int) -> int | None:
+    done, status = os.waitpid(pid, os.WNOHANG)
+    return os.waitstatus_to_exitcode(status) if done else None
+
+
+def _wait(group: int, poll: Callable[[], int | None]) -> int | str:
+    """The command's exit code; past ``COMMAND_TIMEOUT`` its process group is killed."""
+    deadline = time.monotonic() + COMMAND_TIMEOUT
+    delay = 0.001
+    while (code := poll()) is None:
+        if time.monotonic() > deadline:
+            with contextlib.suppress(OSError):
+                os.killpg(group, signal.SIGKILL)
+            while poll() is None:
+                time.sleep(0.01)
+            return f"killed: no exit within {COMMAND_TIMEOUT} s"
+        time.sleep(delay)
+        delay = min(delay * 2, 0.02)
+    return code
 
 
 def _run_subprocess(
     args: Sequence[str], cwd: Path, env: dict[str, str], stdin: Path, out: Path, err: Path
-) -> int:
+) -> int | str:
     with stdin.open("rb") as i, out.open("wb") as o, err.open("wb") as e:
-        return subprocess.run(
-            [sys.executable, "-m", "limecli", *args], cwd=cwd, env=env, stdin=i, stdout=o, stderr=e
-        ).returncode
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "limecli", *args],
+            cwd=cwd,
+            env=env,
+            stdin=i,
+            stdout=o,
+            stderr=e,
+            start_new_session=True,
+        )
+        return _wait(proc.pid, proc.poll)
 
 
 def _snapshot(folder: Path) -> dict[str, str]:
