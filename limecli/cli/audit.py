@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from limecli.cli.common import force_option
+from limecli.cli.types import force_option
 
 STDOUT = "-"
 

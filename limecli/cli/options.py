@@ -16,6 +16,8 @@ from typing import Any, TypeVar
 
 import click
 
+from limecli.cli.types import ClassNames, NumSamples, check_output_path, remember_force
+
 F = TypeVar("F", bound=Callable[..., Any])
 
 
@@ -52,11 +54,11 @@ class SectionedCommand(click.Command):
 
 
 def flag_names(command: click.Command) -> dict[str, str]:
-    """Parameter name -> the flag a user types for it (the longest spelling)."""
+    """Parameter name -> the flag a user types for it (its first spelling: ``-o``, ``--jobs``)."""
     flags: dict[str, str] = {}
     for param in command.params:
         if isinstance(param, click.Option) and param.name:
-            flags[param.name] = max(param.opts, key=len)
+            flags[param.name] = param.opts[0]
     return flags
 
 
@@ -78,60 +80,6 @@ def current_flags() -> dict[str, str]:
     """The running command's parameter -> flag table (empty outside a command)."""
     ctx = click.get_current_context(silent=True)
     return {} if ctx is None else dict(ctx.meta.get("limecli.flags", {}))
-
-
-class NumSamples(click.ParamType):
-    """An int >= 2, or "auto" (grow the sample until the explanation is settled)."""
-
-    name = "N|auto"
-
-    def convert(self, value: Any, param: Any, ctx: Any) -> int | str:
-        if value != "auto" and not isinstance(value, int):
-            try:
-                value = int(value)
-            except ValueError:
-                self.fail(f"{value!r} is neither an integer nor 'auto'.", param, ctx)
-        if isinstance(value, int) and value < 2:
-            self.fail(f"{value} is smaller than the minimum of 2.", param, ctx)
-        return value
-
-
-class ClassNames(click.ParamType):
-    """``a,b,c`` or a file with one name per line, as a tuple of names."""
-
-    name = "LIST|FILE"
-
-    def convert(self, value: Any, param: Any, ctx: Any) -> tuple[str, ...]:
-        if isinstance(value, tuple):
-            return value
-        path = Path(value)
-        if path.is_file():
-            lines = [line.strip() for line in path.read_text(encoding="utf-8").splitlines()]
-            names = [n for n in lines if n]
-        else:
-            names = [n.strip() for n in value.split(",")]
-        if not names or any(not n for n in names):
-            self.fail(f"empty class name in {value!r}", param, ctx)
-        return tuple(names)
-
-
-def _remember_force(ctx: click.Context, param: click.Parameter, value: bool) -> bool:
-    ctx.meta["limecli.force"] = value
-    return value
-
-
-def check_output_path(
-    ctx: click.Context, param: click.Parameter, value: Path | None
-) -> Path | None:
-    """Refuse an existing file limecli did not write, unless --force (exit 2), before any work.
-
-    With --resume the file is left to the batch, which checks it record by record.
-    """
-    from limecli.atomic import check_overwrite
-
-    if value is not None and not ctx.params.get("resume"):
-        check_overwrite(value, force=bool(ctx.meta.get("limecli.force")))
-    return value
 
 
 def _click_settings(name: str, spec: dict[str, Any], default: Any) -> dict[str, Any]:
@@ -157,7 +105,7 @@ def _click_settings(name: str, spec: dict[str, Any], default: Any) -> dict[str, 
     elif kind in ("flag", "toggle"):
         out["is_flag"] = True
     elif kind == "force":
-        out.update(is_flag=True, is_eager=True, callback=_remember_force)
+        out.update(is_flag=True, is_eager=True, callback=remember_force)
     elif kind == "file":
         out["type"] = click.Path(dir_okay=False, path_type=Path)
     elif kind == "output":
@@ -179,17 +127,20 @@ def option_group(
     section: str,
     arguments: Sequence[str] = (),
     exclude: Sequence[str] = (),
-    **overrides: dict[str, Any],
+    overrides: dict[str, dict[str, Any]] | None = None,
+    **field_overrides: dict[str, Any],
 ) -> Callable[[F], F]:
     """One click option per field of the dataclass ``cls``, collected into one argument.
 
     The command receives ``cls(...)`` under the snake_case name of the class
     (``Sampling`` -> ``sampling``). ``arguments``: click arguments (declared
     separately) that are fields of ``cls`` too, e.g. ``model`` of ``ModelSpec``.
-    ``overrides``: per field, spec keys to replace (``default``, ``help``, ...).
+    ``overrides`` (or keyword arguments by field name): per field, the spec keys
+    to replace (``default``, ``help``, ...).
     """
     fields = [f for f in dataclasses.fields(cls) if "cli" in f.metadata and f.name not in exclude]
     target = _snake(cls.__name__)
+    overrides = {**(overrides or {}), **field_overrides}
 
     def decorate(f: F) -> F:
         @functools.wraps(f)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from limecli.cli.common import check_output_path, force_option
+from limecli.cli.types import check_output_path, force_option
 
 
 @click.command(name="summary")
@@ -81,7 +81,7 @@ def summary(
           sample_data/breast_cancer_test.csv --all -o explanations.jsonl
       limecli summary explanations.jsonl --pick 5
     """
-    from limecli.cli.common import resolve_format, write_atomic
+    from limecli.cli.output import resolve_format, write_atomic
     from limecli.render.summary import render_summary
     from limecli.summary import read_records, summarize
 

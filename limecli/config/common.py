@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from limecli.config import BACKENDS, FEATURE_SELECTIONS, FORMATS, MODES, opt
 
@@ -131,18 +130,6 @@ class ModelSpec:
             "skops and ONNX models load without running code; pickles run code.",
         ),
     )
-
-    def load(self) -> Any:
-        """The :class:`~limecli.model.predictor.Predictor` for this model."""
-        from limecli.model.loading import load_model
-
-        return load_model(
-            self.model,
-            mode=self.mode,
-            class_names=None if self.class_names is None else list(self.class_names),
-            timeout=self.timeout,
-            trust=self.trust,
-        )
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -89,8 +89,8 @@ class Segmentation:
 
     def given_params(self) -> dict[str, Any]:
         """The segmenter parameters set, as (field name -> value); None ones left out."""
-        names = ("kernel_size", "max_dist", "ratio", "n_segments", "compactness", "fz_scale")
-        names += ("sigma", "min_size")
+        names: tuple[str, ...] = ("kernel_size", "max_dist", "ratio", "n_segments")
+        names += ("compactness", "fz_scale", "sigma", "min_size")
         return {n: getattr(self, n) for n in names if getattr(self, n) is not None}
 
 

@@ -15,9 +15,13 @@ callback (the CLI writes ``Note: ...`` lines on stderr unless ``-q``).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from limecli.config.common import ModelSpec
+    from limecli.model.predictor import Predictor
 
 #: Where a pipeline sends what the user should know: ``notes(message, *parameters)``,
 #: one line each; like error messages, a note names parameters as ``'name'`` and
@@ -39,8 +43,18 @@ class BatchJob:
     task: Any
     #: Inputs per task: fixed by the kind (never by --jobs), so chunking cannot change output.
     chunk_size: int
-    #: The keys of a record's ``input`` that make its identity (others are extras
-    #: the explainer adds, such as an image's size).
-    identity_fields: Sequence[str] | None = None
     #: What the rows of a tabular job hold, by input key (the audit's row filters read it).
     values: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+
+def load_predictor(spec: ModelSpec) -> Predictor:
+    """The :class:`~limecli.model.predictor.Predictor` for a model spec (file or entrypoint)."""
+    from limecli.model.loading import load_model
+
+    return load_model(
+        spec.model,
+        mode=spec.mode,
+        class_names=None if spec.class_names is None else list(spec.class_names),
+        timeout=spec.timeout,
+        trust=spec.trust,
+    )

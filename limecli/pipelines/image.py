@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -120,7 +119,10 @@ class ImagePipeline:
         self.max_pixels = settings.max_pixels or DEFAULT_MAX_PIXELS
         params = check_image_settings(segmentation, settings)
         hide = parse_hide_color(settings.hide_color)
-        width = {} if sampling.kernel_width is None else {"kernel_width": sampling.kernel_width}
+        # The explainer's own default width unless one is given.
+        width: dict[str, Any] = {}
+        if sampling.kernel_width is not None:
+            width["kernel_width"] = sampling.kernel_width
         self.explainer = ImageExplainer(
             predictor,
             segmenter=segmentation.segmenter,
@@ -128,7 +130,7 @@ class ImagePipeline:
             hide_color=hide,
             scale=settings.scale,
             feature_selection=sampling.feature_selection,
-            num_samples=sampling.num_samples,
+            num_samples=int(sampling.num_samples),
             num_features=sampling.num_features,
             batch_size=sampling.batch_size,
             cache_dir=segmentation.cache_dir,
@@ -199,10 +201,9 @@ class ImagePipeline:
 
         ``names``: how each image is named in its record (default: its path).
         """
-        from limecli.batch import BatchInput, per_input
-        from limecli.batch.tasks_image import ImageBatchTask
+        from limecli.batch import per_input
+        from limecli.batch.tasks_image import ImageBatchTask, image_batch_inputs
         from limecli.inputs.discover import output_names
-        from limecli.inputs.ref import InputRef
 
         out_dir = pictures.out_dir
         if out_dir is not None:
@@ -223,13 +224,8 @@ class ImagePipeline:
             positive_only=pictures.positive_only,
             hide_rest=pictures.hide_rest,
         )
-        stems = output_names(files)
-        shown = names if names is not None else [f.path for f in files]
-        # Lazily: a path and a name per image; the pixels are read in the worker.
-        inputs = (
-            BatchInput(InputRef.file(name), (os.path.abspath(f.path), stem))
-            for f, stem, name in zip(files, stems, shown, strict=True)
-        )
+        paths = [f.path for f in files]
+        inputs = image_batch_inputs(paths, stems=output_names(files), sources=names)
         self.notes(f"explaining {len(files)} images")
         return BatchJob(
             kind=self.kind,
@@ -237,7 +233,6 @@ class ImagePipeline:
             total=len(files),
             task=per_input(task),
             chunk_size=1,
-            identity_fields=("source",),
         )
 
 

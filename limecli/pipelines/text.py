@@ -68,7 +68,10 @@ class TextPipeline:
         self.sampling = sampling
         self.labels = labels
         self.notes = notes
-        width = {} if sampling.kernel_width is None else {"kernel_width": sampling.kernel_width}
+        # The explainer's own default width unless one is given.
+        width: dict[str, Any] = {}
+        if sampling.kernel_width is not None:
+            width["kernel_width"] = sampling.kernel_width
         self.explainer = TextExplainer(
             predictor,
             bow=settings.bow,
@@ -76,7 +79,7 @@ class TextPipeline:
             char_level=settings.char_level,
             mask_token=settings.mask_token,
             feature_selection=sampling.feature_selection,
-            num_samples=sampling.num_samples,
+            num_samples=int(sampling.num_samples),
             num_features=sampling.num_features,
             batch_size=sampling.batch_size,
             **width,
