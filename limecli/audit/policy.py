@@ -18,6 +18,8 @@ from typing import Any
 
 from limecli.audit.toml_schema import Checker, Table
 from limecli.audit.where import RowFilter, read_row_filter, read_row_spec
+from limecli.config import DISCRETIZERS as CONFIG_DISCRETIZERS
+from limecli.config import FEATURE_SELECTIONS, SEGMENTERS
 from limecli.errors import ParameterError
 
 KINDS = ("tabular", "text", "image")
@@ -30,8 +32,8 @@ RULE_TYPES = (
     "min_fidelity",
     "drift",
 )
-FEATURE_SELECTIONS = ("auto", "forward", "highest_weights", "lasso_path", "none")
-DISCRETIZERS = ("quartile", "decile", "entropy", "none")
+#: The allowed values are the CLI's (limecli.config); a policy may also say "none".
+DISCRETIZERS = (*CONFIG_DISCRETIZERS, "none")
 
 
 class PolicyError(ParameterError):
@@ -225,7 +227,7 @@ def _explainer_settings(table: Table, kind: str) -> dict[str, Any]:
         out["split_expression"] = table.string("split_expression")
         out["mask_token"] = table.string("mask_token") or "UNKWORDZ"
     else:
-        out["segmenter"] = table.choice("segmenter", ("quickshift", "slic", "felzenszwalb"))
+        out["segmenter"] = table.choice("segmenter", SEGMENTERS)
     table.done()
     return out
 

@@ -1,4 +1,4 @@
-"""Explaining a policy's inputs with the batch machinery (:mod:`limecli.batch`).
+"""Explaining a policy's inputs with the kinds' pipelines (limecli.pipelines) and the batch runner.
 
 Tabular data shares one sample pool drawn with the policy's seed (see
 README, Batch); texts and images are explained one by one with seeds derived
@@ -11,18 +11,21 @@ any number of jobs.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
 from limecli.audit.items import AuditItem, describe_input
 from limecli.audit.policy import Policy
 from limecli.audit.rules import check_feature_names
-from limecli.batch import BatchInput, ChunkTask, per_input, run_batch
+from limecli.audit.settings import PolicySettings, policy_settings
+from limecli.batch import BatchInput, run_batch
 from limecli.errors import InputDataError, LimeCliError, ParameterError
 from limecli.explanation import Explanation
+from limecli.inputs.discover import FoundFile
 from limecli.inputs.ref import InputRef
 from limecli.inputs.rows import RowSpec
+from limecli.pipelines import BatchJob, load_predictor
 
 
 @dataclass
@@ -51,37 +54,22 @@ def explain_policy_inputs(
     it, so it is an error with that input's exit code (3 bad data, 5 model
     call failed, ...), never a silently smaller audit.
     """
-    from limecli.model.loading import is_entrypoint, load_model
-
-    model = policy.model
-    if not is_entrypoint(model):
-        model = str(policy.resolve(model))
-    elif model.rpartition(":")[0].endswith(".py"):
-        script, _, function = model.rpartition(":")
-        model = f"{policy.resolve(script)}:{function}"
-    predictor = load_model(model, mode=policy.mode, class_names=policy.class_names)
-    settings = policy.explainer
-    labels = policy.labels_needed()
-    # Rules judge the predicted class by default: explain it besides any named label.
-    top_labels = 1 if labels else None
-    values: dict[str, dict[str, Any]] = {}
-    if policy.kind == "tabular":
-        inputs, task, chunk, total = _tabular(policy, predictor, labels, top_labels, values)
-    elif policy.kind == "text":
-        inputs, task, chunk, total = _text(policy, predictor, labels, top_labels)
-    else:
-        inputs, task, chunk, total = _image(policy, predictor, labels, top_labels)
+    settings = policy_settings(policy)
+    predictor = load_predictor(settings.model)
+    job = {"tabular": _tabular, "text": _text, "image": _image}[policy.kind](
+        policy, settings, predictor
+    )
     if on_total is not None:
-        on_total(total)
+        on_total(job.total)
     sink = _ListSink([])
     run_batch(
-        inputs,
-        task,
+        job.inputs,
+        job.task,
         sink,
-        kind=policy.kind,
-        seed=policy.seed,
-        jobs=settings["jobs"] if jobs is None else jobs,
-        chunk_size=chunk,
+        kind=job.kind,
+        seed=settings.sampling.seed,
+        jobs=settings.jobs if jobs is None else jobs,
+        chunk_size=job.chunk_size,
         on_record=on_record,
     )
     failed = [r for r in sink.records if isinstance(r, dict)]
@@ -98,13 +86,9 @@ def explain_policy_inputs(
     items = []
     for record in sink.records:
         assert isinstance(record, Explanation)
-        key = _row_key(record.input)
-        items.append(AuditItem(dict(record.input), record, values.get(key)))
+        key = InputRef.from_dict(record.input).key()
+        items.append(AuditItem(dict(record.input), record, job.values.get(key)))
     return items
-
-
-def _row_key(identity: dict[str, Any]) -> str:
-    return InputRef.from_dict(identity).key()
 
 
 def _chosen_rows(policy: Policy, spec: RowSpec | None, n_rows: int, source: str) -> list[int]:
@@ -117,56 +101,22 @@ def _chosen_rows(policy: Policy, spec: RowSpec | None, n_rows: int, source: str)
         raise InputDataError(f"{policy.path}: data.rows: {e}") from e
 
 
-def _tabular(
-    policy: Policy,
-    predictor: Any,
-    labels: list[str],
-    top_labels: int | None,
-    values: dict[str, dict[str, Any]],
-) -> tuple[Iterable[BatchInput], ChunkTask, int, int]:
-    from limecli.batch.tasks_tabular import TabularBatchTask, tabular_batch_inputs
-    from limecli.explainers.tabular import TabularExplainer
+def _tabular(policy: Policy, settings: PolicySettings, predictor: Any) -> BatchJob:
     from limecli.inputs.tabular import read_csv
+    from limecli.pipelines.tabular import TabularPipeline
 
-    settings = policy.explainer
-    options = policy.data_options
-    frame = read_csv(policy.resolve(policy.data))
-    train = options["train"]
-    rows = _chosen_rows(policy, options["rows"], len(frame), policy.data)
-    discretizer = settings["discretizer"]
-    explainer = TabularExplainer(
-        predictor,
-        frame if train is None else read_csv(policy.resolve(train)),
-        target=options["target"],
-        categorical=options["categorical"],
-        discretizer=None if discretizer == "none" else discretizer,
-        sample_around_instance=settings["sample_around_instance"],
-        kernel_width=settings["kernel_width"],
-        feature_selection=settings["feature_selection"],
-        num_samples=settings["num_samples"],
-        num_features=settings["num_features"],
-        batch_size=settings["batch_size"],
+    pipeline = TabularPipeline(predictor, settings.kind, settings.sampling, settings.labels)
+    data = policy.resolve(policy.data)
+    frame = pipeline.prepare(
+        data,
+        frame=read_csv(data),
+        training_source=policy.data_options["train"] or policy.data,
     )
-    explainer.training_source = train or policy.data
-    check_feature_names(policy, list(explainer.feature_columns), [str(c) for c in frame.columns])
-    shared = (
-        explainer.shared_pool(seed=policy.seed, num_samples=settings["num_samples"])
-        if explainer.shares_samples
-        else None
-    )
-    task = TabularBatchTask(
-        explainer,
-        shared,
-        labels=labels,
-        top_labels=top_labels,
-        num_samples=settings["num_samples"],
-        num_features=settings["num_features"],
-    )
-    source = _shown_path(policy.data)
-    for i in rows:
-        values[InputRef.row(source, i).key()] = frame.iloc[i].to_dict()
-    inputs = tabular_batch_inputs(explainer, frame, rows, source=source, shared=shared is not None)
-    return inputs, task, 32 if shared is not None else 4, len(rows)
+    assert pipeline.explainer is not None
+    columns = list(pipeline.explainer.feature_columns)
+    check_feature_names(policy, columns, [str(c) for c in frame.columns])
+    rows = _chosen_rows(policy, policy.data_options["rows"], len(frame), policy.data)
+    return pipeline.batch_job(frame, rows, _shown_path(policy.data), keep_values=True)
 
 
 def _shown_path(path: str) -> str:
@@ -183,59 +133,35 @@ def _relative(policy: Policy, path: str) -> str:
     return _shown_path(rel)
 
 
-def _text(
-    policy: Policy, predictor: Any, labels: list[str], top_labels: int | None
-) -> tuple[Iterable[BatchInput], ChunkTask, int, int]:
-    from limecli.batch.tasks_text import TextBatchTask, text_batch_inputs
-    from limecli.explainers.text import TextExplainer
-    from limecli.inputs.discover import (
-        TABLE_EXTENSIONS,
-        TEXT_EXTENSIONS,
-        expand_paths,
-        parse_extensions,
-    )
+def _text(policy: Policy, settings: PolicySettings, predictor: Any) -> BatchJob:
+    from limecli.inputs.discover import TABLE_EXTENSIONS, TEXT_EXTENSIONS
+    from limecli.pipelines.text import TextPipeline
 
-    settings = policy.explainer
-    options = policy.data_options
-    if settings["char_level"] and settings["split_expression"] is not None:
+    text = settings.kind
+    if text.char_level and text.split_expression is not None:
         raise ParameterError(
             f"{policy.path}: explainer.char_level and explainer.split_expression cannot be "
             "used together"
         )
-    explainer = TextExplainer(
-        predictor,
-        bow=settings["bow"],
-        split_expression=settings["split_expression"],
-        char_level=settings["char_level"],
-        mask_token=settings["mask_token"],
-        feature_selection=settings["feature_selection"],
-        num_samples=settings["num_samples"],
-        num_features=settings["num_features"],
-        batch_size=settings["batch_size"],
-        **({"kernel_width": settings["kernel_width"]} if settings["kernel_width"] else {}),
-    )
-    column = options["column"]
-    default = TABLE_EXTENSIONS if column is not None else TEXT_EXTENSIONS
-    extensions = options["extensions"]
+    pipeline = TextPipeline(predictor, text, settings.sampling, settings.labels)
+    options = policy.data_options
+    column = text.column
     files = _expand(
         policy,
-        expand_paths,
-        extensions=parse_extensions(extensions) if extensions else default,
+        options["extensions"],
+        TABLE_EXTENSIONS if column is not None else TEXT_EXTENSIONS,
         recursive=options["recursive"],
         what="table" if column is not None else "text file",
     )
     # Every row of each table: data.rows is picked per table below, once its length is known.
-    items = text_batch_inputs(files, encoding=options["encoding"], column=column)
+    items = pipeline.batch_items([f.path for f in files])
     named = [
         replace(item, ref=replace(item.ref, source=_relative(policy, str(item.ref.source))))
         for item in items
     ]
     if options["rows"] is not None:
         named = _pick_rows(policy, options["rows"], named)
-    task = per_input(
-        TextBatchTask(explainer, labels=labels, top_labels=top_labels, encoding=options["encoding"])
-    )
-    return named, task, 4, len(named)
+    return pipeline.job(named)
 
 
 def _pick_rows(policy: Policy, spec: RowSpec, items: list[BatchInput]) -> list[BatchInput]:
@@ -250,47 +176,36 @@ def _pick_rows(policy: Policy, spec: RowSpec, items: list[BatchInput]) -> list[B
     ]
 
 
-def _expand(policy: Policy, expand: Any, **kwargs: Any) -> list[str]:
+def _expand(
+    policy: Policy, extensions: list[str] | None, default: tuple[str, ...], **kwargs: Any
+) -> list[FoundFile]:
+    """The files ``data.path`` names (a file, folder or glob), with absolute paths."""
+    from limecli.inputs.discover import expand_paths, parse_extensions
+
     target = policy.resolve(policy.data)
     if not target.exists():
         raise InputDataError(f"{policy.path}: data.path: {policy.data} does not exist")
+    suffixes = parse_extensions(extensions) if extensions else default
     try:
-        found = expand([str(target)], **kwargs)
+        found = expand_paths([str(target)], extensions=suffixes, **kwargs)
     except ParameterError as e:
         raise InputDataError(f"{policy.path}: data.path: {e}") from e
-    return [os.path.abspath(f.path) for f in found]
+    return [FoundFile(os.path.abspath(f.path), f.name) for f in found]
 
 
-def _image(
-    policy: Policy, predictor: Any, labels: list[str], top_labels: int | None
-) -> tuple[Iterable[BatchInput], ChunkTask, int, int]:
-    from limecli.batch.tasks_image import ImageBatchTask, image_batch_inputs
-    from limecli.explainers.image import ImageExplainer
-    from limecli.inputs.discover import expand_paths, image_extensions, parse_extensions
+def _image(policy: Policy, settings: PolicySettings, predictor: Any) -> BatchJob:
+    from limecli.config.image import Pictures
+    from limecli.inputs.discover import image_extensions
+    from limecli.pipelines.image import ImagePipeline
 
-    settings = policy.explainer
-    options = policy.data_options
-    explainer = ImageExplainer(
-        predictor,
-        segmenter=settings["segmenter"] or "quickshift",
-        feature_selection=settings["feature_selection"],
-        num_samples=settings["num_samples"],
-        num_features=settings["num_features"],
-        batch_size=settings["batch_size"],
-        # As `limecli image`: segmentations kept on disk only where the user asked for it.
-        cache_dir=os.environ.get("LIMECLI_CACHE_DIR") or None,
-        **({"kernel_width": settings["kernel_width"]} if settings["kernel_width"] else {}),
-    )
-    extensions = options["extensions"]
+    segmentation, image = settings.kind
+    pipeline = ImagePipeline(predictor, segmentation, image, settings.sampling, settings.labels)
     files = _expand(
         policy,
-        expand_paths,
-        extensions=parse_extensions(extensions) if extensions else image_extensions(),
-        recursive=options["recursive"],
+        policy.data_options["extensions"],
+        image_extensions(),
+        recursive=policy.data_options["recursive"],
         what="image",
     )
-    task = per_input(
-        ImageBatchTask(explainer, labels=labels, top_labels=top_labels, resize=options["resize"])
-    )
-    items = list(image_batch_inputs(files, sources=[_relative(policy, f) for f in files]))
-    return items, task, 1, len(items)
+    names = [_relative(policy, f.path) for f in files]
+    return pipeline.batch_job(files, Pictures(), names=names)

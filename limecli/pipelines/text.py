@@ -166,20 +166,25 @@ class TextPipeline:
         )
         return [f.path for f in found]
 
-    def batch_job(self, files: Sequence[str], stdin: Any = None) -> BatchJob:
-        """A batch over ``files`` (each a text, or a table whose column holds the texts)."""
-        from limecli.batch import per_input
-        from limecli.batch.tasks_text import TextBatchTask, text_batch_inputs
+    def batch_items(self, files: Sequence[str], stdin: Any = None) -> list[Any]:
+        """The batch inputs for ``files`` (each a text, or a table whose column holds texts)."""
+        from limecli.batch.tasks_text import text_batch_inputs
 
         settings = self.settings
-        items = text_batch_inputs(
+        return text_batch_inputs(
             list(files),
             encoding=settings.encoding,
             column=settings.column,
             rows=list(settings.rows) or None,
             stdin=stdin,
         )
-        self.notes(f"explaining {len(items)} texts")
+
+    def job(self, items: Sequence[Any]) -> BatchJob:
+        """The batch job explaining ``items`` (from :meth:`batch_items`)."""
+        from limecli.batch import per_input
+        from limecli.batch.tasks_text import TextBatchTask
+
+        settings = self.settings
         task = TextBatchTask(
             self.explainer,
             labels=self.labels.labels,
@@ -191,3 +196,9 @@ class TextPipeline:
         return BatchJob(
             kind=self.kind, inputs=items, total=len(items), task=per_input(task), chunk_size=CHUNK
         )
+
+    def batch_job(self, files: Sequence[str], stdin: Any = None) -> BatchJob:
+        """A batch over ``files``, with a note of how many texts it holds."""
+        items = self.batch_items(files, stdin)
+        self.notes(f"explaining {len(items)} texts")
+        return self.job(items)
