@@ -103,7 +103,8 @@ def check_overwrite(path: str | Path, *, force: bool = False) -> None:
     if not is_limecli_output(path):
         raise ParameterError(
             f"{path} exists and is not a limecli output: not overwriting it "
-            "(pass --force to replace it)"
+            "(pass 'force' to replace it)",
+            parameters=("force",),
         )
 
 

@@ -353,7 +353,7 @@ def test_expand_paths_errors_and_exclusions(tmp_path: Path, monkeypatch) -> None
         Path(name).write_text("w")
     found = expand_paths(["d"], extensions=[".txt"], recursive=True, exclude=["d/o"])
     assert [f.path for f in found] == ["d/1.txt"]
-    with pytest.raises(ParameterError, match="add --recursive"):
+    with pytest.raises(ParameterError, match="add 'recursive'"):
         expand_paths(["d/o/.."], extensions=[".md"])
     assert os.path.isdir("d/o")
 

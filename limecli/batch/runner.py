@@ -64,12 +64,12 @@ from __future__ import annotations
 
 import functools
 import itertools
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
 from limecli.batch.executors import check_executor_options, executor
-from limecli.batch.sinks import RecordSink, error_record
+from limecli.batch.sinks import PARAMETERS_KEY, RecordSink, error_record
 from limecli.explanation import Explanation
 from limecli.inputs.ref import InputRef
 
@@ -185,8 +185,12 @@ def run_batch(
     done: set[str] | frozenset[str] = frozenset(),
     key: Callable[[InputRef], str] = InputRef.key,
     on_record: Callable[[int], None] | None = None,
+    spell: Callable[[str, Sequence[str]], str] | None = None,
 ) -> BatchReport:
     """Explain every input, writing records to ``sink`` in input order.
+
+    ``spell(message, parameters)``: rewrites an error record's message, whose
+    parameters are named as ``'name'`` (the CLI spells them as its flags).
 
     ``done`` holds keys (``key(item.ref)``) to skip; ``on_record(n)`` is told
     after each chunk is written (progress). ``jobs``: processes (-1 all cores);
@@ -206,6 +210,8 @@ def run_batch(
     with executor(jobs, backend, scheduler) as execute:
         for records in execute(work, _chunks(todo(), chunk_size)):
             for record in records:
+                if isinstance(record, dict):
+                    _spell_error(record, spell)
                 identity = record.input if isinstance(record, Explanation) else record["input"]
                 sink.write(kind, identity, record)
                 report.written += 1
@@ -213,3 +219,9 @@ def run_batch(
             if on_record is not None:
                 on_record(len(records))
     return report
+
+
+def _spell_error(record: dict[str, Any], spell: Callable[[str, Sequence[str]], str] | None) -> None:
+    parameters = record.pop(PARAMETERS_KEY, None)
+    if spell is not None and parameters:
+        record["error"]["message"] = spell(record["error"]["message"], parameters)

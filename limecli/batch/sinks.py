@@ -37,12 +37,22 @@ def error_record(kind: str, ref: InputRef, error: BaseException) -> dict[str, An
     """The record written in place of an explanation for a failed input."""
     message = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
     code = error.exit_code if isinstance(error, LimeCliError) else 1
-    return {
+    record = {
         "schema_version": SCHEMA_VERSION,
         "kind": kind,
         "input": jsonable(ref.to_dict()),
         "error": {"type": type(error).__name__, "message": message, "exit_code": code},
     }
+    parameters = getattr(error, "parameters", ())
+    if parameters:
+        # Travels with the record to the runner, which may spell them (and always drops
+        # the key before the record is written): see run_batch's ``spell``.
+        record[PARAMETERS_KEY] = list(parameters)
+    return record
+
+
+#: An error record's parameters on its way from a worker to the runner (never written).
+PARAMETERS_KEY = "_parameters"
 
 
 def is_error_record(record: dict[str, Any]) -> bool:

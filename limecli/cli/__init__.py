@@ -51,6 +51,18 @@ class LimeGroup(click.Group):
         command: click.Command = getattr(importlib.import_module(module), attr)
         return command
 
+    def resolve_command(
+        self, ctx: click.Context, args: list[str]
+    ) -> tuple[str | None, click.Command | None, list[str]]:
+        name, command, rest = super().resolve_command(ctx, args)
+        if command is not None:
+            from limecli.cli.options import flag_names
+
+            # Before the command parses anything; ctx.meta is shared with its context, so
+            # library messages can be spelled with this command's flags.
+            ctx.meta["limecli.flags"] = flag_names(command)
+        return name, command, rest
+
     def invoke(self, ctx: click.Context) -> Any:
         debug = bool(ctx.params.get("debug"))
         with warnings.catch_warnings():

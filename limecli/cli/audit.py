@@ -95,10 +95,8 @@ def audit(
     from limecli.audit import check_outputs, load_policy, run_audit
     from limecli.audit.reports import render_json, render_junit, render_markdown, render_table
     from limecli.cli.batch_run import progress_bar
-    from limecli.cli.options import flag_names
     from limecli.errors import ParameterError
 
-    ctx.meta["limecli.flags"] = flag_names(ctx.command)  # library messages name these flags
     force = bool(ctx.meta.get("limecli.force"))
     outputs = {"--json": json_out, "--junit": junit_out, "--markdown": markdown_out}
     to_stdout = [name for name, value in outputs.items() if value == STDOUT]

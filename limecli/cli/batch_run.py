@@ -3,6 +3,7 @@ stderr, and exit code 6 when inputs failed. The work itself is :mod:`limecli.bat
 
 from __future__ import annotations
 
+import functools
 import sys
 from collections.abc import Iterable
 from pathlib import Path
@@ -19,6 +20,7 @@ from limecli.batch import (
     open_sink,
     run_batch,
 )
+from limecli.cli.options import current_flags, spell_flags
 from limecli.cli.output import note, resolve_format
 from limecli.errors import BatchInputsFailed
 
@@ -103,6 +105,7 @@ def run_cli_batch(
                 done=done,
                 key=key_function(fmt),
                 on_record=lambda n: progress.advance(bar, n),
+                spell=functools.partial(spell_flags, flags=current_flags()),
             )
         complete = True
     finally:

@@ -30,10 +30,7 @@ class SectionedOption(click.Option):
 
 
 class SectionedCommand(click.Command):
-    """A command whose --help lists options by section (Input, Model, Sampling, ...).
-
-    It also records, for error messages, which flag spells each parameter.
-    """
+    """A command whose --help lists options by section (Input, Model, Sampling, ...)."""
 
     def format_options(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         sections: dict[str, list[tuple[str, str]]] = {}
@@ -45,12 +42,6 @@ class SectionedCommand(click.Command):
         for name, rows in sections.items():
             with formatter.section(name):
                 formatter.write_dl(rows)
-
-    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
-        # Before any option callback runs; ctx.meta is shared with the group, which
-        # maps library messages to these flags.
-        ctx.meta["limecli.flags"] = flag_names(self)
-        return super().parse_args(ctx, args)
 
 
 def flag_names(command: click.Command) -> dict[str, str]:

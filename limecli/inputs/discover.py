@@ -85,7 +85,10 @@ def parse_extensions(values: Iterable[str]) -> tuple[str, ...]:
         for part in value.split(","):
             part = part.strip().lower()
             if not part or part in (".", "*"):
-                raise ParameterError(f"--ext {value!r}: expected extensions such as .txt,.md")
+                raise ParameterError(
+                    f"'extensions' {value!r}: expected extensions such as .txt,.md",
+                    parameters=("extensions",),
+                )
             out.append(part if part.startswith(".") else f".{part}")
     return tuple(dict.fromkeys(out))
 
@@ -162,8 +165,10 @@ def expand_paths(
     if not unique:
         named = ", ".join(args) or "the path list"
         kinds = ", ".join(sorted(suffixes)) or "none"
-        deeper = "" if recursive else " (add --recursive to look in subfolders)"
-        raise ParameterError(f"no {what} found in {named}: looked for {kinds}{deeper}")
+        deeper = "" if recursive else " (add 'recursive' to look in subfolders)"
+        raise ParameterError(
+            f"no {what} found in {named}: looked for {kinds}{deeper}", parameters=("recursive",)
+        )
     return list(unique.values())
 
 

@@ -251,7 +251,8 @@ class _bomb_guard:
             what = f" has {pixels:,} pixels, which is" if pixels else " is"
             raise InputDataError(
                 f"{self.path}{what} over the limit of {self.max_pixels:,} pixels "
-                "(Pillow's decompression-bomb guard); pass --max-pixels N to allow a larger image"
+                "(Pillow's decompression-bomb guard); pass 'max_pixels' N to allow a larger image",
+                parameters=("max_pixels",),
             ) from exc
 
 

@@ -202,7 +202,8 @@ def check_numeric_columns(
         raise InputDataError(
             f"{source} column '{column}' holds numbers except {n_bad} cell(s), first at row "
             f"{row}: {values.iloc[row]!r}; fix the value(s), or name the column with "
-            f"--categorical if it is categorical"
+            f"'categorical' if it is categorical",
+            parameters=("categorical",),
         )
 
 

@@ -114,12 +114,13 @@ def decode_bytes(raw: bytes, source: str, encoding: str | None = None) -> str:
     except UnicodeDecodeError as e:
         bad = raw[e.start : e.start + 1].hex()
         hint = (
-            "; if it is text, name its encoding with --encoding (e.g. cp1252, cp949, shift_jis)"
+            "; if it is text, name its encoding with 'encoding' (e.g. cp1252, cp949, shift_jis)"
             if encoding is None
             else ""
         )
         raise InputDataError(
-            f"{source} is not valid {codec} text (byte 0x{bad} at offset {e.start}){hint}"
+            f"{source} is not valid {codec} text (byte 0x{bad} at offset {e.start}){hint}",
+            parameters=("encoding",) if hint else (),
         ) from None
 
 
@@ -163,7 +164,9 @@ def read_texts(
     if names.count(STDIN) > 1:
         raise ParameterError("stdin (-) can be read only once")
     if rows is not None and column is None:
-        raise ParameterError("rows can be chosen only together with a column (--column)")
+        raise ParameterError(
+            "rows can be chosen only together with a column ('column')", parameters=("column",)
+        )
     out: list[TextInput] = []
     for name in names:
         label = STDIN_NAME if name == STDIN else name

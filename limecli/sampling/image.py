@@ -154,7 +154,8 @@ def read_segments(path: str | Path, size: tuple[int, int]) -> np.ndarray:
     if labels.shape != (height, width):
         raise InputDataError(
             f"segments file {path} is {labels.shape[1]}x{labels.shape[0]} but the image is "
-            f"{width}x{height} (after --resize, if given)"
+            f"{width}x{height} (after 'resize', if given)",
+            parameters=("resize",),
         )
     return relabel(labels, (height, width), str(path))
 
