@@ -89,7 +89,9 @@ class ImageBatchTask:
             loaded = read_image(path, resize=self.resize, max_pixels=self.max_pixels)
         except InputDataError as e:
             # The payload path is absolute (workers may run elsewhere); messages name the input.
-            raise InputDataError(str(e).replace(str(path), shown)) from None
+            raise InputDataError(
+                str(e).replace(str(path), shown), parameters=e.parameters
+            ) from None
         loaded.source = shown
         segments = None
         if self.segments_file is not None:

@@ -90,7 +90,9 @@ class TextBatchTask:
             try:
                 raw = read_source_bytes(value)
             except InputDataError as e:
-                raise InputDataError(str(e).replace(value, shown)) from None
+                raise InputDataError(
+                    str(e).replace(value, shown), parameters=e.parameters
+                ) from None
             text = decode_bytes(raw, shown, self.encoding)
         else:
             text = value

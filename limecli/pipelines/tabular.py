@@ -139,7 +139,7 @@ class TabularPipeline:
         except InputDataError as e:
             if "the row" not in str(e):
                 raise
-            raise InputDataError(f"{source} row {row}: {e}") from e
+            raise InputDataError(f"{source} row {row}: {e}", parameters=e.parameters) from e
 
     def select_rows(self, selection: RowSelection, n_rows: int) -> list[int]:
         """The rows a batch explains: ``rows`` parsed against the data, or all of them."""
