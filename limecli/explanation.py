@@ -19,9 +19,6 @@ from limecli.jsonable import jsonable
 if TYPE_CHECKING:
     import numpy as np
 
-#: The former name, still imported by a few modules (use :func:`limecli.jsonable.jsonable`).
-_jsonable = jsonable
-
 SCHEMA_VERSION = "1.1"
 KINDS = ("tabular", "text", "image")
 

@@ -96,7 +96,7 @@ def summary(
     width = shutil.get_terminal_size().columns if to_terminal else None
     if fmt == "html":
         from limecli.explanation import Explanation
-        from limecli.render.html import render_summary_html
+        from limecli.render.html_summary import render_summary_html
 
         explained = [Explanation.from_dict(r) for r in records if "error" not in r]
         text = render_summary_html(result, explained)

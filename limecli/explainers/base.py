@@ -18,7 +18,6 @@ from typing import Any, ClassVar, Generic, TypeVar
 import numpy as np
 
 from limecli.explainers.common import (
-    as_predictor,
     choose_labels,
     explain_labels,
     prediction_record,
@@ -26,6 +25,7 @@ from limecli.explainers.common import (
 )
 from limecli.explanation import Explanation, FeatureWeight, library_versions
 from limecli.model.predictor import Predictor
+from limecli.model.wrap import as_predictor
 from limecli.surrogate import exponential_kernel
 from limecli.validation import check_float, check_int, check_random_state
 

@@ -15,17 +15,6 @@ if TYPE_CHECKING:
     from limecli.stability import FeatureMoments
 
 
-def as_predictor(model: Any, mode: str | None = None) -> Predictor:
-    """Accept a Predictor, a fitted estimator or a plain callable."""
-    if isinstance(model, Predictor):
-        if mode is not None and model.mode is None:
-            model.mode = mode
-        return model
-    from limecli.model.loading import wrap_model
-
-    return wrap_model(model, mode=mode, source=type(model).__name__)
-
-
 def choose_labels(
     predictor: Predictor,
     first_output: np.ndarray,
