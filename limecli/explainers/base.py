@@ -10,6 +10,7 @@ with the record every kind writes (``params`` prefix, ``meta``, prediction).
 
 from __future__ import annotations
 
+import copy
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -17,6 +18,7 @@ from typing import Any, ClassVar, Generic, TypeVar
 
 import numpy as np
 
+from limecli.errors import ParameterError
 from limecli.explainers.common import (
     choose_labels,
     explain_labels,
@@ -79,6 +81,7 @@ class Explainer(ABC, Generic[S]):
         feature_selection: str,
         kernel_width: float | None,
         batch_size: int | None,
+        class_names: Sequence[str] | None = None,
     ) -> None:
         validate_common(self._count(num_samples), num_features, None, feature_selection)
         if kernel_width is not None or not self.kernel_width_from_data:
@@ -86,6 +89,9 @@ class Explainer(ABC, Generic[S]):
         if batch_size is not None:
             check_int("batch_size", batch_size, min_value=1)
         self.predictor = as_predictor(model, mode)
+        self._class_names: list[str] | None = None
+        if class_names is not None:
+            self._name_outputs(class_names)
         self.kernel_width = kernel_width
         self.feature_selection = feature_selection
         self.num_samples = num_samples
@@ -157,6 +163,8 @@ class Explainer(ABC, Generic[S]):
         ``data``: the interpretable representation of each sample; ``outputs``:
         the model's answers on them; ``num_samples`` as recorded in ``params``.
         """
+        if self._class_names is not None:
+            self._check_class_count(outputs.shape[1])
         weights = exponential_kernel(self._distances(data), self._kernel_width())
         top_labels = request.top_labels
         if (
@@ -197,6 +205,28 @@ class Explainer(ABC, Generic[S]):
             meta={"method": "lime", "model": self.predictor.source, "versions": library_versions()},
             data=self._data(subject),
         )
+
+    def _name_outputs(self, class_names: Sequence[str]) -> None:
+        """Name the model's outputs: checked now if their count is known, else at the first answer."""
+        names = _check_class_names(class_names)
+        known = self.predictor.class_names
+        regression = self.predictor.mode == "regression"
+        # A copy: the caller's Predictor keeps its own names.
+        self.predictor = copy.copy(self.predictor)
+        self._class_names = names
+        if known is not None or regression:
+            self._check_class_count(1 if known is None else len(known))
+
+    def _check_class_count(self, n_outputs: int) -> None:
+        names = self._class_names or []
+        if len(names) != n_outputs:
+            raise ParameterError(
+                f"The 'class_names' parameter must name each of the model's {n_outputs} "
+                f"output(s). Got {len(names)} name(s) instead.",
+                parameters=("class_names",),
+            )
+        self.predictor.class_names = names
+        self._class_names = None
 
     def _surrogate_params(self) -> dict[str, Any]:
         """The surrogate's entries of ``params``; each kind places them in its own order."""
@@ -250,3 +280,20 @@ class Explainer(ABC, Generic[S]):
     @abstractmethod
     def _data(self, subject: S) -> dict[str, Any]:
         """The record's ``data`` object: kind-specific material."""
+
+
+def _check_class_names(class_names: Any) -> list[str]:
+    ok = not isinstance(class_names, (str, bytes, dict)) and hasattr(class_names, "__len__")
+    names = list(class_names) if ok else []
+    if not ok or not names or not all(isinstance(n, str) for n in names):
+        raise ParameterError(
+            f"The 'class_names' parameter must be a non-empty list of str. Got {class_names!r} "
+            "instead.",
+            parameters=("class_names",),
+        )
+    if len(set(names)) != len(names):
+        raise ParameterError(
+            f"The 'class_names' parameter must not repeat a name. Got {names!r} instead.",
+            parameters=("class_names",),
+        )
+    return [str(n) for n in names]
