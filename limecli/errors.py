@@ -15,7 +15,7 @@ class LimeCliError(Exception):
     ``parameters``: the library parameters the message names, each written in
     it as ``'name'`` (e.g. ``"The 'num_samples' parameter must be ..."``). The
     library speaks of parameters; the CLI rewrites those names into the flags
-    a user typed (:func:`limecli.cli.errors.cli_message`).
+    a user typed (:func:`limecli.cli.cli_message`).
     """
 
     exit_code = 1

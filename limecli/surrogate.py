@@ -14,8 +14,6 @@ from typing import Any
 
 import numpy as np
 
-FEATURE_SELECTION_METHODS = ("auto", "forward", "highest_weights", "lasso_path", "none")
-
 #: Ridge penalty of the final surrogate (the reference default, Ridge(alpha=1)).
 SURROGATE_ALPHA = 1.0
 #: Penalty used to rank features in "highest_weights" (the reference uses 0.01).

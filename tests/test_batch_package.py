@@ -111,7 +111,7 @@ def test_a_sink_refuses_html_before_writing_anything(tmp_path: Path) -> None:
     out = tmp_path / "x.html"
     with pytest.raises(ParameterError, match="not html") as caught:
         open_sink("html", out)
-    assert caught.value.parameters == ("format",)
+    assert caught.value.parameters == ("fmt",)
     assert list(tmp_path.iterdir()) == []
     with pytest.raises(ParameterError):
         StreamSink("html", io.StringIO())

@@ -169,3 +169,19 @@ min_r2 = 0.0
     for a, b in zip(ours, theirs, strict=True):
         assert a["labels"] == b["labels"]
         assert a["prediction"] == b["prediction"]
+
+
+def test_allowed_values_are_declared_once() -> None:
+    """The CLI's choices (limecli.config) are the lists the library checks against."""
+    from limecli import config
+    from limecli.audit import policy
+    from limecli.batch import executors
+    from limecli.explainers.image import SCALES
+    from limecli.sampling import discretize, image
+
+    assert image.SEGMENTERS is config.SEGMENTERS
+    assert executors.BACKENDS is config.BACKENDS
+    assert tuple(discretize.DISCRETIZERS) == config.DISCRETIZERS
+    assert tuple(SCALES) == config.SCALES
+    assert policy.DISCRETIZERS == (*config.DISCRETIZERS, "none")
+    assert policy.FEATURE_SELECTIONS is config.FEATURE_SELECTIONS

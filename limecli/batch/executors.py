@@ -17,7 +17,7 @@ from limecli.errors import ParameterError
 if TYPE_CHECKING:
     from limecli.batch.runner import BatchInput
 
-BACKENDS = ("local", "dask")
+from limecli.config import BACKENDS
 
 Work = Callable[[list["BatchInput"]], list[Any]]
 Executor = Callable[[Work, Iterator[list["BatchInput"]]], Iterator[list[Any]]]

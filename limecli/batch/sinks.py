@@ -128,7 +128,7 @@ def check_stream_format(fmt: str) -> None:
     """ParameterError (exit 2) for a format a batch cannot write record by record (html)."""
     if fmt not in STREAM_FORMATS:
         raise ParameterError(
-            f"a batch writes jsonl, csv, json or table, not {fmt}", parameters=("format",)
+            f"a batch writes jsonl, csv, json or table, not {fmt}", parameters=("fmt",)
         )
 
 

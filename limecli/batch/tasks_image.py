@@ -111,22 +111,17 @@ class ImageBatchTask:
         return explanation
 
     def _draw(self, explanation: Any, stem: str) -> None:
-        from limecli.render.overlay import heatmap_image, mask_image, overlay_image, save_png
+        from limecli.render.overlay import picture, save_png
 
         assert self.out_dir is not None
         label = explanation.labels[0]
-        pixels, segments = explanation.pixels, explanation.segments
-        for picture in self.pictures:
-            if picture == "overlay":
-                array = overlay_image(
-                    pixels,
-                    segments,
-                    label,
-                    positive_only=self.positive_only,
-                    hide_rest=self.hide_rest,
-                )
-            elif picture == "mask":
-                array = mask_image(segments, label, positive_only=self.positive_only)
-            else:
-                array = heatmap_image(segments, label)
-            save_png(self.out_dir / f"{stem}{PICTURES[picture]}", array)
+        for kind in self.pictures:
+            array = picture(
+                kind,
+                explanation.pixels,
+                explanation.segments,
+                label,
+                positive_only=self.positive_only,
+                hide_rest=self.hide_rest,
+            )
+            save_png(self.out_dir / f"{stem}{PICTURES[kind]}", array)

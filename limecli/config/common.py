@@ -10,7 +10,11 @@ from limecli.config import BACKENDS, FEATURE_SELECTIONS, FORMATS, MODES, opt
 
 @dataclass(frozen=True, kw_only=True)
 class Sampling:
-    """How the neighbourhood is drawn and the surrogate fitted (per-kind defaults: see PER_KIND)."""
+    """How the neighbourhood is drawn and the surrogate fitted.
+
+    The defaults are tabular's; a command overrides them per kind (``option_group``
+    overrides in limecli/cli/text.py and image.py), as does the audit policy reader.
+    """
 
     num_samples: int | str = field(
         default=5000,

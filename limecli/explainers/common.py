@@ -147,11 +147,11 @@ def _explain_label(
 def validate_common(
     num_samples: Any, num_features: Any, top_labels: Any, feature_selection: Any
 ) -> None:
-    from limecli.surrogate import FEATURE_SELECTION_METHODS
+    from limecli.config import FEATURE_SELECTIONS
     from limecli.validation import check_choice, check_int
 
     check_int("num_samples", num_samples, min_value=2)
     check_int("num_features", num_features, min_value=1)
     if top_labels is not None:
         check_int("top_labels", top_labels, min_value=1)
-    check_choice("feature_selection", feature_selection, FEATURE_SELECTION_METHODS)
+    check_choice("feature_selection", feature_selection, FEATURE_SELECTIONS)

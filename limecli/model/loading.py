@@ -25,12 +25,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
+from limecli.config import MODES
 from limecli.errors import ModelLoadError, ParameterError
 from limecli.model.entrypoint import import_entrypoint, is_entrypoint, portable_spec
 from limecli.model.files import check_file
 from limecli.model.onnx import ONNX_SUFFIXES, OnnxModel, load_onnx
 from limecli.model.pickled import PICKLE_SUFFIXES, SKOPS_SUFFIXES, load_pickle, load_skops
-from limecli.model.predictor import MODES, Predictor
+from limecli.model.predictor import Predictor
 from limecli.model.wrap import as_predictor, wrap_model
 
 __all__ = [

@@ -11,8 +11,6 @@ import numpy as np
 
 from limecli.errors import PredictorCallError, PredictorError, PredictorOutputError
 
-MODES = ("classification", "regression")
-
 #: How many perturbed samples go to the model per call unless told otherwise.
 DEFAULT_BATCH_SIZE = 1000
 

@@ -239,40 +239,28 @@ class ImagePipeline:
 def write_pictures(explanation: Any, pictures: Pictures, notes: Notes = no_notes) -> None:
     """The one-image PNGs (overlay, mask, heatmap) for the first label, or per label where a
     path holds ``{label}``; a ``.npy`` heatmap path gets the raw float32 weights."""
-    from limecli.render.overlay import (
-        heatmap_image,
-        mask_image,
-        overlay_image,
-        save_png,
-        weight_map,
-    )
+    from limecli.render.overlay import picture, save_png, weight_map
 
     pixels, segments = explanation.pixels, explanation.segments
+    kinds = ("overlay", "mask", "heatmap")
     for i, label in enumerate(explanation.labels):
-        out, mask_out, heatmap_out = (
-            p if p is not None and (i == 0 or "{label}" in str(p)) else None
-            for p in pictures.single
-        )
-        if out is not None:
-            path = label_path(out, label.label)
-            image = overlay_image(
-                pixels,
-                segments,
-                label,
-                positive_only=pictures.positive_only,
-                hide_rest=pictures.hide_rest,
-            )
-            save_png(path, image)
-            notes(f"wrote overlay for label {label.label!r} to {path}")
-        if mask_out is not None:
-            path = label_path(mask_out, label.label)
-            save_png(path, mask_image(segments, label, positive_only=pictures.positive_only))
-            notes(f"wrote mask for label {label.label!r} to {path}")
-        if heatmap_out is not None:
-            path = label_path(heatmap_out, label.label)
-            raw = path.suffix.lower() == ".npy"
-            save_png(path, weight_map(segments, label) if raw else heatmap_image(segments, label))
-            notes(f"wrote heatmap for label {label.label!r} to {path}")
+        for kind, target in zip(kinds, pictures.single, strict=True):
+            if target is None or (i > 0 and "{label}" not in str(target)):
+                continue
+            path = label_path(target, label.label)
+            if kind == "heatmap" and path.suffix.lower() == ".npy":
+                array = weight_map(segments, label)
+            else:
+                array = picture(
+                    kind,
+                    pixels,
+                    segments,
+                    label,
+                    positive_only=pictures.positive_only,
+                    hide_rest=pictures.hide_rest,
+                )
+            save_png(path, array)
+            notes(f"wrote {kind} for label {label.label!r} to {path}")
 
 
 def label_path(path: Path, label: str) -> Path:

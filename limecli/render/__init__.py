@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:  # renderers read explanations, never import them: no cycle with to_html
     from limecli.explanation import Explanation
 
-FORMATS = ("table", "json", "jsonl", "csv", "html")
+from limecli.config import FORMATS as FORMATS  # the one list of formats
 
 #: Output file suffix -> format, when -o is given without --format.
 SUFFIX_FORMATS = {

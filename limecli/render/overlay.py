@@ -111,6 +111,25 @@ def mask_image(
     return out
 
 
+def picture(
+    kind: str,
+    pixels: np.ndarray,
+    segments: np.ndarray,
+    label: LabelExplanation,
+    *,
+    positive_only: bool = True,
+    hide_rest: bool = False,
+) -> np.ndarray:
+    """One picture of an explanation's label: ``overlay``, ``mask`` or ``heatmap``."""
+    if kind == "overlay":
+        return overlay_image(
+            pixels, segments, label, positive_only=positive_only, hide_rest=hide_rest
+        )
+    if kind == "mask":
+        return mask_image(segments, label, positive_only=positive_only)
+    return heatmap_image(segments, label)
+
+
 def heatmap_image(segments: np.ndarray, label: LabelExplanation) -> np.ndarray:
     """(H, W, 3) uint8: white at weight 0, green for support, red for opposition."""
     weights = weight_map(segments, label)

@@ -18,9 +18,9 @@ from typing import Any
 
 import numpy as np
 
+from limecli.config import SEGMENTERS
 from limecli.errors import InputDataError, ParameterError
 
-SEGMENTERS = ("quickshift", "slic", "felzenszwalb")
 #: Bytes of perturbed images built per step (see ImageSampler.images): about an L2 cache.
 _STEP_BYTES = 1024 * 1024
 
