@@ -183,5 +183,5 @@ def test_allowed_values_are_declared_once() -> None:
     assert executors.BACKENDS is config.BACKENDS
     assert tuple(discretize.DISCRETIZERS) == config.DISCRETIZERS
     assert tuple(SCALES) == config.SCALES
-    assert policy.DISCRETIZERS == (*config.DISCRETIZERS, "none")
+    assert (*config.DISCRETIZERS, "none") == policy.DISCRETIZERS
     assert policy.FEATURE_SELECTIONS is config.FEATURE_SELECTIONS
