@@ -31,6 +31,7 @@ from limecli.explainers.tabular_auto import (
 )
 from limecli.explainers.tabular_pool import SharedPool, SharedPoolMixin
 from limecli.explanation import Explanation, FeatureWeight
+from limecli.inputs.frames import as_table, check_table, pick_row
 from limecli.inputs.ref import InputRef
 from limecli.model.predictor import Predictor
 from limecli.sampling.discretize import DISCRETIZERS
@@ -64,11 +65,14 @@ class TabularInstance:
 class TabularExplainer(SharedPoolMixin, Explainer[TabularInstance]):
     """Explains rows of a table, using training-data statistics to perturb them.
 
-    ``training`` is a DataFrame (or CSV path) holding the feature columns and
-    possibly the target; the columns the model needs are taken from the
+    ``training`` is a DataFrame (any column labels), a 2-D array, nested lists,
+    a scipy sparse matrix or a CSV path, holding the feature columns and
+    possibly the target; ``feature_names`` names an array's columns (see
+    :mod:`limecli.inputs.frames`). The columns the model needs are taken from the
     model's ``feature_names_in_`` when it has them, otherwise every column but
-    ``target``. :meth:`explain` takes a row (a Series or a mapping holding at
-    least the feature columns); ``num_samples="auto"`` (the default) takes 5000
+    ``target``. :meth:`explain` takes a row (a Series, a one-row DataFrame, a
+    mapping, or a 1-D array or list in column order); ``class_names`` names the
+    model's outputs. ``num_samples="auto"`` (the default) takes 5000
     samples and doubles them to 10000 unless the selected features are already
     settled (see :mod:`limecli.explainers.tabular_auto`).
     """
@@ -81,10 +85,11 @@ class TabularExplainer(SharedPoolMixin, Explainer[TabularInstance]):
     def __init__(
         self,
         model: Any,
-        training: pd.DataFrame | str | Path,
+        training: pd.DataFrame | np.ndarray | Any,
         *,
-        target: str | None = None,
-        categorical: Sequence[str] = (),
+        target: str | int | None = None,
+        feature_names: Sequence[str] | None = None,
+        categorical: Sequence[str | int] = (),
         discretizer: str | None = "quartile",
         sample_around_instance: bool = False,
         kernel_width: float | None = None,
@@ -93,6 +98,7 @@ class TabularExplainer(SharedPoolMixin, Explainer[TabularInstance]):
         num_features: int = 10,
         batch_size: int | None = None,
         mode: str | None = None,
+        class_names: Sequence[str] | None = None,
     ) -> None:
         super().__init__(
             model,
@@ -102,10 +108,18 @@ class TabularExplainer(SharedPoolMixin, Explainer[TabularInstance]):
             feature_selection=feature_selection,
             kernel_width=kernel_width,
             batch_size=batch_size,
+            class_names=class_names,
         )
         if discretizer is not None:
             check_choice("discretizer", discretizer, DISCRETIZERS)
-        frame = _as_frame(training)
+        table = as_table(
+            _as_frame(training),
+            feature_names=feature_names,
+            model_names=self.predictor.feature_names,
+        )
+        frame, self.layout = table.frame, table.layout
+        target = None if target is None else self.layout.name(target, "target")
+        categorical = self.layout.names(categorical, "categorical")
         self.training_source = str(training) if isinstance(training, (str, Path)) else None
         if target is not None and target not in frame.columns:
             raise InputDataError(f"target column '{target}' is not in the training data")
@@ -156,7 +170,7 @@ class TabularExplainer(SharedPoolMixin, Explainer[TabularInstance]):
         if self.predictor.wants_dataframe:
             return frame[self.predictor.feature_names]
         if self.sampler.is_categorical.any():
-            return frame
+            return self.layout.restore(frame)
         return frame.to_numpy(dtype=float)
 
     def pool_input(
@@ -180,9 +194,7 @@ class TabularExplainer(SharedPoolMixin, Explainer[TabularInstance]):
         return AUTO_START if num_samples == AUTO else num_samples
 
     def _prepare(self, instance: Any, input_info: dict[str, Any] | None) -> TabularInstance:
-        import pandas as pd
-
-        row = pd.Series(instance) if isinstance(instance, dict) else instance
+        row = self.layout.row(instance, self.feature_columns)
         missing = [c for c in self.feature_columns if c not in row.index]
         if missing:
             raise InputDataError(f"the row lacks column(s) the model needs: {', '.join(missing)}")
@@ -306,12 +318,13 @@ def _as_frame(data: pd.DataFrame | str | Path) -> pd.DataFrame:
 
 def explain_tabular(
     model: Any,
-    data: pd.DataFrame | str | Path,
+    data: pd.DataFrame | np.ndarray | Any,
     row: int,
     *,
-    training: pd.DataFrame | str | Path | None = None,
-    target: str | None = None,
-    categorical: Sequence[str] = (),
+    training: pd.DataFrame | np.ndarray | Any = None,
+    target: str | int | None = None,
+    feature_names: Sequence[str] | None = None,
+    categorical: Sequence[str | int] = (),
     num_samples: int | str = AUTO,
     num_features: int = 10,
     seed: int | None = None,
@@ -323,21 +336,23 @@ def explain_tabular(
     feature_selection: str = "auto",
     batch_size: int | None = None,
     mode: str | None = None,
+    class_names: Sequence[str] | None = None,
 ) -> Explanation:
     """Explain row ``row`` (0-based) of ``data``; training statistics from ``training`` or ``data``.
 
     ``model`` is a :class:`Predictor` (see :func:`limecli.load_model`), a fitted
-    estimator, or a callable returning probabilities/values for a batch.
+    estimator, or a callable returning probabilities/values for a batch. ``data``
+    and ``training`` are tables as :class:`TabularExplainer` takes them.
     """
-    from limecli.inputs.tabular import select_row
-
     check_int("row", row, min_value=0)
     frame = _as_frame(data)
+    check_table(frame, "data")
     train_frame = frame if training is None else _as_frame(training)
     explainer = TabularExplainer(
         model,
         train_frame,
         target=target,
+        feature_names=feature_names,
         categorical=categorical,
         discretizer=discretizer,
         sample_around_instance=sample_around_instance,
@@ -347,6 +362,7 @@ def explain_tabular(
         num_features=num_features,
         batch_size=batch_size,
         mode=mode,
+        class_names=class_names,
     )
     explainer.training_source = (
         str(training)
@@ -354,7 +370,7 @@ def explain_tabular(
         else (str(data) if training is None and isinstance(data, (str, Path)) else None)
     )
     source = str(data) if isinstance(data, (str, Path)) else None
-    instance = select_row(frame, row, source or "data")
+    instance = pick_row(frame, row, source or "data")
     return explainer.explain(
         instance,
         seed=seed,

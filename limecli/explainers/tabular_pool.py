@@ -19,6 +19,7 @@ import numpy as np
 from limecli.errors import InputDataError, LimeCliError, ParameterError
 from limecli.explainers.tabular_auto import AUTO, AUTO_MAX
 from limecli.explanation import Explanation
+from limecli.inputs.frames import as_rows
 from limecli.inputs.ref import derive_seed
 from limecli.sampling.tabular import EncodedInstance, SamplePool
 from limecli.validation import check_random_state
@@ -28,6 +29,7 @@ if TYPE_CHECKING:
 
     from limecli.explainers.base import Request
     from limecli.explainers.tabular import TabularInstance
+    from limecli.inputs.frames import Layout
     from limecli.model.predictor import Predictor
     from limecli.sampling.tabular import TabularSampler
 
@@ -57,6 +59,8 @@ class SharedPoolMixin:
     if TYPE_CHECKING:  # what the mixin uses of the explainer it is mixed into
         predictor: Predictor
         sampler: TabularSampler
+        layout: Layout
+        feature_columns: list[str]
         num_samples: int | str
         batch_size: int | None
         discretizer: str | None
@@ -220,14 +224,11 @@ class SharedPoolMixin:
         batch, so that a record never depends on the number of jobs or on
         resuming, even for a model whose rounding depends on its batch size.
         """
-        import pandas as pd
-
         results: list[Explanation | LimeCliError | None] = [None] * len(instances)
         encoded: dict[int, EncodedInstance] = {}
         for i, instance in enumerate(instances):
-            row = pd.Series(instance) if isinstance(instance, dict) else instance
             try:
-                encoded[i] = self.sampler.encode(row)
+                encoded[i] = self.sampler.encode(self.layout.row(instance, self.feature_columns))
             except LimeCliError as e:
                 results[i] = e
             except KeyError as e:
@@ -282,7 +283,7 @@ class SharedPoolMixin:
 
     def explain_many(
         self,
-        instances: Iterable[pd.Series | dict[str, Any]],
+        instances: pd.DataFrame | np.ndarray | Iterable[Any],
         *,
         seed: int | None = None,
         labels: Sequence[str | int] | None = None,
@@ -292,7 +293,8 @@ class SharedPoolMixin:
         input_infos: Sequence[dict[str, Any]] | None = None,
         independent_samples: bool = False,
     ) -> list[Explanation]:
-        """Explain many rows; raises the first row's error, if any.
+        """Explain many rows (a DataFrame, a 2-D array or sparse matrix, or a list of
+        rows as :meth:`explain` takes them); raises the first row's error, if any.
 
         By default (where :attr:`shares_samples`) all rows share one pool drawn
         with ``seed``: row i's explanation is ``explain(row_i, seed=seed)``.
@@ -301,7 +303,7 @@ class SharedPoolMixin:
         :func:`limecli.inputs.ref.derive_seed` from ``seed`` and the row's
         ``input_infos`` entry (by default ``{"index": position}``).
         """
-        rows = list(instances)
+        rows = as_rows(instances)
         # The default identity names a position only: no source, as records have always had.
         infos = (
             [dict(x) for x in input_infos]

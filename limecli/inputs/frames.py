@@ -49,6 +49,7 @@ if TYPE_CHECKING:
 MAX_DENSE_CELLS = 10_000_000
 
 _TABLES = "a DataFrame, a 2-D array or nested lists, a scipy sparse matrix or a path to a table"
+_ROWS = "rows: a DataFrame, a 2-D array or sparse matrix, or a list of rows"
 _ROW = "a row: a pandas Series, a one-row DataFrame, a mapping, or a 1-D array or list"
 
 
@@ -76,11 +77,7 @@ class Layout:
         integer = isinstance(key, (int, np.integer)) and not isinstance(key, bool)
         if integer and self.array and 0 <= int(key) < len(self.columns):
             return self.columns[int(key)]
-        raise ParameterError(
-            f"The '{parameter}' parameter must name a column of the training data "
-            f"({_shown(self.columns)}). Got {key!r} instead.",
-            parameters=(parameter,),
-        )
+        raise _bad(parameter, f"name a column of the training data ({_shown(self.columns)})", key)
 
     def names(self, keys: Sequence[Any], parameter: str) -> list[str]:
         if isinstance(keys, str):
@@ -105,11 +102,8 @@ class Layout:
             return self._series(pd.Series(dict(instance)), features, name)
         if isinstance(instance, pd.DataFrame):
             if instance.shape[0] != 1:
-                raise ParameterError(
-                    f"The '{name}' parameter must be one row. Got a DataFrame of "
-                    f"{instance.shape[0]} rows instead; explain_many explains many rows.",
-                    parameters=(name,),
-                )
+                got = f"a DataFrame of {instance.shape[0]} rows"
+                raise _bad(name, "be one row", got, "; explain_many explains many rows")
             return self._series(instance.iloc[0], features, name)
         if _is_sparse(instance):
             instance = _one_row(instance.toarray(), name)
@@ -119,10 +113,7 @@ class Layout:
             if len(instance) == 1 and isinstance(instance[0], (list, tuple, np.ndarray)):
                 instance = instance[0]
         else:
-            raise ParameterError(
-                f"The '{name}' parameter must be {_ROW}. Got {type(instance).__name__} instead.",
-                parameters=(name,),
-            )
+            raise _bad(name, f"be {_ROW}", type(instance).__name__)
         return self._positional(list(instance), features, name)
 
     def _series(self, row: pd.Series, features: Sequence[str], name: str) -> pd.Series:
@@ -144,11 +135,8 @@ class Layout:
         for columns in (features, self.columns):
             if len(values) == len(columns):
                 return pd.Series(values, index=list(columns), dtype=object)
-        raise ParameterError(
-            f"The '{name}' parameter must hold one value per feature column "
-            f"({len(features)}: {_shown(features)}). Got {len(values)} values instead.",
-            parameters=(name,),
-        )
+        must = f"hold one value per feature column ({len(features)}: {_shown(features)})"
+        raise _bad(name, must, f"{len(values)} values")
 
 
 @dataclass(frozen=True)
@@ -194,12 +182,7 @@ def as_rows(instances: Any, name: str = "instances") -> list[Any]:
     import pandas as pd
 
     if isinstance(instances, (str, bytes, Mapping, pd.Series)):
-        raise ParameterError(
-            f"The '{name}' parameter must be rows: a DataFrame, a 2-D array or sparse matrix, "
-            f"or a list of rows. Got {type(instances).__name__} instead; explain() explains "
-            "one row.",
-            parameters=(name,),
-        )
+        raise _bad(name, f"be {_ROWS}", type(instances).__name__, "; explain() explains one row")
     instances = _pandas(instances, name)
     if isinstance(instances, pd.DataFrame):
         return [instances.iloc[i] for i in range(instances.shape[0])]
@@ -207,15 +190,14 @@ def as_rows(instances: Any, name: str = "instances") -> list[Any]:
         rows = _sparse_2d(instances, name).tocsr()
         return [rows[i : i + 1] for i in range(rows.shape[0])]
     if isinstance(instances, np.ndarray):
+        if np.ndim(instances) == 1:
+            hint = "; explain() explains one row"
+            raise _bad(name, "be 2-D (one row per instance)", f"shape {instances.shape}", hint)
         return list(as_2d(instances, name))
     try:
         return list(instances)
     except TypeError:
-        raise ParameterError(
-            f"The '{name}' parameter must be rows: a DataFrame, a 2-D array or sparse matrix, "
-            f"or a list of rows. Got {type(instances).__name__} instead.",
-            parameters=(name,),
-        ) from None
+        raise _bad(name, f"be {_ROWS}", type(instances).__name__) from None
 
 
 def pick_row(data: Any, row: int, source: str, name: str = "data") -> Any:
@@ -251,12 +233,9 @@ def as_2d(data: Any, name: str) -> np.ndarray:
         sparse = _sparse_2d(data, name)
         cells = sparse.shape[0] * sparse.shape[1]
         if cells > MAX_DENSE_CELLS:
-            raise ParameterError(
-                f"The '{name}' parameter must have at most {MAX_DENSE_CELLS:,} cells when it "
-                f"is a sparse matrix (it is made dense). Got {sparse.shape[0]} x "
-                f"{sparse.shape[1]} = {cells:,} instead; pass a random sample of its rows.",
-                parameters=(name,),
-            )
+            must = f"have at most {MAX_DENSE_CELLS:,} cells when sparse (it is made dense)"
+            got = f"{sparse.shape[0]} x {sparse.shape[1]} = {cells:,}"
+            raise _bad(name, must, got, "; pass a random sample of its rows")
         return np.asarray(sparse.toarray())
     if not isinstance(data, (np.ndarray, list, tuple)):
         _refuse(data, name)
@@ -266,11 +245,7 @@ def as_2d(data: Any, name: str) -> np.ndarray:
         array = np.asarray(data, dtype=object)
     if array.ndim != 2 or array.shape[1] == 0:
         hint = "; one column is X.reshape(-1, 1)" if array.ndim == 1 else ""
-        raise ParameterError(
-            f"The '{name}' parameter must be 2-D (rows x columns). Got shape "
-            f"{array.shape} instead{hint}.",
-            parameters=(name,),
-        )
+        raise _bad(name, "be 2-D (rows x columns)", f"shape {array.shape}", hint)
     return array
 
 
@@ -287,30 +262,20 @@ def _from_frame(
     text = [str(label) for label in labels]
     if len(set(text)) != n:
         repeated = sorted({t for t in text if text.count(t) > 1})
-        raise ParameterError(
-            f"The '{name}' parameter must have unique column names. Got {_shown(repeated)} "
-            "more than once instead.",
-            parameters=(name,),
-        )
+        raise _bad(name, "have unique column names", f"{_shown(repeated)} more than once")
     positions = labels == list(range(n)) and all(type(label) is int for label in labels)
     given = _check_names(feature_names, n)
     if given is not None and not positions and given != text:
-        raise ParameterError(
-            "The 'feature_names' parameter names the columns of an array; this DataFrame "
-            f"names its own ({_shown(text)}). Rename them (df.columns = ...) or leave "
-            "'feature_names' out.",
-            parameters=("feature_names",),
-        )
+        must = f"be left out for a DataFrame naming its columns ({_shown(text)})"
+        hint = "; rename them with df.columns = [...]"
+        raise _bad("feature_names", must, f"[{_shown(given)}]", hint)
     names = (given or _fitting(model_names, n) or text) if positions else text
     sparse = [c for c in frame.columns if isinstance(frame[c].dtype, pd.SparseDtype)]
     if sparse:
         cells = frame.shape[0] * len(sparse)
         if cells > MAX_DENSE_CELLS:
-            raise ParameterError(
-                f"The '{name}' parameter must have at most {MAX_DENSE_CELLS:,} sparse cells "
-                f"(they are made dense). Got {cells:,} instead; pass a random sample of its rows.",
-                parameters=(name,),
-            )
+            must = f"have at most {MAX_DENSE_CELLS:,} sparse cells (they are made dense)"
+            raise _bad(name, must, f"{cells:,}", "; pass a random sample of its rows")
         frame = frame.astype({c: frame[c].dtype.subtype for c in sparse})
     if names == labels:  # str labels already: the frame as it is
         return Table(frame, Layout(tuple(names)))
@@ -324,17 +289,10 @@ def _check_names(feature_names: Sequence[str] | None, n: int) -> list[str] | Non
     ok = not isinstance(feature_names, (str, bytes, Mapping)) and hasattr(feature_names, "__len__")
     names = list(feature_names) if ok else []
     if not ok or not all(isinstance(x, str) for x in names):
-        raise ParameterError(
-            f"The 'feature_names' parameter must be a list of str. Got {feature_names!r} instead.",
-            parameters=("feature_names",),
-        )
+        raise _bad("feature_names", "be a list of str", repr(feature_names))
     if len(names) != n or len(set(names)) != n:
         what = f"{len(names)} names" if len(names) != n else "repeated names"
-        raise ParameterError(
-            f"The 'feature_names' parameter must name each of the {n} columns once. "
-            f"Got {what} instead.",
-            parameters=("feature_names",),
-        )
+        raise _bad("feature_names", f"name each of the {n} columns once", what)
     return [str(x) for x in names]
 
 
@@ -363,10 +321,7 @@ def _is_sparse(data: Any) -> bool:
 
 def _sparse_2d(data: Any, name: str) -> Any:
     if len(data.shape) != 2 or data.shape[1] == 0:
-        raise ParameterError(
-            f"The '{name}' parameter must be 2-D (rows x columns). Got shape {data.shape} instead.",
-            parameters=(name,),
-        )
+        raise _bad(name, "be 2-D (rows x columns)", f"shape {data.shape}")
     return data
 
 
@@ -375,18 +330,20 @@ def _one_row(array: np.ndarray, name: str) -> np.ndarray:
         return array[0]
     if array.ndim == 1:
         return array
-    raise ParameterError(
-        f"The '{name}' parameter must be one row (1-D). Got an array of shape {array.shape} "
-        "instead; explain_many explains many rows.",
-        parameters=(name,),
-    )
+    got = f"an array of shape {array.shape}"
+    raise _bad(name, "be one row (1-D)", got, "; explain_many explains many rows")
 
 
 def _refuse(data: Any, name: str) -> None:
     hint = "; a single column is series.to_frame()" if type(data).__name__ == "Series" else ""
-    raise ParameterError(
-        f"The '{name}' parameter must be {_TABLES}. Got {type(data).__name__} instead{hint}.",
-        parameters=(name,),
+    raise _bad(name, f"be {_TABLES}", type(data).__name__, hint)
+
+
+def _bad(name: str, must: str, got: Any, hint: str = "") -> ParameterError:
+    """The library's parameter error: "The 'x' parameter must ... Got ... instead"."""
+    shown = got if isinstance(got, str) else repr(got)
+    return ParameterError(
+        f"The '{name}' parameter must {must}. Got {shown} instead{hint}.", parameters=(name,)
     )
 
 
