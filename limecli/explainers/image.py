@@ -99,6 +99,7 @@ class ImageExplainer(Explainer[ImageInstance]):
         batch_size: int | None = None,
         mode: str | None = None,
         cache_dir: str | Path | None = None,
+        class_names: Sequence[str] | None = None,
     ) -> None:
         super().__init__(
             model,
@@ -108,6 +109,7 @@ class ImageExplainer(Explainer[ImageInstance]):
             feature_selection=feature_selection,
             kernel_width=kernel_width,
             batch_size=batch_size,
+            class_names=class_names,
         )
         check_choice("scale", scale, SCALES)
         self.segmenter_params = dict(segmenter_params or {})
@@ -289,6 +291,7 @@ def explain_image(
     batch_size: int | None = None,
     mode: str | None = None,
     cache_dir: str | Path | None = None,
+    class_names: Sequence[str] | None = None,
 ) -> ImageExplanation:
     """Explain ``model``'s prediction for ``image`` (a file path, an array or a PIL image).
 
@@ -324,5 +327,6 @@ def explain_image(
         batch_size=batch_size,
         mode=mode,
         cache_dir=cache_dir,
+        class_names=class_names,
     )
     return explainer.explain(loaded, seed=seed, labels=labels, top_labels=top_labels, segments=seg)

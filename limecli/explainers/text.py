@@ -75,6 +75,7 @@ class TextExplainer(Explainer[TextInstance]):
         num_features: int = 10,
         batch_size: int | None = None,
         mode: str | None = None,
+        class_names: Sequence[str] | None = None,
     ) -> None:
         super().__init__(
             model,
@@ -84,6 +85,7 @@ class TextExplainer(Explainer[TextInstance]):
             feature_selection=feature_selection,
             kernel_width=kernel_width,
             batch_size=batch_size,
+            class_names=class_names,
         )
         if split_expression is not None:
             compile_split_expression(split_expression)
@@ -240,6 +242,7 @@ def explain_text(
     batch_size: int | None = None,
     mode: str | None = None,
     encoding: str | None = None,
+    class_names: Sequence[str] | None = None,
 ) -> Explanation:
     """Explain ``model``'s prediction for ``text`` (a string, or a :class:`~pathlib.Path` to read).
 
@@ -264,6 +267,7 @@ def explain_text(
         num_features=num_features,
         batch_size=batch_size,
         mode=mode,
+        class_names=class_names,
     )
     return explainer.explain(
         text, seed=seed, labels=labels, top_labels=top_labels, input_info=input_info
