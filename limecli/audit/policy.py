@@ -164,6 +164,7 @@ def parse_policy(document: dict[str, Any], path: Path, text: str = "") -> Policy
         data_options["train"] = data.string("train")
         data_options["target"] = data.string("target")
         data_options["categorical"] = data.string_list("categorical") or []
+        data_options["drop"] = data.string_or_list("drop") or []
     elif kind == "text":
         data_options["column"] = data.string("column")
         data_options["rows"] = read_row_spec(data, "rows")

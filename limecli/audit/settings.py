@@ -65,7 +65,8 @@ def policy_settings(policy: Policy) -> PolicySettings:
         discretizer = explainer["discretizer"]
         kind = TabularSettings(
             train=None if data["train"] is None else policy.resolve(data["train"]),
-            target=data["target"],
+            target=() if data["target"] is None else (data["target"],),
+            drop=tuple(data["drop"]),
             categorical=tuple(data["categorical"]),
             discretizer="quartile" if discretizer == "none" else discretizer,
             discretize=discretizer != "none",

@@ -7,12 +7,15 @@ seed the batch runner derived from the row's identity.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+import itertools
+from collections.abc import Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from limecli.batch.runner import BatchInput
+from limecli.errors import PredictorCallError
 from limecli.explainers.tabular import SharedPool, TabularExplainer
 from limecli.inputs.ref import InputRef
+from limecli.inputs.tabular import text_column_hint
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -36,8 +39,11 @@ class TabularBatchTask:
         top_labels: int | None = None,
         num_samples: int | str | None = None,
         num_features: int | None = None,
+        text_columns: Sequence[str] = (),
     ) -> None:
         self.explainer = explainer
+        #: Text feature columns: a model's failure to convert them gets a hint (see text_column_hint).
+        self.text_columns = list(text_columns)
         self.shared = shared
         self.labels = list(labels) if labels else None
         self.top_labels = top_labels
@@ -45,6 +51,16 @@ class TabularBatchTask:
         self.num_features = num_features
 
     def __call__(self, chunk: list[BatchInput]) -> list[Any]:
+        try:
+            results = self._explain(chunk)
+        except PredictorCallError as e:
+            raise text_column_hint(e, self.text_columns) from e.__cause__
+        return [
+            text_column_hint(r, self.text_columns) if isinstance(r, BaseException) else r
+            for r in results
+        ]
+
+    def _explain(self, chunk: list[BatchInput]) -> list[Any]:
         if self.shared is not None:
             # Payloads are (row, the model's answer for it or its error): see instance_outputs.
             return list(
@@ -89,20 +105,35 @@ def tabular_batch_inputs(
     source: str | None,
     shared: bool,
 ) -> Iterator[BatchInput]:
-    """The batch inputs for rows of ``frame``, read lazily, for :class:`TabularBatchTask`.
+    """The batch inputs for rows of ``frame``, read lazily (see :func:`stream_batch_inputs`)."""
+    return stream_batch_inputs(
+        explainer, ((i, frame.iloc[i]) for i in rows), source=source, shared=shared
+    )
 
-    Each is named ``InputRef.row(source, i)``. With ``shared``, each carries
-    the model's answer for its row, asked in blocks of ``OUTPUT_BLOCK`` rows
-    fixed by position in ``rows`` (never by --jobs or by what a resumed file
-    already holds), so a record cannot depend on either.
+
+def stream_batch_inputs(
+    explainer: TabularExplainer,
+    rows: Iterable[tuple[int, pd.Series]],
+    *,
+    source: str | None,
+    shared: bool,
+) -> Iterator[BatchInput]:
+    """The batch inputs for ``(position, row)`` pairs, read lazily, for :class:`TabularBatchTask`.
+
+    ``rows`` may come from a frame or from a table streamed in chunks: each
+    pair is read only when the runner asks for it. Each input is named
+    ``InputRef.row(source, position)``. With ``shared``, each carries the
+    model's answer for its row, asked in blocks of ``OUTPUT_BLOCK`` rows fixed
+    by position in ``rows`` (never by --jobs, the reader's chunks, or what a
+    resumed file already holds), so a record cannot depend on any of them.
     """
     if not shared:
-        for i in rows:
-            yield BatchInput(InputRef.row(source, i), frame.iloc[i])
+        for i, value in rows:
+            yield BatchInput(InputRef.row(source, i), value)
         return
-    for start in range(0, len(rows), OUTPUT_BLOCK):
-        block = rows[start : start + OUTPUT_BLOCK]
-        values = [frame.iloc[i] for i in block]
+    pairs = iter(rows)
+    while block := list(itertools.islice(pairs, OUTPUT_BLOCK)):
+        values = [value for _, value in block]
         outputs = explainer.instance_outputs(values)
-        for i, value, output in zip(block, values, outputs, strict=True):
+        for (i, value), output in zip(block, outputs, strict=True):
             yield BatchInput(InputRef.row(source, i), (value, output))

@@ -18,7 +18,9 @@ AUTO_HELP = (
 
 @click.command(name="tabular", cls=SectionedCommand)
 @click.argument("model", metavar="MODEL")
-@click.argument("data", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument(
+    "data", type=click.Path(exists=True, dir_okay=False, allow_dash=True, path_type=Path)
+)
 @option_group(RowSelection, section="Rows")
 @option_group(TabularSettings, section="Tabular")
 @option_group(Sampling, section="Sampling", num_samples={"default": "auto", "help": AUTO_HELP})
@@ -36,7 +38,10 @@ def tabular(
     output: Output,
     batch: Batch,
 ) -> None:
-    """Explain why MODEL predicted what it did for one row of DATA (a CSV), or for many.
+    """Explain why MODEL predicted what it did for one row of DATA, or for many.
+
+    DATA is a CSV (also .gz/.bz2/.xz/.zst), Parquet, Feather/Arrow or JSON
+    Lines table, or - for stdin.
 
     MODEL is a pickled model (.joblib/.pkl/.pickle) with predict_proba or
     predict, a scikit-learn model saved with skops (.skops), an ONNX model
@@ -70,13 +75,10 @@ def tabular(
         load_predictor(model_spec), tabular_settings, sampling, labels, notes=notes
     )
     row = row_selection.row
-    # One row asked for: DATA is read only up to it (a huge file is never read whole).
-    frame = pipeline.prepare(data, nrows=None if row is None else row + 1)
     if row is not None:
+        # One row asked for: DATA is read only up to it (a huge file is never read whole).
+        frame = pipeline.prepare(data, nrows=row + 1)
         emit([pipeline.explain_row(frame, row, str(data))], output.fmt, output.output)
         return
-    rows = pipeline.select_rows(row_selection, len(frame))
-    job = pipeline.batch_job(
-        frame, rows, str(data), independent_samples=row_selection.independent_samples
-    )
-    run_job(job, output, batch, seed=sampling.seed)
+    # A batch streams DATA in chunks when --train is given (else DATA is the training data).
+    run_job(pipeline.batch(data, row_selection), output, batch, seed=sampling.seed)

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from limecli.config import DISCRETIZERS, opt
+from limecli.errors import ParameterError
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -53,15 +54,27 @@ class TabularSettings:
         metadata=opt(
             "--train",
             kind="existing_file",
-            help="Training CSV for sampling statistics (default: DATA itself).",
+            help="Training table for sampling statistics (default: DATA itself).",
         ),
     )
-    target: str | None = field(
-        default=None,
+    #: One column at most (given twice it is refused); a str is taken as that one column.
+    target: tuple[str, ...] = field(
+        default=(),
         metadata=opt(
             "--target",
+            multiple=True,
             metavar="COL",
             help="Target column to leave out (columns the model does not use are left out anyway).",
+        ),
+    )
+    drop: tuple[str, ...] = field(
+        default=(),
+        metadata=opt(
+            "--drop",
+            multiple=True,
+            metavar="COL",
+            help="Leave out a column of DATA and the training data before the model sees it "
+            "(an ID or other non-feature column; repeatable).",
         ),
     )
     categorical: tuple[str, ...] = field(
@@ -100,6 +113,26 @@ class TabularSettings:
             help="With --no-discretize, sample around the row instead of the training mean.",
         ),
     )
+
+    def __post_init__(self) -> None:
+        # A Python caller may name the one target (or a dropped column) as a plain string.
+        for name in ("target", "drop"):
+            value = getattr(self, name)
+            if isinstance(value, str):
+                object.__setattr__(self, name, (value,))
+            elif value is None:
+                object.__setattr__(self, name, ())
+        if len(self.target) > 1:
+            raise ParameterError(
+                f"'target' names one column, not {len(self.target)} "
+                f"({', '.join(self.target)}): leave out other columns with 'drop'",
+                parameters=("target", "drop"),
+            )
+
+    @property
+    def target_column(self) -> str | None:
+        """The target column, if one is named."""
+        return self.target[0] if self.target else None
 
     @property
     def discretizer_or_none(self) -> str | None:

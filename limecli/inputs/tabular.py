@@ -1,45 +1,154 @@
-"""Reading CSV files into DataFrames, with errors that name the file, the row and the column.
+"""Reading tables into DataFrames, with errors that name the file, the row and the column.
 
-Before pandas parses a file, one streaming pass with the :mod:`csv` module
-checks what pandas would accept silently or report badly:
+Formats, by suffix (a compression suffix first, then the format's):
 
-* **encoding**: UTF-8 (a byte-order mark is dropped), decoded line by line so
-  an error names its line;
-* **delimiter**: the header line is sniffed; a header separated by ``;`` or
-  tabs (and holding no comma) is read with that separator, and a note says so;
-* **duplicate column names** (pandas would rename the second ``x`` to ``x.1``);
-* **ragged rows**: every record must have as many fields as the header
-  (pandas fills short rows with NaN without a word).
+* **CSV**: any suffix not named below (``.csv``, ``.tsv``, ``.txt``, ...), plain
+  or compressed (``.gz``, ``.bz2``, ``.xz``, ``.zst``; zstd needs ``zstandard``).
+  Checked record by record before pandas parses it (encoding, delimiter
+  sniffing, duplicate names, ragged rows: :mod:`limecli.inputs.table_csv`).
+* **Parquet** (``.parquet``, ``.pq``) and **Feather/Arrow IPC** (``.feather``,
+  ``.arrow``, ``.ipc``): read with pyarrow, an optional dependency
+  (``pip install 'limecli[parquet]'``); columns keep their stored dtypes
+  (:mod:`limecli.inputs.table_arrow`).
+* **JSON Lines** (``.jsonl``, ``.ndjson``, plain or compressed): one object
+  per line (:mod:`limecli.inputs.table_jsonl`).
+* ``-``: stdin, copied to a temporary file and recognised by its first bytes
+  (Parquet, Arrow, a compressed stream, JSON Lines; else CSV).
 
-Quoted fields may hold the delimiter and newlines. Blank lines are skipped.
-Empty, ``NaN`` and ``inf`` cells are read as missing/infinite numbers:
-training statistics ignore them, and the row to explain must not have them
-in a numeric column (the explainer says which).
+:func:`read_csv` reads a table whole (or its first ``nrows`` rows: a CSV is
+then never read past them); :func:`open_table` checks it and then streams it
+in chunks with one dtype per column (:mod:`limecli.inputs.table_stream`), so
+a batch over a huge file holds one chunk at a time.
 
-With ``nrows``, only the header and the first ``nrows`` records are read
-(the rest of the file is never opened past them), so one row of a huge file
-costs what its position costs.
+Empty, ``NaN`` and ``inf`` cells are read as missing/infinite numbers.
 """
 
 from __future__ import annotations
 
-import csv
-import io
-import re
-from collections import Counter
-from collections.abc import Collection, Iterator
+from collections.abc import Collection, Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from limecli.errors import InputDataError
+from limecli.errors import InputDataError, PredictorCallError
+from limecli.inputs.table_csv import COMPRESSIONS, DELIMITERS, sniff_delimiter
+from limecli.inputs.table_stream import CHUNK_ROWS, ChunkReader, Table
 
 if TYPE_CHECKING:
     import pandas as pd
 
-#: Separators the header is sniffed for, in order of preference on a tie.
-DELIMITERS = (",", ";", "\t")
-_NAMES = {",": "','", ";": "';'", "\t": "tab"}
-_BARE_CR = re.compile(r"(?<=\r)(?!\n)")
+__all__ = [
+    "DELIMITERS",
+    "STDIN",
+    "STDIN_NAME",
+    "TABLE_SUFFIXES",
+    "Table",
+    "TableSource",
+    "check_numeric_columns",
+    "locate",
+    "open_table",
+    "read_csv",
+    "read_table",
+    "select_row",
+    "sniff_delimiter",
+    "text_column_hint",
+]
+
+STDIN = "-"
+STDIN_NAME = "<stdin>"
+#: Table formats by suffix; anything else is read as CSV.
+TABLE_SUFFIXES = {
+    ".parquet": "parquet",
+    ".pq": "parquet",
+    ".feather": "feather",
+    ".arrow": "feather",
+    ".ipc": "feather",
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+}
+#: First bytes -> (format, compression), for stdin.
+_MAGIC = (
+    (b"PAR1", ("parquet", None)),
+    (b"ARROW1", ("feather", None)),
+    (b"\xff\xff\xff\xff", ("feather", None)),  # an Arrow IPC stream
+    (b"\x1f\x8b", ("csv", "gz")),
+    (b"BZh", ("csv", "bz2")),
+    (b"\xfd7zXZ\x00", ("csv", "xz")),
+    (b"\x28\xb5\x2f\xfd", ("csv", "zst")),
+)
+
+
+@dataclass(frozen=True)
+class TableSource:
+    """Where a table's bytes are, how messages name it, and how to read it."""
+
+    path: Path
+    name: str
+    fmt: str  # csv, parquet, feather, jsonl
+    compression: str | None = None
+    #: stdin's temporary copy (a TemporaryDirectory), removed when this goes.
+    keep: Any = None
+
+
+def table_format(name: str) -> tuple[str, str | None]:
+    """(format, compression) from a file name's suffixes."""
+    suffixes = [s.lower() for s in Path(name).suffixes]
+    compression = None
+    if suffixes and suffixes[-1][1:] in COMPRESSIONS:
+        compression = suffixes.pop()[1:]
+    fmt = TABLE_SUFFIXES.get(suffixes[-1], "csv") if suffixes else "csv"
+    return fmt, compression
+
+
+def locate(data: str | Path, stdin: Any = None) -> TableSource:
+    """The table named ``data`` (``-``: stdin, copied to a temporary file), checked to exist."""
+    if str(data) == STDIN:
+        return _spool_stdin(stdin)
+    path = Path(data)
+    fmt, compression = table_format(path.name)
+    if not path.exists():
+        raise InputDataError(f"data file not found: {path}")
+    if path.is_dir():
+        what = "a CSV file" if fmt == "csv" else "a table file"
+        raise InputDataError(f"data path is a directory, not {what}: {path}")
+    if compression is not None and fmt in ("parquet", "feather"):
+        raise InputDataError(
+            f"{path}: a compressed {fmt} file is not read; decompress it first "
+            "(Parquet and Feather compress their columns themselves)"
+        )
+    return TableSource(path, str(path), fmt, compression)
+
+
+def _spool_stdin(stdin: Any) -> TableSource:
+    import sys
+    import tempfile
+
+    if stdin is None:
+        stdin = getattr(sys.stdin, "buffer", sys.stdin)
+    if hasattr(stdin, "isatty") and stdin.isatty():
+        raise InputDataError("DATA is - (stdin) but stdin is a terminal: pipe a table into it")
+    folder = tempfile.TemporaryDirectory(prefix="limecli-stdin-")
+    path = Path(folder.name) / "stdin"
+    with open(path, "wb") as out:
+        while block := stdin.read(1 << 20):
+            out.write(block.encode("utf-8") if isinstance(block, str) else block)
+    with open(path, "rb") as handle:
+        head = handle.read(8)
+    fmt, compression = next(
+        (kind for magic, kind in _MAGIC if head.startswith(magic)), ("csv", None)
+    )
+    if fmt == "csv" and _looks_like_jsonl(path, compression):
+        fmt = "jsonl"
+    return TableSource(path, STDIN_NAME, fmt, compression, keep=folder)
+
+
+def _looks_like_jsonl(path: Path, compression: str | None) -> bool:
+    """Whether the first non-blank character is ``{``: a JSON object, not a CSV header."""
+    from limecli.inputs.table_csv import reading
+
+    with reading(path, compression, STDIN_NAME) as handle:
+        head = handle.read(1 << 12)
+    return head.decode("utf-8", "replace").lstrip("\ufeff \t\r\n").startswith("{")
 
 
 def read_csv(
@@ -47,134 +156,100 @@ def read_csv(
     *,
     nrows: int | None = None,
     notes: list[str] | None = None,
+    stdin: Any = None,
 ) -> pd.DataFrame:
-    """Read a CSV with a header row; raise InputDataError on anything unreadable.
+    """Read a table (any format above; the name is historical) with a header or named
+    columns; raise InputDataError on anything unreadable.
 
-    ``nrows`` reads only the first ``nrows`` data records. Notes for the user
+    ``nrows`` reads only the first ``nrows`` data rows. Notes for the user
     (a sniffed delimiter) are appended to ``notes`` when given.
     """
-    import pandas as pd
+    from limecli.inputs.table_csv import read_csv_file
 
-    path = Path(path)
-    if not path.exists():
-        raise InputDataError(f"data file not found: {path}")
-    if path.is_dir():
-        raise InputDataError(f"data path is a directory, not a CSV file: {path}")
-    try:
-        with open(path, "rb") as handle:
-            sep, header, text = _scan(handle, path, nrows)
-    except OSError as e:
-        raise InputDataError(f"cannot read {path}: {e.strerror or e}") from e
-    if sep != "," and notes is not None:
-        notes.append(f"{path} is separated by {_NAMES[sep]}, not commas: read it that way")
-    try:
-        source: str | Path | IO[str] = path if text is None else io.StringIO(text)
-        frame = pd.read_csv(source, sep=sep, encoding="utf-8-sig")
-    except pd.errors.EmptyDataError as e:
-        raise InputDataError(f"{path} is empty: expected a CSV with a header row") from e
-    except pd.errors.ParserError as e:
-        raise InputDataError(f"{path} is not a readable CSV: {_first_line(e)}") from e
-    except UnicodeDecodeError as e:
-        raise InputDataError(f"{path} is not UTF-8 text (is it a CSV?): {e.reason}") from e
-    except (OSError, ValueError) as e:
-        raise InputDataError(f"cannot read {path}: {_first_line(e)}") from e
-    if frame.shape[0] == 0:
-        raise InputDataError(f"{path} has a header but no data rows")
-    if list(frame.columns) != header:  # pandas renamed something (e.g. an empty name)
-        frame.columns = pd.Index(
-            [h if h else str(c) for h, c in zip(header, frame.columns, strict=True)]
+    source = locate(path, stdin)
+    if source.fmt == "csv":
+        return read_csv_file(
+            source.path, source.name, compression=source.compression, nrows=nrows, notes=notes
         )
-    return frame
-
-
-def _lines(handle: IO[bytes], path: Path) -> Iterator[str]:
-    """The file's lines decoded strictly, one at a time (a BOM is dropped)."""
-    for number, raw in enumerate(handle, start=1):
-        try:
-            line = raw.decode("utf-8")
-        except UnicodeDecodeError as e:
-            raise InputDataError(
-                f"{path} is not UTF-8 text (is it a CSV?): line {number} has byte "
-                f"0x{raw[e.start : e.start + 1].hex()}"
-            ) from None
-        if number == 1 and line.startswith("\ufeff"):
-            line = line[1:]
-        if "\r" in line.rstrip("\r\n"):
-            # A bare CR ends a line too (old Mac files), as for pandas and the csv module.
-            yield from _BARE_CR.split(line)
-        else:
-            yield line
-
-
-def _scan(handle: IO[bytes], path: Path, nrows: int | None) -> tuple[str, list[str], str | None]:
-    """Check the file record by record; return (separator, header, text read if ``nrows``)."""
-    lines = _lines(handle, path)
-    kept: list[str] = []
-    first = ""
-    for line in lines:
-        if line.strip():
-            first = line
+    chunks = []
+    count = 0
+    for chunk in _reader(source)(()):
+        chunks.append(chunk)
+        count += len(chunk)
+        if nrows is not None and count >= nrows:
             break
-    if not first:
-        raise InputDataError(f"{path} is empty: expected a CSV with a header row")
-    sep = sniff_delimiter(first)
-    # The header may itself hold quoted newlines: parse it as records, from its first line on.
-
-    def source() -> Iterator[str]:
-        for line in _chain(first, lines):
-            if nrows is not None:
-                kept.append(line)
-            yield line
-
-    reader = csv.reader(source(), delimiter=sep)
-    try:
-        header = next(reader)
-        _check_header(header, path)
-        width = len(header)
-        count = 0
-        for record in reader:
-            if not record or (len(record) == 1 and record[0] and not record[0].strip()):
-                continue  # a blank line (spaces only), which pandas skips too
-            if len(record) != width:
-                raise InputDataError(
-                    f"{path} row {count} (line {reader.line_num}) has {len(record)} field(s) "
-                    f"but the header has {width}: is a delimiter or quote missing or extra?"
-                )
-            count += 1
-            if nrows is not None and count >= nrows:
-                break
-    except csv.Error as e:
-        raise InputDataError(f"{path} is not a readable CSV: line {reader.line_num}: {e}") from e
-    return sep, header, ("".join(kept) if nrows is not None else None)
+    return _table(source, chunks, lambda _: iter(chunks)).frame(nrows)
 
 
-def _chain(first: str, rest: Iterator[str]) -> Iterator[str]:
-    yield first
-    yield from rest
+#: The name for the reader of every format.
+read_table = read_csv
 
 
-def sniff_delimiter(header_line: str) -> str:
-    """The separator that splits the header line into the most fields (comma on a tie)."""
-    best, best_fields = ",", 0
-    for sep in DELIMITERS:
-        try:
-            fields = len(next(csv.reader([header_line], delimiter=sep)))
-        except (csv.Error, StopIteration):
-            continue
-        if fields > best_fields:
-            best, best_fields = sep, fields
-    return best
+def open_table(path: str | Path, *, notes: list[str] | None = None, stdin: Any = None) -> Table:
+    """A table checked whole and then streamed in chunks (see :class:`Table`).
+
+    Everything that can be wrong with the file is found here, before any
+    work (one pass over it, two for a CSV); reading the chunks afterwards
+    cannot fail on the data. ``-`` reads stdin (see :func:`locate`).
+    """
+    from limecli.inputs.table_csv import note_delimiter, reading, scan
+
+    source = locate(path, stdin)
+    header = None
+    if source.fmt == "csv":
+        with reading(source.path, source.compression, source.name) as handle:
+            sep, header, _, count = scan(handle, source.name, None)
+        note_delimiter(sep, source.name, notes)
+        if count == 0:
+            raise InputDataError(f"{source.name} has a header but no data rows")
+        reader = _reader(source, sep, header)
+    else:
+        reader = _reader(source)
+    return _table(source, reader(()), reader, header)
 
 
-def _check_header(header: list[str], path: Path) -> None:
-    counts = Counter(header)
-    repeated = [name for name, n in counts.items() if n > 1]
-    if repeated:
-        where = "; ".join(
-            f"{name!r} (columns {', '.join(str(i) for i, h in enumerate(header) if h == name)})"
-            for name in repeated
-        )
-        raise InputDataError(f"{path} has duplicate column name(s): {where}")
+def _reader(source: TableSource, sep: str = ",", header: list[str] | None = None) -> ChunkReader:
+    """The chunk reader of ``source`` (a CSV's separator and header already known)."""
+    from limecli.inputs.table_arrow import arrow_chunks
+    from limecli.inputs.table_csv import csv_chunks
+    from limecli.inputs.table_jsonl import jsonl_chunks
+
+    path, name, compression = source.path, source.name, source.compression
+
+    def read(as_text: Collection[str]) -> Iterator[pd.DataFrame]:
+        if source.fmt == "csv":
+            assert header is not None
+            return csv_chunks(
+                path,
+                name,
+                compression=compression,
+                sep=sep,
+                header=header,
+                size=CHUNK_ROWS,
+                as_text=as_text,
+            )
+        if source.fmt == "jsonl":
+            return jsonl_chunks(path, name, compression=compression, size=CHUNK_ROWS)
+        return arrow_chunks(path, name, fmt=source.fmt, size=CHUNK_ROWS)
+
+    return read
+
+
+def _table(
+    source: TableSource,
+    chunks: Iterable[pd.DataFrame],
+    reader: ChunkReader,
+    header: list[str] | None = None,
+) -> Table:
+    """A table read by ``reader``, its dtypes planned over ``chunks`` (one whole pass)."""
+    from limecli.inputs.table_stream import plan
+
+    columns, n_rows, casts = plan(chunks, header, text_reread=source.fmt == "csv")
+    if n_rows == 0:
+        raise InputDataError(f"{source.name} has no data rows")
+    if not columns:
+        raise InputDataError(f"{source.name} has no columns")
+    return Table(source.name, columns, n_rows, reader, casts, source.keep)
 
 
 def check_numeric_columns(
@@ -190,6 +265,8 @@ def check_numeric_columns(
     for column in frame.columns:
         if column in exempt or pd.api.types.is_numeric_dtype(frame[column]):
             continue
+        if isinstance(frame[column].dtype, pd.CategoricalDtype):
+            continue  # categories by the file's own say (Parquet, Feather)
         values = frame[column]
         present = values.notna()
         parsed = pd.to_numeric(values.where(present), errors="coerce")
@@ -215,6 +292,35 @@ def select_row(frame: pd.DataFrame, row: int, source: str = "data") -> pd.Series
     return frame.iloc[row]
 
 
-def _first_line(e: BaseException) -> str:
-    text = str(e).strip()
-    return text.splitlines()[0] if text else type(e).__name__
+#: What a model says when it is handed text it cannot turn into numbers.
+_STRING_FAILURES = (
+    "could not convert string",
+    "string to float",
+    "invalid literal for int",
+    "unable to parse string",
+)
+
+
+def text_column_hint(error: BaseException, text_columns: Sequence[str]) -> BaseException:
+    """``error`` with a hint at 'target' and 'drop' when the model choked on text columns.
+
+    A predict script that converts its input to floats fails on an ID or
+    target column left in the data; the message then names the text columns
+    the model was given and the two parameters that leave columns out.
+    Other errors come back unchanged.
+    """
+    if not text_columns or type(error) is not PredictorCallError:
+        return error
+    cause = f"{error} {error.__cause__ or ''}".lower()
+    if not any(words in cause for words in _STRING_FAILURES):
+        return error
+    shown = ", ".join(f"'{c}'" for c in text_columns[:5]) + (
+        ", ..." if len(text_columns) > 5 else ""
+    )
+    hinted = type(error)(
+        f"{error}; the model was given text column(s) {shown}: leave out ID and other "
+        "non-feature columns with 'drop' and the target with 'target'",
+        parameters=tuple(dict.fromkeys([*error.parameters, "target", "drop"])),
+    )
+    hinted.__cause__ = error.__cause__
+    return hinted

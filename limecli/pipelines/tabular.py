@@ -1,13 +1,20 @@
-"""The tabular pipeline: read DATA (and the training CSV), build the explainer, explain rows."""
+"""The tabular pipeline: read DATA (and the training table), build the explainer, explain rows.
+
+A batch with a training table streams DATA: :meth:`TabularPipeline.batch` checks
+the file whole, then reads it in chunks while the rows are explained, so memory
+does not grow with the number of rows (see :mod:`limecli.inputs.table_stream`).
+Without one, the training statistics are DATA's own, and DATA is read whole.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from limecli.config.common import Batch, Labels, Sampling
 from limecli.config.tabular import RowSelection, TabularSettings
-from limecli.errors import InputDataError, ParameterError
+from limecli.errors import InputDataError, ParameterError, PredictorCallError
 from limecli.pipelines import BatchJob, Notes, no_notes
 
 if TYPE_CHECKING:
@@ -15,6 +22,7 @@ if TYPE_CHECKING:
 
     from limecli.explainers.tabular import TabularExplainer
     from limecli.explanation import Explanation
+    from limecli.inputs.tabular import Table
     from limecli.model.predictor import Predictor
 
 #: Rows per batch task: shared-pool rows are cheap, so their chunks are larger
@@ -42,10 +50,11 @@ def check_row_selection(selection: RowSelection, batch: Batch) -> None:
 
 
 class TabularPipeline:
-    """Rows of a CSV (or a DataFrame) explained with the training data's statistics.
+    """Rows of a table (or a DataFrame) explained with the training data's statistics.
 
     :meth:`prepare` reads the data and builds the explainer; then
     :meth:`explain_row` explains one row and :meth:`batch_job` many.
+    :meth:`batch` does both for a batch, streaming DATA when a training table is given.
     """
 
     kind = "tabular"
@@ -65,6 +74,8 @@ class TabularPipeline:
         self.labels = labels
         self.notes = notes
         self.explainer: TabularExplainer | None = None
+        #: Feature columns holding text in the training data (named when a model chokes on text).
+        self.text_columns: list[str] = []
 
     def prepare(
         self,
@@ -74,30 +85,103 @@ class TabularPipeline:
         frame: pd.DataFrame | None = None,
         training_source: str | None = None,
     ) -> pd.DataFrame:
-        """Read DATA (its first ``nrows`` rows when a training CSV is given) and the
+        """Read DATA (its first ``nrows`` rows when a training table is given) and the
         training data, build the explainer, and note what was assumed or left out.
 
         ``frame``: DATA already read; ``training_source``: how the training data
-        is named in the explanation's meta (default: its path).
+        is named in the explanation's meta (default: its path). Returns DATA
+        without the columns ``drop`` names. ``-`` reads DATA from stdin.
         """
-        from limecli.explainers.tabular import TabularExplainer
-        from limecli.inputs.tabular import check_numeric_columns, read_csv
+        from limecli.inputs.tabular import read_csv
 
         train = self.settings.train
         messages: list[str] = []
         if frame is None:
             frame = read_csv(data, nrows=None if train is None else nrows, notes=messages)
         train_frame = frame if train is None else read_csv(train, notes=messages)
-        check_numeric_columns(train_frame, str(train or data), exempt=self.settings.categorical)
+        frame, train_frame = self._drop(frame, train_frame)
+        self._build(train_frame, [str(c) for c in frame.columns], data, messages, training_source)
+        return frame
+
+    def batch(self, data: Path, selection: RowSelection) -> BatchJob:
+        """The batch ``selection`` asks for (``rows`` or ``all_rows``) over DATA.
+
+        With a training table, DATA is checked whole and then streamed in
+        chunks, one chunk in memory at a time; the rows are taken from the
+        stream in the order asked (rows out of order cost another pass).
+        Without, DATA is its own training data and is read whole.
+        """
+        from limecli.inputs.tabular import open_table, read_csv
+
+        independent = selection.independent_samples
+        train = self.settings.train
+        if train is None:
+            frame = self.prepare(data)
+            rows = self.select_rows(selection, len(frame))
+            return self.batch_job(frame, rows, str(data), independent_samples=independent)
+        messages: list[str] = []
+        table = open_table(data, notes=messages)
+        train_frame = read_csv(train, notes=messages)
+        self._check_drop(table.columns, [str(c) for c in train_frame.columns])
+        columns = [c for c in table.columns if c not in self.settings.drop]
+        self._build(self._without_drop(train_frame), columns, data, messages, None)
+        total, positions = stream_positions(selection, table)
+        return self._job(table.rows(positions), total, str(data), independent_samples=independent)
+
+    def _drop(
+        self, frame: pd.DataFrame, train_frame: pd.DataFrame
+    ) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """DATA and the training data without the columns ``drop`` names."""
+        same = train_frame is frame
+        self._check_drop([str(c) for c in frame.columns], [str(c) for c in train_frame.columns])
+        frame = self._without_drop(frame)
+        return frame, frame if same else self._without_drop(train_frame)
+
+    def _without_drop(self, frame: pd.DataFrame) -> pd.DataFrame:
+        gone = [c for c in frame.columns if str(c) in self.settings.drop]
+        return frame.drop(columns=gone) if gone else frame
+
+    def _check_drop(self, data_columns: list[str], train_columns: list[str]) -> None:
+        drop = self.settings.drop
+        unknown = [c for c in drop if c not in data_columns and c not in train_columns]
+        if unknown:
+            raise InputDataError(
+                f"'drop' names column(s) the data does not have: {', '.join(unknown)}",
+                parameters=("drop",),
+            )
+        needed = [c for c in drop if c in (self.predictor.feature_names or ())]
+        if needed:
+            raise ParameterError(
+                f"'drop' names column(s) the model was fitted on: {', '.join(needed)}",
+                parameters=("drop",),
+            )
+
+    def _build(
+        self,
+        train_frame: pd.DataFrame,
+        data_columns: list[str],
+        data: Path,
+        messages: list[str],
+        training_source: str | None,
+    ) -> None:
+        """The explainer over ``train_frame``; notes what was read, assumed and left out."""
+        import pandas as pd
+
+        from limecli.explainers.tabular import TabularExplainer
+        from limecli.inputs.tabular import STDIN, STDIN_NAME, check_numeric_columns
+
+        train = self.settings.train
+        shown = STDIN_NAME if str(data) == STDIN else str(data)
+        check_numeric_columns(train_frame, str(train or shown), exempt=self.settings.categorical)
         for message in messages:
             self.notes(message)
         if train is None:
-            self.notes(f"no 'train' given: sampling statistics come from {data} itself", "train")
+            self.notes(f"no 'train' given: sampling statistics come from {shown} itself", "train")
         sampling = self.sampling
         explainer = TabularExplainer(
             self.predictor,
             train_frame,
-            target=self.settings.target,
+            target=self.settings.target_column,
             categorical=self.settings.categorical,
             discretizer=self.settings.discretizer_or_none,
             sample_around_instance=self.settings.sample_around_instance,
@@ -110,12 +194,17 @@ class TabularPipeline:
         explainer.training_source = training_source or str(train if train is not None else data)
         # Left out: what the training data has beyond the model's columns, and DATA's extras.
         dropped = [*explainer.dropped_columns]
-        dropped += [str(c) for c in frame.columns if c not in explainer.feature_columns]
+        dropped += [c for c in data_columns if c not in explainer.feature_columns]
         dropped = list(dict.fromkeys(dropped))
         if dropped:
             self.notes(f"column(s) the model does not use were left out: {', '.join(dropped)}")
+        self.text_columns = [
+            c
+            for c in explainer.feature_columns
+            if not pd.api.types.is_numeric_dtype(train_frame[c])
+            and not isinstance(train_frame[c].dtype, pd.CategoricalDtype)
+        ]
         self.explainer = explainer
-        return frame
 
     def _ready(self) -> TabularExplainer:
         if self.explainer is None:
@@ -125,7 +214,7 @@ class TabularPipeline:
     def explain_row(self, frame: pd.DataFrame, row: int, source: str) -> Explanation:
         """The explanation of one row of ``frame`` (read from ``source``)."""
         from limecli.inputs.ref import InputRef
-        from limecli.inputs.tabular import select_row
+        from limecli.inputs.tabular import select_row, text_column_hint
 
         instance = select_row(frame, row, source)
         try:
@@ -136,6 +225,8 @@ class TabularPipeline:
                 top_labels=self.labels.top_labels,
                 input_info=InputRef.row(source, row).to_dict(),
             )
+        except PredictorCallError as e:
+            raise text_column_hint(e, self.text_columns) from e.__cause__
         except InputDataError as e:
             if "the row" not in str(e):
                 raise
@@ -158,21 +249,45 @@ class TabularPipeline:
         independent_samples: bool = False,
         keep_values: bool = False,
     ) -> BatchJob:
-        """A batch of rows: one shared sample pool (exact: see README, Batch) unless
-        ``independent_samples`` or the explainer samples around each row.
+        """A batch of rows of ``frame``: one shared sample pool (exact: see README, Batch)
+        unless ``independent_samples`` or the explainer samples around each row.
 
         ``keep_values``: record each row's values in the job (the audit's row filters).
         """
-        from limecli.batch.tasks_tabular import TabularBatchTask, tabular_batch_inputs
         from limecli.inputs.ref import InputRef
+
+        values: dict[str, dict[str, Any]] = {}
+        if keep_values:
+            for i in rows:
+                values[InputRef.row(source, i).key()] = frame.iloc[i].to_dict()
+        pairs = ((i, frame.iloc[i]) for i in rows)
+        return self._job(
+            pairs, len(rows), source, independent_samples=independent_samples, values=values
+        )
+
+    def _job(
+        self,
+        pairs: Iterable[tuple[int, pd.Series]],
+        total: int,
+        source: str,
+        *,
+        independent_samples: bool,
+        values: dict[str, dict[str, Any]] | None = None,
+    ) -> BatchJob:
+        """The job over ``(position, row)`` pairs, read lazily."""
+        from limecli.batch.tasks_tabular import TabularBatchTask, stream_batch_inputs
+        from limecli.inputs.tabular import text_column_hint
 
         explainer = self._ready()
         shared = None
         if not independent_samples:
             if explainer.shares_samples:
-                shared = explainer.shared_pool(
-                    seed=self.sampling.seed, num_samples=self.sampling.num_samples
-                )
+                try:
+                    shared = explainer.shared_pool(
+                        seed=self.sampling.seed, num_samples=self.sampling.num_samples
+                    )
+                except PredictorCallError as e:
+                    raise text_column_hint(e, self.text_columns) from e.__cause__
             else:
                 self.notes("samples are drawn around each row: every row gets its own sample pool")
         task = TabularBatchTask(
@@ -182,19 +297,24 @@ class TabularPipeline:
             top_labels=self.labels.top_labels,
             num_samples=self.sampling.num_samples,
             num_features=self.sampling.num_features,
+            text_columns=self.text_columns,
         )
-        inputs = tabular_batch_inputs(
-            explainer, frame, rows, source=source, shared=shared is not None
-        )
-        values: dict[str, dict[str, Any]] = {}
-        if keep_values:
-            for i in rows:
-                values[InputRef.row(source, i).key()] = frame.iloc[i].to_dict()
+        inputs = stream_batch_inputs(explainer, pairs, source=source, shared=shared is not None)
         return BatchJob(
             kind=self.kind,
             inputs=inputs,
-            total=len(rows),
+            total=total,
             task=task,
             chunk_size=SHARED_CHUNK if shared is not None else OWN_CHUNK,
-            values=values,
+            values=values or {},
         )
+
+
+def stream_positions(selection: RowSelection, table: Table) -> tuple[int, Iterator[int]]:
+    """(how many, which) rows of a streamed table a batch explains, checked against its length."""
+    from limecli.inputs.rows import parse_row_spec
+    from limecli.inputs.table_stream import spec_positions
+
+    if selection.rows is None:
+        return table.n_rows, iter(range(table.n_rows))
+    return spec_positions(parse_row_spec(selection.rows), table.n_rows)
