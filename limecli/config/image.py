@@ -10,6 +10,10 @@ from limecli.config import SCALES, SEGMENTERS, opt
 
 #: Segmenter parameter (field name) -> the keyword the segmenter takes, where they differ.
 SEGMENTER_KEYWORDS = {"fz_scale": "scale"}
+#: Axis orders of the batch an image model receives: channels last or first.
+LAYOUTS: tuple[str, ...] = ("NHWC", "NCHW")
+#: Element types of that batch.
+DTYPES: tuple[str, ...] = ("float32", "float64", "uint8")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -96,7 +100,10 @@ class Segmentation:
 
 @dataclass(frozen=True, kw_only=True)
 class ImageSettings:
-    """What the model is sent: the size, value range and the fill of hidden superpixels."""
+    """What the model is sent: the fill of hidden superpixels, then the tensor (size, value
+    range, per-channel mean and std, axis order, element type; see
+    :mod:`limecli.inputs.tensor_spec`). A tensor setting left None is the model's (an ONNX
+    input shape and metadata, a predict script's ``INPUT_*`` constants), else the default."""
 
     hide_color: str = field(
         default="mean",
@@ -107,18 +114,59 @@ class ImageSettings:
             help="Fill of hidden superpixels: each one's mean colour, or a constant (0-255).",
         ),
     )
-    scale: str = field(
-        default="0-1",
+    scale: str | None = field(
+        default=None,
         metadata=opt(
             "--scale",
             choices=SCALES,
-            show_default=True,
-            help="Value range of the float32 (n, H, W, 3) RGB batch the model receives.",
+            help="Value range the model receives, before --mean/--std [the model's "
+            "(INPUT_SCALE), else 0-1; 0-255 for uint8].",
         ),
     )
     resize: str | None = field(
         default=None,
-        metadata=opt("--resize", metavar="WxH", help="Resize the image first (the model's size)."),
+        metadata=opt(
+            "--resize",
+            metavar="WxH",
+            help="Resize the image first, to the size the model takes [the model's: a fixed "
+            "ONNX input shape, INPUT_SIZE = (W, H); else the image's own].",
+        ),
+    )
+    layout: str | None = field(
+        default=None,
+        metadata=opt(
+            "--layout",
+            choices=LAYOUTS,
+            help="Axis order of the batch: NHWC (n, H, W, 3) or NCHW (n, 3, H, W) [the model's: "
+            "an ONNX input shape, INPUT_LAYOUT; else NHWC].",
+        ),
+    )
+    mean: str | None = field(
+        default=None,
+        metadata=opt(
+            "--mean",
+            metavar="R,G,B",
+            help="Per-channel mean subtracted after scaling, e.g. 0.485,0.456,0.406 [the "
+            "model's: INPUT_MEAN, ONNX metadata input_mean; else none].",
+        ),
+    )
+    std: str | None = field(
+        default=None,
+        metadata=opt(
+            "--std",
+            metavar="R,G,B",
+            help="Per-channel std the values are divided by after --mean, e.g. "
+            "0.229,0.224,0.225 [the model's: INPUT_STD, ONNX metadata input_std; else none].",
+        ),
+    )
+    dtype: str | None = field(
+        default=None,
+        metadata=opt(
+            "--dtype",
+            choices=DTYPES,
+            help="Element type of the batch [the model's: the ONNX input type, INPUT_DTYPE; "
+            "else float32].",
+        ),
     )
     max_pixels: int | None = field(
         default=None,
@@ -129,6 +177,11 @@ class ImageSettings:
             help="Refuse larger images (decompression-bomb guard) [89478485, Pillow's].",
         ),
     )
+
+    def tensor(self) -> dict[str, Any]:
+        """The tensor settings, as the image explainer's keyword arguments (None: the model's)."""
+        names = ("resize", "scale", "layout", "mean", "std", "dtype")
+        return {name: getattr(self, name) for name in names}
 
 
 @dataclass(frozen=True, kw_only=True)

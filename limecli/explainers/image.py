@@ -6,10 +6,13 @@ own mean colour, 1000 samples (row 0 the image itself), cosine distance on the
 binary on/off vectors, exponential kernel of width 0.25, weighted
 Ridge(alpha=1) surrogate.
 
-What the model receives: a batch ``(n, H, W, 3)`` of float32 RGB images,
-channels last, values in 0-1 (``scale="0-255"`` for 0-255). A scikit-learn
-estimator whose ``n_features_in_`` is ``H*W*3`` gets each image flattened in
-row-major (y, x, channel) order, i.e. ``batch.reshape(n, -1)``; one whose
+What the model receives: by default a batch ``(n, H, W, 3)`` of float32 RGB
+images, channels last, values in 0-1. ``resize``, ``scale``, ``mean``, ``std``,
+``layout`` and ``dtype`` change that tensor, and what they leave unsaid comes
+from the model (an ONNX input shape, a predict script's ``INPUT_*`` constants):
+see :mod:`limecli.inputs.tensor_spec`. A scikit-learn estimator (or ONNX model)
+whose ``n_features_in_`` is ``H*W*3`` gets each image's tensor flattened, i.e.
+``tensor.reshape(n, -1)`` (row-major (y, x, channel) order for NHWC); one whose
 ``n_features_in_`` is ``H*W`` gets the flattened gray level
 (0.299 R + 0.587 G + 0.114 B).
 """
@@ -18,7 +21,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, cast
 
@@ -29,6 +32,7 @@ from limecli.explainers.base import Explainer
 from limecli.explanation import FeatureWeight, ImageExplanation
 from limecli.inputs.image import DEFAULT_MAX_PIXELS, LoadedImage, from_array, read_image
 from limecli.inputs.ref import InputRef
+from limecli.inputs.tensor_spec import TensorSpec, declared_spec
 from limecli.sampling.image import (
     ImageSampler,
     parse_hide_color,
@@ -50,8 +54,6 @@ DEFAULT_IMAGE_BATCH_SIZE = 100
 DEFAULT_TOP_LABELS = 5
 DEFAULT_KERNEL_WIDTH = 0.25
 
-_GRAY = np.array([0.299, 0.587, 0.114], dtype=np.float32)
-
 
 @dataclass
 class ImageInstance:
@@ -70,6 +72,13 @@ class ImageExplainer(Explainer[ImageInstance]):
     ``model`` is a :class:`~limecli.model.predictor.Predictor` (see
     :func:`limecli.load_model`), a fitted estimator or a callable taking a
     batch ``(n, H, W, 3)`` and returning probabilities or values.
+
+    The tensor the model receives: ``resize`` (width, height or ``"WxH"``: images
+    of another size are resized first), ``scale`` ("0-1", "0-255"), per-channel
+    ``mean`` and ``std`` (applied after scaling), ``layout`` ("NHWC", "NCHW") and
+    ``dtype`` ("float32", "float64", "uint8"); None takes what the model says,
+    else the default (see :mod:`limecli.inputs.tensor_spec`). The result is
+    :attr:`input_spec`.
 
     Superpixels of a named segmenter are cached (see :mod:`limecli.segment_cache`):
     in memory always, and in ``cache_dir`` (created if needed) when given, so
@@ -91,7 +100,7 @@ class ImageExplainer(Explainer[ImageInstance]):
         segmenter: str | Callable[[np.ndarray], np.ndarray] = "quickshift",
         segmenter_params: dict[str, Any] | None = None,
         hide_color: str | float | Sequence[float] = "mean",
-        scale: str = "0-1",
+        scale: str | None = None,
         kernel_width: float = DEFAULT_KERNEL_WIDTH,
         feature_selection: str = "auto",
         num_samples: int = 1000,
@@ -100,6 +109,11 @@ class ImageExplainer(Explainer[ImageInstance]):
         mode: str | None = None,
         cache_dir: str | Path | None = None,
         class_names: Sequence[str] | None = None,
+        resize: str | tuple[int, int] | None = None,
+        layout: str | None = None,
+        mean: str | float | Sequence[float] | None = None,
+        std: str | float | Sequence[float] | None = None,
+        dtype: str | None = None,
     ) -> None:
         super().__init__(
             model,
@@ -111,26 +125,36 @@ class ImageExplainer(Explainer[ImageInstance]):
             batch_size=batch_size,
             class_names=class_names,
         )
-        check_choice("scale", scale, SCALES)
+        if scale is not None:
+            check_choice("scale", scale, SCALES)
+        given = TensorSpec.parse(
+            resize=resize, scale=scale, layout=layout, mean=mean, std=std, dtype=dtype
+        )
+        #: The tensor the model receives: what was given, else what the model says, else
+        #: the defaults.
+        self.input_spec = given.over(declared_spec(self.predictor)).resolved()
         self.segmenter_params = dict(segmenter_params or {})
         if not callable(segmenter):
             check_choice("segmenter", segmenter, ("quickshift", "slic", "felzenszwalb"))
             self.segmenter_params = resolve_segmenter_params(segmenter, self.segmenter_params)
         self.segmenter = segmenter
         self.hide_color = parse_hide_color(hide_color)
-        self.scale = scale
+        self.scale = str(self.input_spec.scale)
         self.cache_dir = check_cache_dir(cache_dir)
 
     def model_input(self, batch: np.ndarray) -> np.ndarray:
-        """The batch as the model takes it (flattened for pixel-vector estimators)."""
+        """The tensor the model takes from a scaled batch ``(n, H, W, 3)`` (see
+        :attr:`input_spec`; flattened for pixel-vector estimators)."""
+        spec = self.input_spec
         n_in = self.predictor.n_features_in
-        if n_in is None:
-            return batch
         n, h, w, c = batch.shape
-        if n_in == h * w * c:
-            return batch.reshape(n, -1)
-        if n_in == h * w:
-            return (batch @ _GRAY).reshape(n, -1)
+        if n_in is not None and n_in == h * w and spec.channels != 1:
+            spec = replace(spec, channels=1)  # an estimator over gray pixels
+        tensor = spec.to_tensor(batch)
+        if n_in is None:
+            return tensor
+        if n_in == tensor[0].size:
+            return tensor.reshape(n, -1)
         raise InputDataError(
             f"the model expects {n_in} features but a {w}x{h} RGB image flattens to {h * w * c} "
             f"({h * w} in gray); resize the image with 'resize'",
@@ -174,6 +198,10 @@ class ImageExplainer(Explainer[ImageInstance]):
         segments: np.ndarray | None = None,
     ) -> ImageInstance:
         loaded = instance if isinstance(instance, LoadedImage) else from_array(instance)
+        size = self.input_spec.size
+        if size is not None and loaded.size != size:  # the model takes one size
+            resized = from_array(loaded.pixels / np.float32(255.0), resize=size)
+            loaded = replace(loaded, pixels=resized.pixels)
         pixels = loaded.pixels
         if segments is None and isinstance(self.segmenter, str):
             seg = cached_segment(pixels, self.segmenter, self.segmenter_params, self.cache_dir)
@@ -234,6 +262,7 @@ class ImageExplainer(Explainer[ImageInstance]):
             "segmenter_params": {} if subject.supplied else self.segmenter_params,
             "hide_color": (self.hide_color if self.hide_color == "mean" else [*self.hide_color]),
             "scale": self.scale,
+            **self.input_spec.params(),
             "batch_size": self.batch_size,
         }
 
@@ -283,8 +312,12 @@ def explain_image(
     segmenter_params: dict[str, Any] | None = None,
     segments: np.ndarray | str | Path | None = None,
     hide_color: str | float | Sequence[float] = "mean",
-    scale: str = "0-1",
+    scale: str | None = None,
     resize: str | tuple[int, int] | None = None,
+    layout: str | None = None,
+    mean: str | float | Sequence[float] | None = None,
+    std: str | float | Sequence[float] | None = None,
+    dtype: str | None = None,
     max_pixels: int | None = DEFAULT_MAX_PIXELS,
     kernel_width: float = DEFAULT_KERNEL_WIDTH,
     feature_selection: str = "auto",
@@ -297,27 +330,14 @@ def explain_image(
 
     ``segments`` is a label image (array, ``.npy`` or image file) to use
     instead of ``segmenter``. ``cache_dir`` keeps superpixel maps on disk for
-    the next run. See :class:`ImageExplainer` for the rest.
+    the next run. ``resize``, ``scale``, ``mean``, ``std``, ``layout`` and
+    ``dtype`` describe the tensor the model receives (None: the model's, else
+    the default). See :class:`ImageExplainer` for the rest.
     """
-    if isinstance(image, (str, Path)):
-        loaded = read_image(image, resize=resize, max_pixels=max_pixels)
-    elif isinstance(image, LoadedImage):
-        loaded = image
-    else:
-        loaded = from_array(image, resize=resize)
-    seg: np.ndarray | None
-    if isinstance(segments, (str, Path)):
-        seg = read_segments(segments, loaded.size)
-    elif segments is not None:
-        seg = np.asarray(segments)
-    else:
-        seg = None
-    if seg is not None and segmenter_params:
-        raise ParameterError("segmenter parameters do not apply when segments are supplied")
     explainer = ImageExplainer(
         model,
         segmenter=segmenter,
-        segmenter_params=segmenter_params,
+        segmenter_params=None if segments is not None else segmenter_params,
         hide_color=hide_color,
         scale=scale,
         kernel_width=kernel_width,
@@ -328,5 +348,26 @@ def explain_image(
         mode=mode,
         cache_dir=cache_dir,
         class_names=class_names,
+        resize=resize,
+        layout=layout,
+        mean=mean,
+        std=std,
+        dtype=dtype,
     )
+    size = explainer.input_spec.size
+    if isinstance(image, (str, Path)):
+        loaded = read_image(image, resize=size, max_pixels=max_pixels)
+    elif isinstance(image, LoadedImage):
+        loaded = image
+    else:
+        loaded = from_array(image, resize=size)
+    seg: np.ndarray | None
+    if isinstance(segments, (str, Path)):
+        seg = read_segments(segments, loaded.size)
+    elif segments is not None:
+        seg = np.asarray(segments)
+    else:
+        seg = None
+    if seg is not None and segmenter_params:
+        raise ParameterError("segmenter parameters do not apply when segments are supplied")
     return explainer.explain(loaded, seed=seed, labels=labels, top_labels=top_labels, segments=seg)

@@ -12,7 +12,7 @@ import hashlib
 import importlib
 import importlib.util
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -58,6 +58,16 @@ def import_entrypoint(spec: str) -> tuple[Callable[[Any], Any], ModuleType]:
     if not callable(fn):
         raise ModelLoadError(f"{target}: '{func_name}' is not callable")
     return fn, module
+
+
+def script_constants(fn: Callable[..., Any], names: Sequence[str]) -> dict[str, Any]:
+    """The module-level constants among ``names`` of the module defining ``fn`` (a predict
+    script's ``CLASS_NAMES``, ``INPUT_LAYOUT``, ...), those it sets."""
+    namespace = getattr(fn, "__globals__", None)
+    if namespace is None:  # a callable object: its class's module
+        module = sys.modules.get(getattr(fn, "__module__", "") or "")
+        namespace = vars(module) if module is not None else {}
+    return {name: namespace[name] for name in names if name in namespace}
 
 
 def is_script_path(target: str) -> bool:

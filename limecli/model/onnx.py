@@ -1,4 +1,9 @@
-"""ONNX model files (``.onnx``, extra ``limecli[onnx]``) run by onnxruntime: no pickle."""
+"""ONNX model files (``.onnx``, extra ``limecli[onnx]``) run by onnxruntime: no pickle.
+
+An image model's input spec (layout, size, dtype, and mean/std from the model's
+metadata_props) is read here as ``OnnxModel.input_spec``; see
+:mod:`limecli.inputs.tensor_spec`.
+"""
 
 from __future__ import annotations
 
@@ -75,9 +80,11 @@ class OnnxModel:
                 self.value_output = out.name
                 break
         self.class_names = _onnx_class_labels(path)
+        self.input_shapes = [list(i.shape) for i in inputs]
         shape = inputs[0].shape if len(inputs) == 1 else None
         if shape is not None and len(shape) == 2 and isinstance(shape[1], int):
             self.n_features_in_ = int(shape[1])
+        self.input_spec = _input_spec(session, path)
 
     @property
     def session(self) -> Any:
@@ -105,13 +112,37 @@ class OnnxModel:
                 for name, kind in zip(self.input_names, self.input_types, strict=True)
             }
         values = batch.to_numpy() if hasattr(batch, "to_numpy") else np.asarray(batch)
-        return {self.input_names[0]: values.astype(_numpy_type(self.input_types[0]))}
+        kind = _numpy_type(self.input_types[0])
+        return {self.input_names[0]: values.astype(kind, copy=False)}
 
     def _run(self, name: str, batch: Any) -> Any:
         try:
-            return self.session.run([name], self._feed(batch))[0]
+            feed = self._feed(batch)
         except (TypeError, ValueError) as e:
             raise ValueError(f"cannot feed the batch to the ONNX model: {first_line(e)}") from e
+        try:
+            return self.session.run([name], feed)[0]
+        except ModelLoadError:
+            raise
+        except Exception as e:  # onnxruntime's own errors derive from Exception only
+            raise OnnxRunError(
+                f"onnxruntime refused the batch: {one_line(e)} ({self._mismatch(feed)})"
+            ) from e
+
+    def _mismatch(self, feed: dict[str, Any]) -> str:
+        """What the model takes against what it was sent, for an error message."""
+        parts = []
+        for name, kind, shape in zip(
+            self.input_names, self.input_types, self.input_shapes, strict=True
+        ):
+            dims = ", ".join(
+                str(d) if isinstance(d, int) else "N" if i == 0 else str(d or "?")
+                for i, d in enumerate(shape)
+            )
+            sent = feed.get(name)
+            got = "" if sent is None else f", sent {tuple(sent.shape)} {sent.dtype}"
+            parts.append(f"input '{name}' takes [{dims}] {kind}{got}")
+        return "; ".join(parts)
 
     def predict_proba(self, batch: Any) -> Any:
         import numpy as np
@@ -128,6 +159,31 @@ class OnnxModel:
     def predict(self, batch: Any) -> Any:
         name = self.value_output or self.session.get_outputs()[0].name
         return self._run(name, batch)
+
+
+class OnnxRunError(ValueError):
+    """onnxruntime refused a batch; the message holds its whole reason on one line."""
+
+
+def one_line(e: BaseException) -> str:
+    """An exception's whole message on one line (onnxruntime's reasons span lines)."""
+    return " ".join(str(e).split()) or type(e).__name__
+
+
+def _input_spec(session: Any, path: str) -> Any:
+    """What the model says of an image input: its shape and type, and its metadata_props
+    (``input_mean``, ``input_std``, ...; see :mod:`limecli.inputs.tensor_spec`)."""
+    from limecli.inputs.tensor_spec import METADATA_KEYS, spec_from_mapping, spec_from_shape
+
+    inputs = session.get_inputs()
+    try:
+        metadata = dict(session.get_modelmeta().custom_metadata_map)
+    except Exception:  # an old runtime or a model without metadata
+        metadata = {}
+    declared = spec_from_mapping(metadata, METADATA_KEYS, Path(path).name)
+    if len(inputs) != 1:
+        return declared
+    return spec_from_shape(list(inputs[0].shape), inputs[0].type).over(declared)
 
 
 def _onnx_class_labels(path: str) -> list[str] | None:

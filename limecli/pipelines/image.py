@@ -57,13 +57,15 @@ def check_image_request(
 
 
 def check_image_settings(segmentation: Segmentation, settings: ImageSettings) -> dict[str, Any]:
-    """The fill colour, the size and the segmenter's parameters, checked before any work;
-    returns the segmenter's keyword arguments."""
+    """The fill colour, the tensor settings and the segmenter's parameters, checked before
+    any work; returns the segmenter's keyword arguments."""
     from limecli.inputs.image import parse_resize
+    from limecli.inputs.tensor_spec import TensorSpec
     from limecli.sampling.image import parse_hide_color
 
     parse_hide_color(settings.hide_color)
     parse_resize(settings.resize)
+    TensorSpec.parse(**settings.tensor()).resolved()
     return segmenter_params(segmentation)
 
 
@@ -128,21 +130,26 @@ class ImagePipeline:
             segmenter=segmentation.segmenter,
             segmenter_params=params,
             hide_color=hide,
-            scale=settings.scale,
             feature_selection=sampling.feature_selection,
             num_samples=int(sampling.num_samples),
             num_features=sampling.num_features,
             batch_size=sampling.batch_size,
             cache_dir=segmentation.cache_dir,
+            **settings.tensor(),
             **width,
         )
+        spec = self.explainer.input_spec
+        #: The size images are read at: given, else the model's (None: their own).
+        self.resize = spec.size
+        if not spec.is_default:
+            self.notes(f"the model receives {spec.describe()}")
 
     def explain_file(self, path: str) -> Explanation:
         """The explanation of one image file (its first frame), pixels and superpixels kept."""
         from limecli.inputs.image import read_image
         from limecli.sampling.image import read_segments
 
-        loaded = read_image(path, resize=self.settings.resize, max_pixels=self.max_pixels)
+        loaded = read_image(path, resize=self.resize, max_pixels=self.max_pixels)
         if loaded.frames > 1:
             self.notes(f"{path} has {loaded.frames} frames: explaining the first")
         segments_file = self.segmentation.segments_file
@@ -216,7 +223,7 @@ class ImagePipeline:
             self.explainer,
             labels=self.labels.labels,
             top_labels=self.labels.top_labels,
-            resize=self.settings.resize,
+            resize=self.resize,
             max_pixels=self.max_pixels,
             segments_file=self.segmentation.segments_file,
             out_dir=out_dir,
