@@ -103,8 +103,14 @@ CASES = [
         0,
         "",
     ),
-    Case("empty cell in the row", data(f"{HEADER}\n1,,3\n"), 3, "row 0: column 'b' is empty"),
-    Case("inf in the row", data(f"{HEADER}\n1,inf,3\n"), 3, "row 0: column 'b' is empty or not"),
+    Case(
+        "empty cell in the row, a model without missing values",
+        data(f"{HEADER}\n1,,3\n"),
+        3,
+        "row 0: the model does not accept missing values, and the row to explain has "
+        "missing value(s) in column(s): b",
+    ),
+    Case("inf in the row", data(f"{HEADER}\n1,inf,3\n"), 3, "row 0: column 'b' is infinite"),
     Case(
         "text in a numeric column of the row",
         data(f"{HEADER}\n1,abc,3\n"),

@@ -29,13 +29,15 @@ from limecli.explainers.tabular_auto import (
     auto_params,
     settled,
 )
+from limecli.explainers.tabular_missing import MissingValuesMixin
 from limecli.explainers.tabular_pool import SharedPool, SharedPoolMixin
 from limecli.explanation import Explanation, FeatureWeight
 from limecli.inputs.frames import as_table, check_table, pick_row
 from limecli.inputs.ref import InputRef
 from limecli.model.predictor import Predictor
+from limecli.sampling.columns import cast_values
 from limecli.sampling.discretize import DISCRETIZERS
-from limecli.sampling.tabular import EncodedInstance, SamplePool, TabularSampler
+from limecli.sampling.tabular import EncodedInstance, SamplePool
 from limecli.validation import check_choice, check_int, check_random_state
 
 if TYPE_CHECKING:
@@ -62,7 +64,7 @@ class TabularInstance:
     input: dict[str, Any]
 
 
-class TabularExplainer(SharedPoolMixin, Explainer[TabularInstance]):
+class TabularExplainer(SharedPoolMixin, MissingValuesMixin, Explainer[TabularInstance]):
     """Explains rows of a table, using training-data statistics to perturb them.
 
     ``training`` is a DataFrame (any column labels), a 2-D array, nested lists,
@@ -134,11 +136,8 @@ class TabularExplainer(SharedPoolMixin, Explainer[TabularInstance]):
         labels = None
         if discretizer == "entropy":
             labels = self._entropy_labels(frame, categorical)
-        self.sampler = TabularSampler(
-            frame[self.feature_columns],
-            categorical=categorical,
-            discretizer=discretizer,
-            training_labels=labels,
+        self.sampler = self.build_sampler(
+            frame[self.feature_columns], categorical, discretizer, labels
         )
         self.discretizer = discretizer
         self.sample_around_instance = sample_around_instance
@@ -157,12 +156,11 @@ class TabularExplainer(SharedPoolMixin, Explainer[TabularInstance]):
         # No target given: bin by the model's own predicted classes on the training data.
         # The form the model takes depends on which columns are categorical: a sampler
         # without bins says so before the binned one can be fitted.
-        self.sampler = TabularSampler(
-            frame[self.feature_columns], categorical=categorical, discretizer=None
-        )
-        outputs = self.predictor.predict(
-            self.model_input(frame[self.feature_columns]), self.batch_size
-        )
+        sampler = self.build_sampler(frame[self.feature_columns], categorical, None)
+        training = frame[self.feature_columns].copy()
+        for name, dtype in sampler.dtypes.items():  # as the model was fitted
+            training[name] = cast_values(training[name].to_numpy(dtype=object), dtype)
+        outputs = self.predictor.predict(self.model_input(training), self.batch_size)
         return np.argmax(outputs, axis=1)
 
     def model_input(self, frame: pd.DataFrame) -> Any:
@@ -171,7 +169,7 @@ class TabularExplainer(SharedPoolMixin, Explainer[TabularInstance]):
             return frame[self.predictor.feature_names]
         if self.sampler.is_categorical.any():
             return self.layout.restore(frame)
-        return frame.to_numpy(dtype=float)
+        return frame.to_numpy(dtype=float, na_value=np.nan)
 
     def pool_input(
         self,
@@ -186,7 +184,7 @@ class TabularExplainer(SharedPoolMixin, Explainer[TabularInstance]):
         (otherwise it gets a copy it may modify). ``instance``: the one in row 0.
         """
         if not self.predictor.wants_dataframe and not self.sampler.is_categorical.any():
-            return pool.numeric if private else pool.numeric.copy()
+            return self.sampler.model_numeric(pool.numeric, private=private)
         unseen = [(0, instance.unseen)] if instance is not None and instance.unseen else []
         return self.model_input(self.sampler.to_frame(pool, unseen))
 
@@ -201,6 +199,7 @@ class TabularExplainer(SharedPoolMixin, Explainer[TabularInstance]):
         return TabularInstance(self.sampler.encode(row), dict(input_info or {}))
 
     def _explain(self, subject: TabularInstance, request: Request) -> Explanation:
+        self.check_missing(subject.encoded)  # before any sampling
         rng = check_random_state(request.seed)
         data, outputs = self._sample(subject, int(self._count(request.num_samples)), rng)
 

@@ -105,6 +105,8 @@ class SharedPoolMixin:
 
         def pool_input(self, pool: SamplePool) -> Any: ...
 
+        def check_missing(self, instance: EncodedInstance) -> None: ...
+
     @property
     def shares_samples(self) -> bool:
         """Whether the perturbed rows are independent of the instance, so a batch can share them.
@@ -187,6 +189,12 @@ class SharedPoolMixin:
                 results[i] = e
         encoded = {i: subject.encoded for i, subject in subjects.items()}
         if first_outputs is None:
+            for i in list(encoded):  # a row the model cannot take as it is: one clear error
+                try:
+                    self.check_missing(encoded[i])
+                except LimeCliError as e:
+                    results[i] = e
+                    del encoded[i]
             firsts = self._instance_outputs(encoded, results)
         else:
             firsts = {}
@@ -229,7 +237,9 @@ class SharedPoolMixin:
         for i, instance in enumerate(instances):
             try:
                 encoded[i] = self.sampler.encode(self.layout.row(instance, self.feature_columns))
+                self.check_missing(encoded[i])
             except LimeCliError as e:
+                encoded.pop(i, None)
                 results[i] = e
             except KeyError as e:
                 results[i] = InputDataError(f"the row lacks column {e} the model needs")
@@ -346,4 +356,5 @@ def _pool_rows(pool: SamplePool, rows: slice) -> SamplePool:
         bins=None if pool.bins is None else pool.bins[rows],
         codes=pool.codes[rows],
         noise=None if pool.noise is None else pool.noise[rows],
+        missing=None if pool.missing is None else pool.missing[rows],
     )

@@ -3,6 +3,14 @@
 A discretised feature is "the instance's value falls in this bin". Sampling
 draws a bin per column from the training frequencies, then a value inside the
 bin from a normal truncated to the bin's observed [min, max].
+
+A column with missing cells in training has one more state beside its bins,
+"missing", drawn at the observed missing rate with the same uniform that picks
+the bin (so columns without missing cells draw exactly as before); its value
+is NaN. A column whose values are huge (see
+:data:`limecli.sampling.columns.SCALE_ABOVE`) is binned and sampled in units
+of a power of two (``scale``), so no statistic overflows; only the names of
+its thresholds are written in the original units.
 """
 
 from __future__ import annotations
@@ -38,23 +46,44 @@ def fit_boundaries(
 
 
 def format_number(x: float) -> str:
-    """Short, readable threshold: 1031.5, 0.1274, 12."""
+    """Short, readable threshold: 1031.5, 0.1274, 12 (and 1.235e+307 for huge ones)."""
     if x == 0:
         return "0"
+    if abs(x) >= 1e15:  # "%.2f" would write every digit
+        return f"{x:.4g}"
     if abs(x) >= 1:
         return f"{x:.2f}".rstrip("0").rstrip(".")
     return f"{x:.4g}"
 
 
 class BinnedColumn:
-    """One numeric column's bins with the training statistics needed to sample from them."""
+    """One numeric column's bins with the training statistics needed to sample from them.
 
-    def __init__(self, boundaries: np.ndarray, training: np.ndarray) -> None:
+    ``training``: the column's observed (non-missing) values, in units of
+    ``scale``; ``missing_rate``: the share of training cells that are missing.
+    Bin :attr:`missing_bin` (one past the last bin) is "missing": it is drawn
+    at ``missing_rate`` when that is above 0, and is where a missing instance sits.
+    """
+
+    def __init__(
+        self,
+        boundaries: np.ndarray,
+        training: np.ndarray,
+        *,
+        missing_rate: float = 0.0,
+        scale: float = 1.0,
+    ) -> None:
         self.boundaries = np.asarray(boundaries, dtype=float)
+        self.scale = scale
         self._formatted: list[str] | None = None
         n_bins = len(self.boundaries) + 1
+        self.missing_bin = n_bins
+        self.has_missing = missing_rate > 0
         bins = self.digitize(training)
-        self.freqs = np.bincount(bins, minlength=n_bins) / len(training)
+        if len(training):
+            self.freqs = np.bincount(bins, minlength=n_bins) / len(training)
+        else:  # every cell missing
+            self.freqs = np.zeros(n_bins)
         self.means = np.empty(n_bins)
         self.stds = np.empty(n_bins)
         self.mins = np.empty(n_bins)
@@ -63,19 +92,24 @@ class BinnedColumn:
             values = training[bins == b]
             if values.size == 0:
                 # Never drawn (frequency 0); only the instance itself can sit here.
-                edge = self.boundaries[min(b, len(self.boundaries) - 1)]
-                self.means[b] = self.mins[b] = self.maxs[b] = edge
+                edges = self.boundaries if len(self.boundaries) else np.zeros(1)
+                self.means[b] = self.mins[b] = self.maxs[b] = edges[min(b, len(edges) - 1)]
                 self.stds[b] = 0.0
             else:
                 self.means[b] = values.mean()
                 self.stds[b] = values.std()
                 self.mins[b] = values.min()
                 self.maxs[b] = values.max()
+        if self.has_missing:
+            # The missing state's statistics are placeholders: its values become NaN.
+            self.freqs = np.append(self.freqs * (1.0 - missing_rate), missing_rate)
+            for attr in ("means", "stds", "mins", "maxs"):
+                setattr(self, attr, np.append(getattr(self, attr), 0.0))
 
     def _thresholds(self) -> list[str]:
         # Formatted once per column: every explanation names its bins from them.
         if self._formatted is None:
-            self._formatted = [format_number(v) for v in self.boundaries]
+            self._formatted = [format_number(v * self.scale) for v in self.boundaries]
         return self._formatted
 
     def digitize(self, values: np.ndarray) -> np.ndarray:
@@ -83,7 +117,11 @@ class BinnedColumn:
         return np.searchsorted(self.boundaries, values, side="left")
 
     def bin_name(self, b: int, feature: str) -> str:
+        if b == self.missing_bin:
+            return f"{feature} is missing"
         q = self._thresholds()
+        if not q:  # no observed values in training, so no thresholds
+            return f"{feature} is present"
         if b == 0:
             return f"{feature} <= {q[0]}"
         if b == len(q):
@@ -161,6 +199,9 @@ class BinTable:
     def __init__(self, columns: list[BinnedColumn]) -> None:
         self.width = max(len(c.freqs) for c in columns)
         self.n_columns = len(columns)
+        # Per column, the bin that means "missing" (-1: never missing in training).
+        self.missing_bins = np.array([c.missing_bin if c.has_missing else -1 for c in columns])
+        self.has_missing = bool(np.any(self.missing_bins >= 0))
 
         def stack(attr: str) -> np.ndarray:
             out = np.zeros((len(columns), self.width))
@@ -175,7 +216,8 @@ class BinTable:
         # Where each bin starts on the uniform's [0, 1) and how to stretch it to [0, points].
         self.lower = np.column_stack([np.zeros(self.n_columns), self.cdf[:, :-1]])
         freqs = self.cdf - self.lower
-        cells = self.n_columns * self.width
+        # Sized by the real bins, so that a missing state leaves the other columns' values as they were.
+        cells = self.n_columns * max(c.missing_bin for c in columns)
         self.points = int(min(QUANTILE_POINTS, max(64, QUANTILE_TABLE_MAX // cells)))
         self.stretch = np.where(freqs > 0, self.points / np.where(freqs > 0, freqs, 1.0), 0.0)
         self.quantiles = bin_quantiles(
@@ -227,6 +269,8 @@ class BinTable:
             z = ndtri(self.low.take(where) + p * self.span.take(where))
             exact = self.means.take(where) + self.signed_stds.take(where) * z
             np.put(values, tails, np.clip(exact, self.mins.take(where), self.maxs.take(where)))
+        if self.has_missing:
+            values[bins == self.missing_bins] = np.nan
         return bins, values
 
 

@@ -8,17 +8,41 @@ Sampling is split in two so that a batch can share one pool:
 * :meth:`TabularSampler.represent` turns a pool into one instance's
   interpretable data ("same bin/category as the instance", or scaled values)
   and puts the instance itself in row 0.
+
+Missing cells are a state of their own. A numeric column missing in training
+is "missing" at its observed rate: beside the bins in discretised mode (see
+:mod:`limecli.sampling.discretize`); in continuous mode an extra uniform per
+such column (drawn after everything else, so tables without missing cells
+draw exactly as before) decides it. Categorical columns have missing (None)
+among their categories. A missing cell reaches the model as NaN (numeric and
+``category`` columns) or None (object columns). Interpretable features: in
+discretised mode, a missing instance's feature is "<col> is missing" (sample
+missing too); in continuous mode every numeric column that can be missing
+(in training or in the instance) adds an indicator feature "<col> is missing"
+after the columns, and a missing value counts as the training mean in the
+column's own scaled feature.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from limecli.errors import InputDataError
+from limecli.sampling.columns import (
+    NumericStats,
+    cast_values,
+    check_informative,
+    column_scales,
+    is_missing,
+    restorable_dtype,
+    unscale,
+    value_counts,
+    warn_empty,
+)
 from limecli.sampling.discretize import (
     BinnedColumn,
     BinTable,
@@ -33,12 +57,18 @@ if TYPE_CHECKING:
 
 @dataclass
 class SamplePool:
-    """Perturbed rows: numeric values, bin indices (discretised mode) and category codes."""
+    """Perturbed rows: numeric values, bin indices (discretised mode) and category codes.
+
+    Numeric values are in the sampler's units (see :attr:`TabularSampler.scales`),
+    NaN where a sample is missing.
+    """
 
     numeric: np.ndarray  # (n, n_numeric) float
     bins: np.ndarray | None  # (n, n_numeric) int, discretised mode only
     codes: np.ndarray  # (n, n_categorical) int
     noise: np.ndarray | None  # (n, n_numeric) standard normal draws, continuous mode only
+    #: (n, n_numeric) bool: missing in the sample (continuous mode, only if a column can be).
+    missing: np.ndarray | None = None
 
     def __len__(self) -> int:
         return int(self.codes.shape[0] if self.codes.size else self.numeric.shape[0])
@@ -46,7 +76,7 @@ class SamplePool:
 
 @dataclass
 class EncodedInstance:
-    numeric: np.ndarray
+    numeric: np.ndarray  # in the sampler's units, NaN where missing
     bins: np.ndarray | None
     codes: np.ndarray
     raw: list[Any]  # the instance's values per column, as read
@@ -54,9 +84,19 @@ class EncodedInstance:
     #: is one past the training categories, so no sample ever shares it.
     unseen: dict[int, Any] = field(default_factory=dict)
 
+    def missing_columns(self, sampler: TabularSampler) -> list[str]:
+        """The columns this instance is missing, in column order."""
+        return [c for c, v in zip(sampler.columns, self.raw, strict=True) if is_missing(v)]
+
 
 class TabularSampler:
-    """Training-data statistics for one table of features (numeric and categorical)."""
+    """Training-data statistics for one table of features (numeric and categorical).
+
+    ``dtypes``: per column, the dtype the model takes (by default the
+    training frame's own ``category``/bool/nullable-integer/datetime dtypes);
+    ``missing``: whether missing cells are sampled as a state (False: training
+    statistics ignore them, for a model that cannot take them).
+    """
 
     def __init__(
         self,
@@ -66,6 +106,8 @@ class TabularSampler:
         discretizer: str | None = "quartile",
         training_labels: np.ndarray | None = None,
         seed: int = 0,
+        dtypes: Mapping[str, Any] | None = None,
+        missing: bool = True,
     ) -> None:
         import pandas as pd
 
@@ -82,29 +124,64 @@ class TabularSampler:
         self.numeric_idx = np.flatnonzero(~self.is_categorical)
         self.categorical_idx = np.flatnonzero(self.is_categorical)
         self.discretizer = discretizer
+        given = dict(dtypes or {})
+        self.dtypes = {
+            c: given[c] if c in given else restorable_dtype(training[c].dtype) for c in self.columns
+        }
+        self.dtypes = {c: d for c, d in self.dtypes.items() if d is not None}
 
-        numeric = training.iloc[:, self.numeric_idx].to_numpy(dtype=float)
-        if numeric.size and not np.all(np.isfinite(numeric)):
-            numeric = _fill_nonfinite(numeric)
-        self.means = numeric.mean(axis=0) if numeric.size else np.zeros(0)
-        stds = numeric.std(axis=0) if numeric.size else np.zeros(0)
-        self.stds = np.where(stds > 0, stds, 1.0)
+        numeric = training.iloc[:, self.numeric_idx].to_numpy(dtype=float, na_value=np.nan)
+        self.scales = column_scales(numeric)
+        self.scaled = bool(np.any(self.scales != 1.0))
+        if self.scaled:
+            numeric = numeric / self.scales  # exact: powers of two (1 elsewhere)
+        stats = NumericStats(numeric, missing=missing)
+        gaps, filled = stats.gaps, stats.filled
+        self.missing_rate, self.means = stats.missing_rate, stats.means
+        self.stds = np.where(stats.stds > 0, stats.stds, 1.0)
+        #: Numeric positions sampled as missing.
+        self.gappy = np.flatnonzero(self.missing_rate > 0)
 
         self.categories: list[np.ndarray] = []
         self.category_freqs: list[np.ndarray] = []
         for j in self.categorical_idx:
             values = training.iloc[:, j].astype(object).where(training.iloc[:, j].notna(), None)
-            uniques, counts = _value_counts(values.tolist())
+            present = [v for v in values.tolist() if v is not None]
+            uniques, counts = value_counts(values.tolist() if missing or not present else present)
             self.categories.append(uniques)
             self.category_freqs.append(counts / counts.sum())
 
         self.category_cdf = cumulative(self.category_freqs) if self.category_freqs else None
+        check_informative(len(training), numeric, self.categories, self.columns)
+        warn_empty(
+            [self.columns[j] for k, j in enumerate(self.numeric_idx) if gaps[:, k].all()]
+            + [
+                self.columns[j]
+                for k, j in enumerate(self.categorical_idx)
+                if list(self.categories[k]) == [None]
+            ]
+        )
 
         self.binned: list[BinnedColumn] = []
         if discretizer is not None:
             for k in range(numeric.shape[1]):
-                bounds = fit_boundaries(discretizer, numeric[:, k], training_labels, seed)
-                self.binned.append(BinnedColumn(bounds, numeric[:, k]))
+                column, labels = filled[:, k], training_labels
+                if self.missing_rate[k] > 0:
+                    column = column[~gaps[:, k]]
+                    labels = None if labels is None else labels[~gaps[:, k]]
+                bounds = (
+                    fit_boundaries(discretizer, column, labels, seed)
+                    if column.size
+                    else np.zeros(0)
+                )
+                self.binned.append(
+                    BinnedColumn(
+                        bounds,
+                        column,
+                        missing_rate=float(self.missing_rate[k]),
+                        scale=float(self.scales[k]),
+                    )
+                )
         self.bin_table = BinTable(self.binned) if self.binned else None
 
     @property
@@ -116,6 +193,9 @@ class TabularSampler:
         raw = [row[c] for c in self.columns]
         numeric = np.empty(len(self.numeric_idx))
         for k, j in enumerate(self.numeric_idx):
+            if is_missing(raw[j]):
+                numeric[k] = np.nan
+                continue
             try:
                 numeric[k] = float(raw[j])
             except (TypeError, ValueError) as e:
@@ -124,12 +204,15 @@ class TabularSampler:
                 ) from e
             if not np.isfinite(numeric[k]):
                 raise InputDataError(
-                    f"column '{self.columns[j]}' is empty or not finite in the row to explain"
+                    f"column '{self.columns[j]}' is infinite in the row to explain: a cell "
+                    "must hold a finite number or be empty (missing)"
                 )
+        if self.scaled:
+            numeric = numeric / self.scales
         codes = np.empty(len(self.categorical_idx), dtype=int)
         unseen: dict[int, Any] = {}
         for k, j in enumerate(self.categorical_idx):
-            value = None if _is_missing(raw[j]) else raw[j]
+            value = None if is_missing(raw[j]) else raw[j]
             hits = np.flatnonzero(self.categories[k] == value)
             if hits.size == 0:
                 # Never sampled, only the instance has it; the training statistics stay as they are.
@@ -141,11 +224,17 @@ class TabularSampler:
         if self.binned:
             bins = np.array(
                 [
-                    col.digitize(np.array([v]))[0]
+                    col.missing_bin if np.isnan(v) else col.digitize(np.array([v]))[0]
                     for col, v in zip(self.binned, numeric, strict=True)
                 ]
             )
         return EncodedInstance(numeric=numeric, bins=bins, codes=codes, raw=raw, unseen=unseen)
+
+    def indicators(self, instance: EncodedInstance) -> np.ndarray:
+        """Continuous mode: numeric positions with a "<col> is missing" feature for ``instance``."""
+        if self.binned:
+            return np.zeros(0, dtype=int)
+        return np.union1d(self.gappy, np.flatnonzero(np.isnan(instance.numeric)))
 
     # -- sampling ---------------------------------------------------------
     def draw(self, n: int, rng: np.random.Generator) -> SamplePool:
@@ -157,9 +246,15 @@ class TabularSampler:
             bins, numeric = self.bin_table.draw(n, rng)
             return SamplePool(numeric=numeric, bins=bins, codes=codes, noise=None)
         noise = rng.standard_normal((n, len(self.numeric_idx)))
-        return SamplePool(
-            numeric=noise * self.stds + self.means, bins=None, codes=codes, noise=noise
-        )
+        numeric = noise * self.stds + self.means
+        missing = None
+        if self.gappy.size:  # drawn last: the draws before stay those of a table without gaps
+            missing = np.zeros(numeric.shape, dtype=bool)
+            missing[:, self.gappy] = (
+                rng.random((n, self.gappy.size)) < self.missing_rate[self.gappy]
+            )
+            numeric[missing] = np.nan
+        return SamplePool(numeric=numeric, bins=None, codes=codes, noise=noise, missing=missing)
 
     def represent(
         self,
@@ -172,13 +267,17 @@ class TabularSampler:
         """Row 0 set to the instance; return (pool for the model, interpretable data).
 
         Interpretable columns follow ``self.columns``: 1/0 for "same bin or
-        category as the instance", or (continuous mode) the scaled value.
+        category as the instance", or (continuous mode) the scaled value, then
+        (continuous mode) the instance's :meth:`indicators`.
         ``in_place``: the pool is the caller's own to change (no copies).
         """
         copy = (lambda a: a) if in_place else np.copy
         numeric = copy(pool.numeric)
         if around_instance and pool.noise is not None:
-            numeric = pool.noise * self.stds + instance.numeric
+            center = np.where(np.isnan(instance.numeric), self.means, instance.numeric)
+            numeric = pool.noise * self.stds + center
+            if pool.missing is not None:
+                numeric[pool.missing] = np.nan
         numeric[0] = instance.numeric
         codes = copy(pool.codes)
         codes[0] = instance.codes
@@ -186,22 +285,32 @@ class TabularSampler:
         if pool.bins is not None and instance.bins is not None:
             bins = copy(pool.bins)
             bins[0] = instance.bins
-        n = numeric.shape[0]
+        extra = None
         if bins is not None and instance.bins is not None:
-            same_bin = np.equal(bins, instance.bins)
-        if not len(self.categorical_idx):  # numeric only: the columns are already in order
-            if bins is not None:
-                data = same_bin.astype(float)
-            else:
-                data = (numeric - self.means) / self.stds
+            numeric_data = np.equal(bins, instance.bins)
         else:
-            data = np.empty((n, self.n_features))
-            if bins is not None:
-                data[:, self.numeric_idx] = same_bin
-            else:
-                data[:, self.numeric_idx] = (numeric - self.means) / self.stds
+            numeric_data = (numeric - self.means) / self.stds
+            indicators = self.indicators(instance)
+            if indicators.size:
+                gaps = np.isnan(numeric)
+                numeric_data[gaps] = 0.0  # a missing value sits at the mean
+                extra = gaps[:, indicators]
+        if not len(self.categorical_idx) and extra is None:
+            data = numeric_data.astype(float) if bins is not None else numeric_data
+        else:
+            width = self.n_features + (0 if extra is None else extra.shape[1])
+            data = np.empty((numeric.shape[0], width))
+            data[:, self.numeric_idx] = numeric_data
             data[:, self.categorical_idx] = codes == instance.codes
+            if extra is not None:
+                data[:, self.n_features :] = extra
         return SamplePool(numeric=numeric, bins=bins, codes=codes, noise=None), data
+
+    def model_numeric(self, numeric: np.ndarray, *, private: bool = False) -> np.ndarray:
+        """Numeric values in the data's units (``private``: ``numeric`` may be handed over)."""
+        if self.scaled:
+            return unscale(numeric, self.scales)
+        return numeric if private else numeric.copy()
 
     def to_frame(
         self, pool: SamplePool, unseen: Sequence[tuple[int, dict[int, Any]]] = ()
@@ -213,11 +322,12 @@ class TabularSampler:
         """
         import pandas as pd
 
-        if not len(self.categorical_idx):  # one float block: no per-column assembly
-            return pd.DataFrame(pool.numeric, columns=self.columns, copy=True)
+        numeric = self.model_numeric(pool.numeric, private=True)
+        if not len(self.categorical_idx) and not self.dtypes:  # one float block
+            return pd.DataFrame(numeric, columns=self.columns, copy=not self.scaled)
         columns: dict[str, Any] = {}
         for k, j in enumerate(self.numeric_idx):
-            columns[self.columns[j]] = pool.numeric[:, k]
+            columns[self.columns[j]] = numeric[:, k]
         for k, j in enumerate(self.categorical_idx):
             # The code one past the training categories is an instance's unseen one.
             values = np.append(self.categories[k], np.array([None], dtype=object))[pool.codes[:, k]]
@@ -225,7 +335,33 @@ class TabularSampler:
                 if k in categories:
                     values[row] = categories[k]
             columns[self.columns[j]] = values
+        for name, dtype in self.dtypes.items():
+            columns[name] = cast_values(columns[name], dtype)
         return pd.DataFrame(columns)[self.columns]
+
+    def typical(self, missing: Sequence[str] = ()) -> SamplePool:
+        """One row of typical values (means, most frequent categories), missing in ``missing``."""
+        numeric = self.means[None, :].copy()
+        codes = np.array([[int(np.argmax(f)) for f in self.category_freqs]], dtype=int)
+        for name in missing:
+            j = self.columns.index(name)
+            if self.is_categorical[j]:
+                k = int(np.flatnonzero(self.categorical_idx == j)[0])
+                hits = np.flatnonzero(self.categories[k] == None)  # noqa: E711 (elementwise)
+                codes[0, k] = hits[0] if hits.size else len(self.categories[k])
+            else:
+                numeric[0, int(np.flatnonzero(self.numeric_idx == j)[0])] = np.nan
+        return SamplePool(numeric=numeric, bins=None, codes=codes.reshape(1, -1), noise=None)
+
+    def missing_in_training(self) -> list[str]:
+        """The columns with missing cells in training that are sampled as missing."""
+        gappy = {int(self.numeric_idx[k]) for k in np.flatnonzero(self.missing_rate > 0)}
+        gappy |= {
+            int(j)
+            for k, j in enumerate(self.categorical_idx)
+            if any(v is None for v in self.categories[k])
+        }
+        return [self.columns[j] for j in sorted(gappy)]
 
     def describe(self, instance: EncodedInstance) -> list[tuple[str, str, Any]]:
         """(condition name, column, instance value) per interpretable feature."""
@@ -235,7 +371,9 @@ class TabularSampler:
         for j, col in enumerate(self.columns):
             if j in num_pos:
                 k = num_pos[j]
-                value: Any = float(instance.numeric[k])
+                value: Any = float(instance.numeric[k] * self.scales[k])
+                if np.isnan(value):
+                    value = None
                 if self.binned and instance.bins is not None:
                     name = self.binned[k].bin_name(int(instance.bins[k]), col)
                 else:
@@ -248,36 +386,12 @@ class TabularSampler:
                     else self.categories[k][instance.codes[k]]
                 )
                 value = None if value is None else _plain(value)
-                name = f"{col}={value}"
+                name = f"{col} is missing" if value is None else f"{col}={value}"
             out.append((name, col, value))
+        for k in self.indicators(instance):
+            col = self.columns[int(self.numeric_idx[k])]
+            out.append((f"{col} is missing", col, out[int(self.numeric_idx[k])][2]))
         return out
-
-
-def _value_counts(values: list[Any]) -> tuple[np.ndarray, np.ndarray]:
-    counts: dict[Any, int] = {}
-    for v in values:
-        counts[v] = counts.get(v, 0) + 1
-    # Sort for determinism (None last, mixed types by their string form).
-    keys = sorted(counts, key=lambda v: (v is None, str(v)))
-    uniques = np.empty(len(keys), dtype=object)
-    uniques[:] = keys
-    return uniques, np.array([counts[k] for k in keys], dtype=float)
-
-
-def _fill_nonfinite(numeric: np.ndarray) -> np.ndarray:
-    """Training statistics ignore empty/NaN/inf cells: fill them with the column median."""
-    out = numeric.copy()
-    for k in range(out.shape[1]):
-        bad = ~np.isfinite(out[:, k])
-        if bad.all():
-            out[:, k] = 0.0
-        elif bad.any():
-            out[bad, k] = np.median(out[~bad, k])
-    return out
-
-
-def _is_missing(value: Any) -> bool:
-    return value is None or (isinstance(value, float) and np.isnan(value))
 
 
 def _plain(value: Any) -> Any:
