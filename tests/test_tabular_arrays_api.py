@@ -334,6 +334,12 @@ def test_array_data_with_named_training(cancer) -> None:
     exp = explain_tabular(cancer["named"], X[:10], 4, training=train, seed=0, num_samples=N)
     direct = explain_tabular(cancer["named"], train, 4, seed=0, num_samples=N)
     assert exp.label().features == direct.label().features
+    # A pyarrow Table (as a polars DataFrame) converts itself to pandas.
+    pyarrow = pytest.importorskip("pyarrow")
+    table = pyarrow.Table.from_pandas(train)
+    assert explain_tabular(cancer["named"], table, 4, seed=0, num_samples=N).to_json() == (
+        direct.to_json()
+    )
 
 
 @pytest.mark.parametrize(
