@@ -46,8 +46,8 @@ def negative(batch):
 def as_list(batch):
     return ok(batch).tolist()
 
-def strings(batch):
-    return ["yes"] * len(batch)
+def objects(batch):
+    return [{"yes": 1}] * len(batch)
 
 def wrong_rows(batch):
     return np.zeros((3, 2))
@@ -63,7 +63,9 @@ def hangs(batch):
     return ok(batch)
 """
 
-ONE_D = "MODE = 'classification'\ndef flat(batch):\n    return [0.5] * len(batch)\n"
+# Neither class labels (whole numbers) nor a probability (0 to 1): class labels and
+# probabilities in one column are explained (tests/test_output_interpretation.py).
+ONE_D = "MODE = 'classification'\ndef flat(batch):\n    return [2.5] * len(batch)\n"
 MISSING_IMPORT = "import no_such_module_xyz\ndef predict(batch):\n    return batch\n"
 
 
@@ -120,11 +122,14 @@ CASES = [
     Case("probabilities not summing to 1", script("unnormalised"), 0, "row sums from"),
     Case("probabilities outside 0-1", script("negative"), 0, "not probabilities (values from"),
     Case("returns a list", script("as_list"), 0, ""),
-    Case("returns strings", script("strings"), 5, "which is not an array of numbers"),
+    Case("returns non-numbers", script("objects"), 5, "which is not an array of numbers"),
     Case("returns None", script("none"), 5, "returned shape ()"),
     Case("wrong number of rows", script("wrong_rows"), 5, "returned shape (3, 2) for"),
     Case(
-        "1-D in classification mode", script("flat", module="one_d.py"), 5, "in classification mode"
+        "1-D in classification mode",
+        script("flat", module="one_d.py"),
+        5,
+        "neither class labels (whole numbers) nor the probability",
     ),
     Case(
         "wrong number of class names", script("ok", "--class-names", "x,y,z"), 5, "3 class name(s)"
