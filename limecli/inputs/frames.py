@@ -87,7 +87,9 @@ class Layout:
     def restore(self, frame: pd.DataFrame) -> Any:
         """Rows (named columns) in the form the model was fitted on."""
         if self.array:
-            return frame.to_numpy(dtype=float if self.numeric else object)
+            if self.numeric:
+                return frame.to_numpy(dtype=float, na_value=np.nan)
+            return frame.to_numpy(dtype=object)
         if self.labels is not None:
             return frame.set_axis([self.labels[c] for c in frame.columns], axis=1)
         return frame
