@@ -146,7 +146,10 @@ def test_timeout_names_the_parameter() -> None:
 
 # -- the format table and as_predictor ------------------------------------------------------------
 def test_each_suffix_names_one_format() -> None:
-    assert MODEL_SUFFIXES == (".joblib", ".pkl", ".pickle", ".skops", ".onnx")
+    assert MODEL_SUFFIXES == (
+        *(".joblib", ".pkl", ".pickle", ".skops", ".onnx"),
+        *(".json", ".ubj", ".txt", ".cbm", ".pt", ".pth", ".keras"),
+    )
     assert len(set(MODEL_SUFFIXES)) == sum(len(f.suffixes) for f in MODEL_FORMATS)
 
 

@@ -2,7 +2,10 @@
 
 Both hold an object with ``predict_proba`` (classification) or ``predict``
 (regression), usually a scikit-learn estimator, wrapped by
-:func:`~limecli.model.wrap.wrap_model`. **Unpickling runs code from the file:
+:func:`~limecli.model.wrap.wrap_model`. A bare XGBoost or LightGBM ``Booster``
+and any CatBoost model are first given the wrapper of their format module
+(:func:`~limecli.model.native.adapt_native`: objective, feature names and
+categorical columns read from the model). **Unpickling runs code from the file:
 only load pickles you trust.** skops refuses types it does not trust by
 default unless they are listed in ``trust``.
 """
@@ -15,7 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from limecli.errors import ModelLoadError, ModelVersionWarning
-from limecli.model.files import check_file, first_line
+from limecli.model.files import check_file, first_line, install_hint
+from limecli.model.native import adapt_native
 from limecli.model.predictor import Predictor
 from limecli.model.wrap import wrap_model
 
@@ -39,6 +43,12 @@ def load_pickle(path: Path, *, mode: str | None, trust: Sequence[str] = ()) -> P
                 f"cannot load model {path}: {type(e).__name__}: {first_line(e)}"
             ) from e
     _reemit_load_warnings(caught, path)
+    try:
+        model = adapt_native(model)
+    except Exception as e:  # e.g. an unfitted CatBoost model has no feature names
+        raise ModelLoadError(
+            f"cannot load model {path}: {type(e).__name__}: {first_line(e)}"
+        ) from e
     return wrap_model(model, mode=mode, source=path.name)
 
 
@@ -84,7 +94,8 @@ def load_skops(path: Path, *, mode: str | None, trust: Sequence[str] = ()) -> Pr
 
 def _missing_module(path: Path, e: ModuleNotFoundError) -> ModelLoadError:
     return ModelLoadError(
-        f"cannot load model {path}: it needs the Python module '{e.name}', which is not installed"
+        f"cannot load model {path}: it needs the Python module '{e.name}', which is not "
+        f"installed{install_hint(e.name or '')}"
     )
 
 

@@ -1,0 +1,64 @@
+"""TorchScript modules (``.pt``/``.pth`` saved by ``torch.jit.save``; extra ``limecli[torch]``).
+
+The module is loaded on the CPU with ``torch.jit.load``, put in eval mode and
+called without gradients on a float32 tensor: a table's rows as
+``(n_rows, n_features)``, images or texts as the batch the explainer builds.
+A tuple or list output gives its first element. Its meaning is not guessed from
+the file: the Predictor reads it from the first answer, as for a predict script
+(rows of probabilities are classification, one column is a regression). A
+network that ends in logits should end in a softmax before ``torch.jit.save``,
+or be called from a predict script that applies it (``predict.py:predict``).
+
+A file written by ``torch.save`` (a pickled module or a ``state_dict``) is not
+TorchScript: it needs its Python class, so it belongs in a predict script.
+Loading TorchScript runs the module's own compiled code, not Python from the
+file; only load modules you trust.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from limecli.errors import ModelLoadError
+from limecli.model.files import FileModel, first_line, import_framework, plain_values
+
+TORCHSCRIPT_SUFFIXES = (".pt", ".pth")
+
+
+def open_torchscript(path: Path) -> TorchScriptModel:
+    """A TorchScript file as :class:`TorchScriptModel` (loaded now, so errors come at once)."""
+    import_framework("torch", path, "TorchScript " + path.suffix)
+    model = TorchScriptModel(path)
+    model.model  # noqa: B018 -- open it now: a bad file fails here, not on the first call
+    return model
+
+
+class TorchScriptModel(FileModel):
+    """A TorchScript module called as ``batch -> numpy array``; pickles as its path."""
+
+    def open(self) -> Any:
+        import torch
+
+        try:
+            module = torch.jit.load(str(self.path), map_location="cpu")
+        except Exception as e:
+            raise ModelLoadError(
+                f"cannot load model {self.shown}: not a TorchScript file ({first_line(e)}); "
+                "a model saved with torch.save needs its Python class: load it in a "
+                "predict script (predict.py:predict)"
+            ) from e
+        module.eval()
+        return module
+
+    def __call__(self, batch: Any) -> np.ndarray:
+        import torch
+
+        values = plain_values(batch, np.float32)
+        with torch.inference_mode():
+            out = self.model(torch.from_numpy(np.ascontiguousarray(values)))
+        if isinstance(out, (tuple, list)):
+            out = out[0]
+        return out.detach().cpu().numpy()
