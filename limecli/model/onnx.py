@@ -2,11 +2,13 @@
 
 An image model's input spec (layout, size, dtype, and mean/std from the model's
 metadata_props) is read here as ``OnnxModel.input_spec``; see
-:mod:`limecli.inputs.tensor_spec`.
+:mod:`limecli.inputs.tensor_spec`. metadata_props ``class_names`` (a JSON list)
+names the outputs when the graph's nodes do not.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -79,12 +81,13 @@ class OnnxModel:
             if out.type in ("tensor(float)", "tensor(double)") and out.name != self.proba_output:
                 self.value_output = out.name
                 break
-        self.class_names = _onnx_class_labels(path)
+        metadata = _metadata(session)
+        self.class_names = _onnx_class_labels(path) or _metadata_classes(metadata, path)
         self.input_shapes = [list(i.shape) for i in inputs]
         shape = inputs[0].shape if len(inputs) == 1 else None
         if shape is not None and len(shape) == 2 and isinstance(shape[1], int):
             self.n_features_in_ = int(shape[1])
-        self.input_spec = _input_spec(session, path)
+        self.input_spec = _input_spec(inputs, metadata, path)
 
     @property
     def session(self) -> Any:
@@ -170,16 +173,35 @@ def one_line(e: BaseException) -> str:
     return " ".join(str(e).split()) or type(e).__name__
 
 
-def _input_spec(session: Any, path: str) -> Any:
+def _metadata(session: Any) -> dict[str, str]:
+    """The model's metadata_props (key -> text), empty when it has none."""
+    try:
+        return dict(session.get_modelmeta().custom_metadata_map)
+    except Exception:  # an old runtime or a model without metadata
+        return {}
+
+
+def _metadata_classes(metadata: dict[str, str], path: str) -> list[str] | None:
+    """``class_names`` from metadata_props: a JSON list, or names separated by commas."""
+    text = metadata.get("class_names", "").strip()
+    if not text:
+        return None
+    try:
+        names = json.loads(text) if text.startswith("[") else text.split(",")
+    except ValueError as e:
+        raise ModelLoadError(
+            f"{Path(path).name}: metadata class_names is not a JSON list: {e}"
+        ) from None
+    if not isinstance(names, list) or not names:
+        raise ModelLoadError(f"{Path(path).name}: metadata class_names is not a list of names")
+    return [str(n).strip() for n in names]
+
+
+def _input_spec(inputs: Any, metadata: dict[str, str], path: str) -> Any:
     """What the model says of an image input: its shape and type, and its metadata_props
     (``input_mean``, ``input_std``, ...; see :mod:`limecli.inputs.tensor_spec`)."""
     from limecli.inputs.tensor_spec import METADATA_KEYS, spec_from_mapping, spec_from_shape
 
-    inputs = session.get_inputs()
-    try:
-        metadata = dict(session.get_modelmeta().custom_metadata_map)
-    except Exception:  # an old runtime or a model without metadata
-        metadata = {}
     declared = spec_from_mapping(metadata, METADATA_KEYS, Path(path).name)
     if len(inputs) != 1:
         return declared
@@ -213,6 +235,8 @@ def _numpy_type(onnx_type: str) -> Any:
         "tensor(double)": np.float64,
         "tensor(int64)": np.int64,
         "tensor(int32)": np.int32,
+        "tensor(uint8)": np.uint8,
+        "tensor(int8)": np.int8,
         "tensor(string)": object,
         "tensor(bool)": np.bool_,
     }
