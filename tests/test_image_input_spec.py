@@ -87,7 +87,9 @@ def test_mean_and_std_apply_after_scaling(run_cli, tmp_path, picture):
     )
     assert batch.dtype == np.float32
     np.testing.assert_allclose(batch[0], (picture[1] / 255 - mean) / std, rtol=1e-5, atol=1e-6)
-    on_255 = received(run_cli, tmp_path, picture, "--scale", "0-255", "--mean", "128", "--std", "64")
+    on_255 = received(
+        run_cli, tmp_path, picture, "--scale", "0-255", "--mean", "128", "--std", "64"
+    )
     np.testing.assert_allclose(on_255[0], (picture[1] - 128) / 64, rtol=1e-6)
 
 
@@ -267,7 +269,7 @@ def test_an_nchw_onnx_model_needs_no_options(run_cli, tmp_path):
     red = next(label for label in record["labels"] if label["label"] == "0")
     # The red class is supported by the left half's superpixels only.
     for feature in red["features"]:
-        x0, _, x1, _ = feature["bbox"]
+        x1 = feature["bbox"][2]
         assert (feature["weight"] > 0) == (x1 < 8), feature
 
 
@@ -315,7 +317,8 @@ def test_python_api_takes_the_same_settings():
     assert seen[0].shape == (4, 3, 10, 15) and seen[0].dtype == np.float64
 
     class Declares:
-        input_spec = {"layout": "NCHW", "size": (8, 6)}
+        def __init__(self) -> None:
+            self.input_spec = {"layout": "NCHW", "size": (8, 6)}
 
         def predict_proba(self, batch):
             seen.append(batch)
