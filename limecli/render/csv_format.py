@@ -54,11 +54,16 @@ def render_csv(explanations: Sequence[Explanation]) -> str:
                         rank,
                         _cell(feat.feature),
                         feat.name,
-                        _cell(feat.value),
+                        _value_cell(explanation.kind, feat.value),
                         repr(feat.weight),
                     ]
                 )
     return buffer.getvalue()
+
+
+def _value_cell(kind: str, value: Any) -> str:
+    # A tabular value of None is a missing cell; other kinds leave the cell empty.
+    return "missing" if kind == "tabular" and value is None else _cell(value)
 
 
 def _cell(value: Any) -> str:

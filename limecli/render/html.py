@@ -206,7 +206,7 @@ def _instance_table(label: LabelExplanation) -> str:
         rows.append(
             f'<tr style="background: rgba({rgb}, {alpha:.2f})">'
             f'<td dir="auto">{escape(str(feat.feature))}</td>'
-            f'<td class="num" dir="auto">{escape(_value(feat.value))}</td>'
+            f'<td class="num" dir="auto">{escape(_cell_value(feat.value))}</td>'
             f'<td dir="auto">{escape(str(feat.name))}</td>'
             f'<td class="num">{feat.weight:+.4f}</td></tr>'
         )
@@ -292,6 +292,11 @@ def _params(e: Explanation) -> str:
 def _num(x: Any) -> str:
     x = float(x)
     return f"{x:.4g}" if math.isfinite(x) else str(x)
+
+
+def _cell_value(value: Any) -> str:
+    """A tabular cell: None is a missing cell."""
+    return "missing" if value is None else _value(value)
 
 
 def _value(value: Any) -> str:

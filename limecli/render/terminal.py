@@ -140,7 +140,8 @@ def _weights_table(explanation: Explanation, label: LabelExplanation) -> Any:
         bar = Text("█" * cells + (" +" if feat.weight >= 0 else " -"), style=style)
         row: list[Any] = [str(rank), Text(str(feat.name))]
         if explanation.kind == "tabular":
-            row.append(Text(_value(feat.value)))
+            # A tabular value of None is a missing cell.
+            row.append(Text("missing" if feat.value is None else _value(feat.value)))
         row.append(Text(f"{feat.weight:+.4f}", style=style))
         if with_ci:
             low, high = feat.extra.get("ci95", (float("nan"), float("nan")))

@@ -46,6 +46,19 @@ def is_missing(value: Any) -> bool:
         return False
 
 
+def as_floats(frame: Any) -> np.ndarray:
+    """A frame's numeric columns as one float array, missing cells NaN."""
+    try:
+        return np.asarray(frame.to_numpy(dtype=float))
+    except (TypeError, ValueError):  # nullable columns: <NA> cannot become a float by itself
+        return np.asarray(frame.to_numpy(dtype=float, na_value=np.nan))
+
+
+def plain(value: Any) -> Any:
+    """A numpy scalar as the Python value it holds."""
+    return value.item() if hasattr(value, "item") else value
+
+
 def column_scales(numeric: np.ndarray) -> np.ndarray:
     """Per column, 1.0, or a power of two near its largest finite magnitude when that is huge."""
     scales = np.ones(numeric.shape[1])

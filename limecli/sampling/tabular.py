@@ -34,10 +34,12 @@ import numpy as np
 from limecli.errors import InputDataError
 from limecli.sampling.columns import (
     NumericStats,
+    as_floats,
     cast_values,
     check_informative,
     column_scales,
     is_missing,
+    plain,
     restorable_dtype,
     unscale,
     value_counts,
@@ -130,7 +132,7 @@ class TabularSampler:
         }
         self.dtypes = {c: d for c, d in self.dtypes.items() if d is not None}
 
-        numeric = training.iloc[:, self.numeric_idx].to_numpy(dtype=float, na_value=np.nan)
+        numeric = as_floats(training.iloc[:, self.numeric_idx])
         self.scales = column_scales(numeric)
         self.scaled = bool(np.any(self.scales != 1.0))
         if self.scaled:
@@ -385,14 +387,10 @@ class TabularSampler:
                     if k in instance.unseen
                     else self.categories[k][instance.codes[k]]
                 )
-                value = None if value is None else _plain(value)
+                value = None if value is None else plain(value)
                 name = f"{col} is missing" if value is None else f"{col}={value}"
             out.append((name, col, value))
         for k in self.indicators(instance):
             col = self.columns[int(self.numeric_idx[k])]
             out.append((f"{col} is missing", col, out[int(self.numeric_idx[k])][2]))
         return out
-
-
-def _plain(value: Any) -> Any:
-    return value.item() if hasattr(value, "item") else value
