@@ -55,7 +55,9 @@ def as_floats(frame: Any) -> np.ndarray:
 
 
 def plain(value: Any) -> Any:
-    """A numpy scalar as the Python value it holds."""
+    """A numpy scalar as the Python value it holds; a date or time as ISO 8601 text (for JSON)."""
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
     return value.item() if hasattr(value, "item") else value
 
 
