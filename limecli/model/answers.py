@@ -12,8 +12,10 @@ How an answer is read (the first answer fixes the reading; ``mode`` overrides it
     column per class (a :class:`ClassLabelsWarning` says probabilities would
     be smoother). The classes, in column order, are the model's ``classes_``,
     else ``class_names`` (a label is a name, or a class number indexing the
-    names), else the sorted labels of the first answer (a label first seen
-    later is not explained: its rows belong to none of the columns);
+    names), else the sorted labels of the first answer. A label outside the
+    model's classes or the names is an error; one first seen after classes
+    were learned from an answer is not explained (its rows belong to none of
+    the columns) and a warning names it;
   - floats are a regression, even when they are whole numbers (a regressor on
     counts), unless ``mode`` is classification: then values in [0, 1] are the
     probability of the second of two classes, and whole numbers are labels;
