@@ -64,9 +64,10 @@ def arrow_chunks(path: Path, name: str, *, fmt: str, size: int) -> Iterator[pd.D
 def _parquet_batches(path: Path, size: int) -> Iterator[Any]:
     import pyarrow.parquet as pq
 
-    # Buffered page reads (no pre-buffering of whole row groups): memory stays one batch.
+    # Buffered page reads, no pre-buffering and no decoding threads: memory stays about a
+    # batch plus what one row group's column chunks need (Parquet's unit of encoding).
     with pq.ParquetFile(path, buffer_size=1 << 20, pre_buffer=False) as file:
-        yield from file.iter_batches(batch_size=size)
+        yield from file.iter_batches(batch_size=size, use_threads=False)
 
 
 def _ipc_batches(path: Path) -> Iterator[Any]:

@@ -86,7 +86,7 @@ class TableSource:
     name: str
     fmt: str  # csv, parquet, feather, jsonl
     compression: str | None = None
-    #: stdin's temporary copy (a TemporaryDirectory), removed when this goes.
+    #: stdin's temporary copy, removed when the last holder goes.
     keep: Any = None
 
 
@@ -119,27 +119,39 @@ def locate(data: str | Path, stdin: Any = None) -> TableSource:
     return TableSource(path, str(path), fmt, compression)
 
 
+class _Spool:
+    """stdin's temporary copy: removed when the last table reading it goes (or at exit)."""
+
+    def __init__(self) -> None:
+        import os
+        import tempfile
+        import weakref
+
+        handle, name = tempfile.mkstemp(prefix="limecli-stdin-")
+        os.close(handle)
+        self.path = Path(name)
+        self.remove = weakref.finalize(self, self.path.unlink, missing_ok=True)
+
+
 def _spool_stdin(stdin: Any) -> TableSource:
     import sys
-    import tempfile
 
     if stdin is None:
         stdin = getattr(sys.stdin, "buffer", sys.stdin)
     if hasattr(stdin, "isatty") and stdin.isatty():
         raise InputDataError("DATA is - (stdin) but stdin is a terminal: pipe a table into it")
-    folder = tempfile.TemporaryDirectory(prefix="limecli-stdin-")
-    path = Path(folder.name) / "stdin"
-    with open(path, "wb") as out:
+    spool = _Spool()
+    with open(spool.path, "wb") as out:
         while block := stdin.read(1 << 20):
             out.write(block.encode("utf-8") if isinstance(block, str) else block)
-    with open(path, "rb") as handle:
+    with open(spool.path, "rb") as handle:
         head = handle.read(8)
     fmt, compression = next(
         (kind for magic, kind in _MAGIC if head.startswith(magic)), ("csv", None)
     )
-    if fmt == "csv" and _looks_like_jsonl(path, compression):
+    if fmt == "csv" and _looks_like_jsonl(spool.path, compression):
         fmt = "jsonl"
-    return TableSource(path, STDIN_NAME, fmt, compression, keep=folder)
+    return TableSource(spool.path, STDIN_NAME, fmt, compression, keep=spool)
 
 
 def _looks_like_jsonl(path: Path, compression: str | None) -> bool:
@@ -167,18 +179,22 @@ def read_csv(
     from limecli.inputs.table_csv import read_csv_file
 
     source = locate(path, stdin)
-    if source.fmt == "csv":
-        return read_csv_file(
-            source.path, source.name, compression=source.compression, nrows=nrows, notes=notes
-        )
-    chunks = []
-    count = 0
-    for chunk in _reader(source)(()):
-        chunks.append(chunk)
-        count += len(chunk)
-        if nrows is not None and count >= nrows:
-            break
-    return _table(source, chunks, lambda _: iter(chunks)).frame(nrows)
+    try:
+        if source.fmt == "csv":
+            return read_csv_file(
+                source.path, source.name, compression=source.compression, nrows=nrows, notes=notes
+            )
+        chunks = []
+        count = 0
+        for chunk in _reader(source)(()):
+            chunks.append(chunk)
+            count += len(chunk)
+            if nrows is not None and count >= nrows:
+                break
+        return _table(source, chunks, lambda _: iter(chunks)).frame(nrows)
+    finally:
+        if source.keep is not None:
+            source.keep.remove()
 
 
 #: The name for the reader of every format.
