@@ -160,10 +160,11 @@ def test_target_given_twice_is_refused(run_cli: Run, penguins: dict[str, Path]) 
 
 
 def test_target_in_python_is_one_column() -> None:
-    assert TabularSettings(target="species").target == ("species",)
-    assert TabularSettings(target="species").target_column == "species"
+    # A plain string (what a Python caller writes for one column) becomes a 1-tuple.
+    assert TabularSettings(target="species").target == ("species",)  # type: ignore[arg-type]
+    assert TabularSettings(target=("species",)).target_column == "species"
     assert TabularSettings().target_column is None
-    assert TabularSettings(drop="id").drop == ("id",)
+    assert TabularSettings(drop="id").drop == ("id",)  # type: ignore[arg-type]
     with pytest.raises(ParameterError) as caught:
         TabularSettings(target=("a", "b"))
     assert caught.value.parameters == ("target", "drop")
