@@ -268,8 +268,11 @@ def test_a_gappy_column_leaves_the_other_columns_draws_unchanged(discretizer) ->
         np.testing.assert_allclose(after.numeric[:, :3], before.numeric[:, :3], rtol=1e-12)
 
 
-def test_a_batch_with_gaps_equals_each_row_explained_alone(planted) -> None:
-    explainer = TabularExplainer(planted["model"], planted["frame"], num_samples=800)
+@pytest.mark.parametrize("discretizer", ["quartile", None])
+def test_a_batch_with_gaps_equals_each_row_explained_alone(planted, discretizer) -> None:
+    explainer = TabularExplainer(
+        planted["model"], planted["frame"], num_samples=800, discretizer=discretizer
+    )
     rows = [planted["missing_row"], planted["present_row"]]
     together = explainer.explain_many(planted["frame"].iloc[rows], seed=4)
     for row, batch in zip(rows, together, strict=True):
@@ -369,3 +372,17 @@ def test_a_model_that_fails_anyway_gets_its_own_error() -> None:
     explainer = TabularExplainer(broken, frame, mode="classification")
     with pytest.raises(Exception, match="the service is down"):
         explainer.explain(frame.iloc[2], num_samples=100)
+
+
+def test_entropy_bins_without_a_target_label_gappy_rows_for_such_a_model() -> None:
+    """The model's own classes label the training rows: gaps it cannot take sit at the mean."""
+    rng = np.random.default_rng(8)
+    frame = pd.DataFrame(rng.normal(size=(300, 3)), columns=["a", "b", "c"])
+    model = LogisticRegression().fit(frame.to_numpy(), (frame["a"] > 0).astype(int))
+    gappy = frame.copy()
+    gappy.loc[::5, "a"] = np.nan
+    with pytest.warns(MissingValuesWarning):
+        explainer = TabularExplainer(model, gappy, discretizer="entropy", num_samples=500)
+    top = explainer.explain(frame.iloc[2], seed=0).labels[0].features[0]
+    assert top.feature == "a"
+

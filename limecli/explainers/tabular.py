@@ -160,6 +160,9 @@ class TabularExplainer(SharedPoolMixin, MissingValuesMixin, Explainer[TabularIns
         training = frame[self.feature_columns].copy()
         for name, dtype in sampler.dtypes.items():  # as the model was fitted
             training[name] = cast_values(training[name].to_numpy(dtype=object), dtype)
+        if not sampler.missing:  # the model takes no gaps: label those rows at the means
+            numeric = [sampler.columns[j] for j in sampler.numeric_idx]
+            training = training.fillna(dict(zip(numeric, sampler.means * sampler.scales)))
         outputs = self.predictor.predict(self.model_input(training), self.batch_size)
         return np.argmax(outputs, axis=1)
 

@@ -126,6 +126,7 @@ class TabularSampler:
         self.numeric_idx = np.flatnonzero(~self.is_categorical)
         self.categorical_idx = np.flatnonzero(self.is_categorical)
         self.discretizer = discretizer
+        self.missing = missing
         given = dict(dtypes or {})
         self.dtypes = {
             c: given[c] if c in given else restorable_dtype(training[c].dtype) for c in self.columns
