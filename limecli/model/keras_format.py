@@ -3,9 +3,9 @@
 Loaded with ``keras.saving.load_model(path, compile=False)`` in Keras's safe
 mode, which refuses to deserialise Python lambdas: loading runs no code from the
 file. Keras needs a backend: ``KERAS_BACKEND`` (or ``~/.keras/keras.json``)
-names it; when neither does and TensorFlow, Keras's default, is not installed,
-JAX or PyTorch is used if one is. The model is called with
-``predict_on_batch`` on a float32 array (a table's rows as
+names it; when the one named (TensorFlow by default) is not installed,
+TensorFlow, JAX or PyTorch is used, the first that is. The model is called
+(``training=False``) on a float32 array (a table's rows as
 ``(n_rows, n_features)``; images as the batch the explainer builds). As for
 TorchScript, the meaning of the output is read from its first answer: a
 softmax layer's rows are class probabilities, one column is a regression.
@@ -13,7 +13,9 @@ softmax layer's rows are class probabilities, one column is a regression.
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
+import json
 import os
 from pathlib import Path
 from typing import Any
@@ -44,14 +46,21 @@ def open_keras(path: Path) -> KerasModel:
 
 
 def choose_backend() -> None:
-    """Name an installed backend when nothing names one and TensorFlow is missing."""
+    """Name an installed backend when the configured one (TensorFlow by default) is missing.
+
+    Keras writes ``~/.keras/keras.json`` naming TensorFlow on its first import, so
+    the file alone does not mean a user chose it; ``KERAS_BACKEND`` always wins.
+    """
+    if "KERAS_BACKEND" in os.environ:
+        return
+    named = "tensorflow"
     config = Path(os.environ.get("KERAS_HOME", Path.home() / ".keras")) / "keras.json"
-    if "KERAS_BACKEND" in os.environ or config.exists():
+    with contextlib.suppress(OSError, ValueError, AttributeError):
+        named = str(json.loads(config.read_text()).get("backend", named))
+    if importlib.util.find_spec(named) is not None:
         return
-    if importlib.util.find_spec("tensorflow") is not None:
-        return
-    for backend, module in (("jax", "jax"), ("torch", "torch")):
-        if importlib.util.find_spec(module) is not None:
+    for backend in ("tensorflow", "jax", "torch"):
+        if importlib.util.find_spec(backend) is not None:
             os.environ["KERAS_BACKEND"] = backend
             return
 
@@ -74,10 +83,14 @@ class KerasModel(FileModel):
         return model
 
     def __call__(self, batch: Any) -> np.ndarray:
-        out = self.model.predict_on_batch(plain_values(batch, np.float32))
+        out = self.model(plain_values(batch, np.float32), training=False)
         if isinstance(out, (tuple, list)):
             out = out[0]
-        return np.asarray(out)
+        if hasattr(out, "detach"):  # the torch backend's tensor: numpy without autograd
+            return out.detach().cpu().numpy()
+        import keras
+
+        return np.asarray(keras.ops.convert_to_numpy(out))
 
 
 def _n_features(model: Any) -> int | None:

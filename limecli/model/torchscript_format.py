@@ -11,12 +11,14 @@ or be called from a predict script that applies it (``predict.py:predict``).
 
 A file written by ``torch.save`` (a pickled module or a ``state_dict``) is not
 TorchScript: it needs its Python class, so it belongs in a predict script.
-Loading TorchScript runs the module's own compiled code, not Python from the
-file; only load modules you trust.
+Loading runs no Python from the file (TorchScript is run by torch's own
+interpreter when the module is called).
 """
 
 from __future__ import annotations
 
+import warnings
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +28,15 @@ from limecli.errors import ModelLoadError
 from limecli.model.files import FileModel, first_line, import_framework, plain_values
 
 TORCHSCRIPT_SUFFIXES = (".pt", ".pth")
+
+
+def _is_torchscript(path: Path) -> bool:
+    """A TorchScript archive has a ``code/`` folder; a ``torch.save`` archive has none."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            return any("/code/" in name for name in archive.namelist())
+    except (OSError, zipfile.BadZipFile):
+        return False
 
 
 def open_torchscript(path: Path) -> TorchScriptModel:
@@ -42,13 +53,22 @@ class TorchScriptModel(FileModel):
     def open(self) -> Any:
         import torch
 
-        try:
-            module = torch.jit.load(str(self.path), map_location="cpu")
-        except Exception as e:
+        if not _is_torchscript(self.path):
             raise ModelLoadError(
-                f"cannot load model {self.shown}: not a TorchScript file ({first_line(e)}); "
+                f"cannot load model {self.shown}: not a TorchScript file (torch.jit.save); "
                 "a model saved with torch.save needs its Python class: load it in a "
                 "predict script (predict.py:predict)"
+            )
+        try:
+            with warnings.catch_warnings():
+                # torch >= 2.10 deprecates TorchScript in favour of torch.export: the
+                # file is still what the user has, and loads.
+                warnings.filterwarnings("ignore", ".*torch.jit.load", DeprecationWarning)
+                module = torch.jit.load(str(self.path), map_location="cpu")
+        except Exception as e:
+            raise ModelLoadError(
+                f"cannot load model {self.shown} as TorchScript: "
+                f"{type(e).__name__}: {first_line(e)}"
             ) from e
         module.eval()
         return module
