@@ -157,7 +157,7 @@ def test_planted_missingness_ranks_first_through_the_cli_from_empty_cells(run_cl
     assert top["name"] == "x is missing" and top["value"] is None and top["weight"] > 0.5
 
 
-def test_missing_row_in_the_terminal_and_csv_views(run_cli, planted) -> None:
+def test_missing_row_in_the_terminal_csv_and_html_views(run_cli, planted, tmp_path) -> None:
     common = (planted["model_path"], planted["csv"], "--row", planted["missing_row"])
     table = run_cli("tabular", *common, "--num-samples", "500", "--format", "table")
     assert table.exit_code == 0, table.stderr
@@ -168,6 +168,12 @@ def test_missing_row_in_the_terminal_and_csv_views(run_cli, planted) -> None:
     header = rows[0]
     cell = next(r for r in rows[1:] if r[header.index("name")] == "x is missing")
     assert cell[header.index("value")] == "missing"
+    page = tmp_path / "page.html"
+    html = run_cli("tabular", *common, "--num-samples", "500", "-o", page)
+    assert html.exit_code == 0, html.stderr
+    assert '<td class="num" dir="auto">missing</td><td dir="auto">x is missing</td>' in (
+        page.read_text()
+    )
 
 
 # -- real data with gaps -------------------------------------------------------------
@@ -385,4 +391,3 @@ def test_entropy_bins_without_a_target_label_gappy_rows_for_such_a_model() -> No
         explainer = TabularExplainer(model, gappy, discretizer="entropy", num_samples=500)
     top = explainer.explain(frame.iloc[2], seed=0).labels[0].features[0]
     assert top.feature == "a"
-
