@@ -52,6 +52,7 @@ __all__ = [
     "select_row",
     "sniff_delimiter",
     "text_column_hint",
+    "text_columns",
 ]
 
 STDIN = "-"
@@ -306,6 +307,21 @@ def select_row(frame: pd.DataFrame, row: int, source: str = "data") -> pd.Series
     if row < 0 or row >= n:
         raise InputDataError(f"row {row} is out of range: {source} has {n} rows (0 to {n - 1})")
     return frame.iloc[row]
+
+
+def text_columns(frame: pd.DataFrame, columns: Sequence[str]) -> list[str]:
+    """Which of ``columns`` hold text (strings, or categories that are strings) in ``frame``."""
+    import pandas as pd
+    from pandas.api import types
+
+    out = []
+    for column in columns:
+        dtype = frame[column].dtype
+        if isinstance(dtype, pd.CategoricalDtype):
+            dtype = dtype.categories.dtype
+        if not (types.is_numeric_dtype(dtype) or types.is_datetime64_any_dtype(dtype)):
+            out.append(str(column))
+    return out
 
 
 #: What a model says when it is handed text it cannot turn into numbers.

@@ -165,10 +165,8 @@ class TabularPipeline:
         training_source: str | None,
     ) -> None:
         """The explainer over ``train_frame``; notes what was read, assumed and left out."""
-        import pandas as pd
-
         from limecli.explainers.tabular import TabularExplainer
-        from limecli.inputs.tabular import STDIN, STDIN_NAME, check_numeric_columns
+        from limecli.inputs.tabular import STDIN, STDIN_NAME, check_numeric_columns, text_columns
 
         train = self.settings.train
         shown = STDIN_NAME if str(data) == STDIN else str(data)
@@ -198,12 +196,7 @@ class TabularPipeline:
         dropped = list(dict.fromkeys(dropped))
         if dropped:
             self.notes(f"column(s) the model does not use were left out: {', '.join(dropped)}")
-        self.text_columns = [
-            c
-            for c in explainer.feature_columns
-            if not pd.api.types.is_numeric_dtype(train_frame[c])
-            and not isinstance(train_frame[c].dtype, pd.CategoricalDtype)
-        ]
+        self.text_columns = text_columns(train_frame, explainer.feature_columns)
         self.explainer = explainer
 
     def _ready(self) -> TabularExplainer:
