@@ -7,7 +7,11 @@ selection, explaining the predicted class. One departure: the sample size is
 features are not yet settled (see :mod:`limecli.explainers.tabular_auto`).
 
 Explaining many rows against one shared pool of samples is
-:mod:`limecli.explainers.tabular_pool` (mixed into :class:`TabularExplainer`).
+:mod:`limecli.explainers.tabular_pool` (mixed into :class:`TabularExplainer`);
+missing cells (a state of their own, see :mod:`limecli.sampling.tabular`) and
+the one-row probe of whether the model takes them are
+:mod:`limecli.explainers.tabular_missing`; the dtypes the model was fitted on
+are restored on every frame it gets (:mod:`limecli.explainers.tabular_dtypes`).
 """
 
 from __future__ import annotations
@@ -162,7 +166,8 @@ class TabularExplainer(SharedPoolMixin, MissingValuesMixin, Explainer[TabularIns
             training[name] = cast_values(training[name].to_numpy(dtype=object), dtype)
         if not sampler.missing:  # the model takes no gaps: label those rows at the means
             numeric = [sampler.columns[j] for j in sampler.numeric_idx]
-            training = training.fillna(dict(zip(numeric, sampler.means * sampler.scales)))
+            means = sampler.means * sampler.scales
+            training = training.fillna(dict(zip(numeric, means, strict=True)))
         outputs = self.predictor.predict(self.model_input(training), self.batch_size)
         return np.argmax(outputs, axis=1)
 
