@@ -10,16 +10,28 @@ Every explainer asks the model through :class:`~limecli.model.predictor.Predicto
   and import one (no Predictor here, so the Predictor can re-import after unpickling);
 * ``wrap``       -- in-memory models: ``wrap_model`` (a fitted estimator or a callable)
   and ``as_predictor`` (also accepts a Predictor as it is);
+* ``xgboost_format``, ``lightgbm_format``, ``catboost_format`` -- the boosting
+  libraries' own files (``.json``/``.ubj``, ``.txt``, ``.cbm``) as scikit-learn-like
+  wrappers that read the objective, feature names and categorical columns;
+* ``native``     -- ``adapt_native``: a bare Booster or a CatBoost model held in
+  memory or a pickle gets the same wrapper;
 * ``pickled``    -- pickle/joblib files and skops files (``trust``);
 * ``onnx``       -- ONNX files run by onnxruntime (``OnnxModel``);
-* ``loading``    -- ``load_model``: the dispatcher over ``MODEL_FORMATS`` (suffixes -> loader)
-  and entrypoints.
+* ``torchscript_format``, ``keras_format`` -- networks (``.pt``/``.pth``, ``.keras``),
+  pickled as their path (``files.FileModel``); their first answer gives the mode;
+* ``mlflow_format`` -- MLflow model folders (sklearn flavour, native flavours, pyfunc);
+* ``loading``    -- ``load_model``: the dispatcher over ``MODEL_FORMATS`` (suffixes, or a
+  folder's marker file -> loader), entrypoints, and the one-line refusal of the rest.
 
-Adding a model format: write ``limecli/model/<format>.py`` with its suffixes and a
-``load_<format>(path, *, mode, trust=()) -> Predictor`` (build the Predictor with
-``wrap_model`` when the file holds an estimator), then add one ``ModelFormat`` entry
-to ``MODEL_FORMATS`` in ``loading.py``. Optional dependencies are imported inside
-the loader, so this package stays cheap to import.
+Adding a model format: write ``limecli/model/<format>.py`` with its suffixes and an
+``open_<format>(path)`` returning the model as an object -- an estimator with
+``predict_proba``/``predict`` (``classes_``, ``feature_names_in_``,
+``n_features_in_`` where known) or a callable (with ``feature_names`` if it takes
+named columns) -- then add ``ModelFormat(SUFFIXES, opened(open_<format>))`` to
+``MODEL_FORMATS`` in ``loading.py`` (or a ``load_<format>(path, *, mode, trust=())
+-> Predictor`` of its own). A missing framework is ``files.import_framework``'s
+``pip install 'limecli[<extra>]'`` hint. Optional dependencies are imported
+inside the loader, so this package stays cheap to import.
 
 Library messages name parameters (``'mode'``, ``'trust'``, ``'timeout'``) and set
 ``parameters=`` on the error; the CLI maps them to its flags.

@@ -55,6 +55,9 @@ def wrap_catboost(model: Any) -> CatBoostModel:
 class CatBoostModel:
     """A CatBoost model as a scikit-learn-like regressor with its real feature columns."""
 
+    #: scikit-learn\'s convention: what the model is, so its mode is never guessed
+    _estimator_type = "regressor"
+
     def __init__(self, model: Any, loss: str) -> None:
         self.model = model
         self.loss = loss
@@ -78,6 +81,8 @@ class CatBoostModel:
 
 class CatBoostClassifierModel(CatBoostModel):
     """A classification model: ``predict_proba`` gives one column per class."""
+
+    _estimator_type = "classifier"
 
     def __init__(self, model: Any, loss: str) -> None:
         super().__init__(model, loss)

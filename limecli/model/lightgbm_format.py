@@ -58,6 +58,9 @@ def wrap_booster(booster: Any) -> LightGBMModel:
 class LightGBMModel:
     """A Booster as a scikit-learn-like regressor: ``predict`` over a DataFrame or an array."""
 
+    #: scikit-learn\'s convention: what the model is, so its mode is never guessed
+    _estimator_type = "regressor"
+
     def __init__(self, booster: Any, objective: str, header: str) -> None:
         self.booster_ = booster
         self.objective = objective
@@ -87,6 +90,8 @@ class LightGBMModel:
 
 class LightGBMClassifierModel(LightGBMModel):
     """A classification Booster: ``predict_proba`` gives one column per class."""
+
+    _estimator_type = "classifier"
 
     def __init__(self, booster: Any, objective: str, header: str) -> None:
         super().__init__(booster, objective, header)

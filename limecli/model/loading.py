@@ -43,6 +43,7 @@ from limecli.model.files import check_file
 from limecli.model.keras_format import KERAS_SUFFIXES, open_keras
 from limecli.model.lightgbm_format import LIGHTGBM_SUFFIXES, open_lightgbm
 from limecli.model.mlflow_format import MLFLOW_MARKER, open_mlflow
+from limecli.model.native import declared_mode
 from limecli.model.onnx import ONNX_SUFFIXES, OnnxModel, load_onnx
 from limecli.model.pickled import PICKLE_SUFFIXES, SKOPS_SUFFIXES, load_pickle, load_skops
 from limecli.model.predictor import Predictor
@@ -98,7 +99,7 @@ def opened(open_model: Callable[[Path], Any]) -> Loader:
             check_file(path)
         model = open_model(path)
         if hasattr(model, "predict_proba") or hasattr(model, "predict"):
-            return wrap_model(model, mode=mode, source=path.name)
+            return wrap_model(model, mode=declared_mode(model, mode), source=path.name)
         # The bound __call__, so the Predictor finds the object's n_features_in_.
         names = getattr(model, "feature_names", None)
         return Predictor(model.__call__, mode=mode, feature_names=names, source=path.name)

@@ -31,3 +31,14 @@ def adapt_native(model: Any) -> Any:
 
         return wrap_catboost(model)
     return model
+
+
+def declared_mode(model: Any, mode: str | None) -> str | None:
+    """``mode``, else "regression" for a wrapper that says it is a regressor.
+
+    A regressor's values are never read as class labels, whatever they look like
+    (a count model's whole numbers); a classifier has ``predict_proba``.
+    """
+    if mode is None and getattr(model, "_estimator_type", None) == "regressor":
+        return "regression"
+    return mode

@@ -19,7 +19,7 @@ from typing import Any
 
 from limecli.errors import ModelLoadError, ModelVersionWarning
 from limecli.model.files import check_file, first_line, install_hint
-from limecli.model.native import adapt_native
+from limecli.model.native import adapt_native, declared_mode
 from limecli.model.predictor import Predictor
 from limecli.model.wrap import wrap_model
 
@@ -49,7 +49,7 @@ def load_pickle(path: Path, *, mode: str | None, trust: Sequence[str] = ()) -> P
         raise ModelLoadError(
             f"cannot load model {path}: {type(e).__name__}: {first_line(e)}"
         ) from e
-    return wrap_model(model, mode=mode, source=path.name)
+    return wrap_model(model, mode=declared_mode(model, mode), source=path.name)
 
 
 def load_skops(path: Path, *, mode: str | None, trust: Sequence[str] = ()) -> Predictor:

@@ -57,6 +57,9 @@ def wrap_booster(booster: Any) -> XGBoostModel:
 class XGBoostModel:
     """A Booster as a scikit-learn-like regressor: ``predict`` over a DataFrame or an array."""
 
+    #: scikit-learn\'s convention: what the model is, so its mode is never guessed
+    _estimator_type = "regressor"
+
     def __init__(self, booster: Any, objective: str) -> None:
         self.booster = booster
         self.objective = objective
@@ -89,6 +92,8 @@ class XGBoostModel:
 
 class XGBoostClassifierModel(XGBoostModel):
     """A classification Booster: ``predict_proba`` gives one column per class."""
+
+    _estimator_type = "classifier"
 
     def __init__(self, booster: Any, objective: str, n_classes: int) -> None:
         super().__init__(booster, objective)
