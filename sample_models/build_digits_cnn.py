@@ -100,9 +100,7 @@ def _luma(colour: np.ndarray) -> float:
     return float(colour @ np.array([0.299, 0.587, 0.114]))
 
 
-def pictures(
-    digits: np.ndarray, rng: np.random.Generator, *, noise: float = 0.0
-) -> np.ndarray:
+def pictures(digits: np.ndarray, rng: np.random.Generator, *, noise: float = 0.0) -> np.ndarray:
     """Digits drawn at the model's size, as float32 (n, 3, 64, 64) in 0-1."""
     drawn = np.stack([draw_digit(d, SIZE, rng) for d in digits]).astype(np.float32) / 255
     if noise:
@@ -232,7 +230,9 @@ def main() -> None:
     normalised = (test - mean.reshape(1, 3, 1, 1)) / std.reshape(1, 3, 1, 1)
     predicted = session.run(None, {"image": normalised.astype(np.float32)})[0].argmax(axis=1)
     accuracy = float((predicted == y_test).mean())
-    print(f"held-out accuracy: {accuracy:.3f} on {len(y_test)} digits; model {MODEL.stat().st_size:,} bytes")
+    print(
+        f"held-out accuracy: {accuracy:.3f} on {len(y_test)} digits; model {MODEL.stat().st_size:,} bytes"
+    )
     rng = np.random.default_rng(SEED + 3)
     for d in SAMPLE_DIGITS:
         index = held_out[np.flatnonzero(y_test == d)[0]]

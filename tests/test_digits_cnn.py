@@ -21,7 +21,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from conftest import SAMPLE_DATA, SAMPLE_MODELS
 
 ort = pytest.importorskip("onnxruntime")
@@ -68,7 +67,9 @@ def test_the_shipped_model_is_small_and_says_its_input(session):
 
 @pytest.mark.parametrize("path", DIGITS, ids=lambda p: p.stem)
 def test_bare_command_reads_the_digit(run_cli, path):
-    result = run_cli("image", MODEL, path, "--num-samples", "300", "--seed", "0", "--format", "json")
+    result = run_cli(
+        "image", MODEL, path, "--num-samples", "300", "--seed", "0", "--format", "json"
+    )
     assert result.exit_code == 0, result.stderr
     record = json.loads(result.stdout)
     assert record["prediction"]["label"] == digit_of(path)
