@@ -142,6 +142,48 @@ def xgboost_diabetes_array_json(folder: Path) -> Built:
     )
 
 
+def xgboost_penguins_categorical_json(folder: Path) -> Built:
+    """XGBClassifier (Chinstrap or other) fitted on pandas categories (island, sex), saved
+    as .json: the CSV holds their text, which reaches the model as categories."""
+    import xgboost
+
+    X, species = penguins()
+    y = (species == "Chinstrap").astype(int)
+    Xc = X.astype({"island": "category", "sex": "category"})
+    model = xgboost.XGBClassifier(
+        n_estimators=30, max_depth=3, random_state=0, enable_categorical=True
+    ).fit(Xc, y)
+    model.save_model(folder / "penguins_xgb.json")
+    proba = model.predict_proba(Xc)
+    dmatrix = xgboost.DMatrix(Xc, enable_categorical=True)
+    contribs = model.get_booster().predict(dmatrix, pred_contribs=True)[:, :-1]
+    row = clear_row(proba, contribs)
+    return Built(
+        folder / "penguins_xgb.json",
+        write_csv(X, y, folder / "penguins_xgb.csv", target="species"),
+        row,
+        list(proba[row]),
+        top3(list(X.columns), contribs[row]),
+    )
+
+
+def mlflow_xgboost_flavour(folder: Path, built: Built) -> Path:
+    """The wine XGBClassifier of :func:`xgboost_wine_json` saved by ``mlflow.xgboost``
+    (whose pyfunc would answer class labels only)."""
+    import warnings
+
+    import xgboost
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        import mlflow.xgboost
+
+        model = xgboost.XGBClassifier()
+        model.load_model(built.model)
+        mlflow.xgboost.save_model(model, str(folder / "wine_xgb_mlflow"))
+    return folder / "wine_xgb_mlflow"
+
+
 # -- LightGBM --------------------------------------------------------------------------------
 def lightgbm_penguins_txt(folder: Path) -> Built:
     """LGBMClassifier on penguins with pandas category columns, its Booster saved as .txt."""

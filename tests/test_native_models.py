@@ -35,9 +35,11 @@ from native_models import (
     linear_cancer,
     mlflow_wine_pyfunc,
     mlflow_wine_sklearn,
+    mlflow_xgboost_flavour,
     write_csv,
     xgboost_cancer_ubj,
     xgboost_diabetes_array_json,
+    xgboost_penguins_categorical_json,
     xgboost_wine_json,
 )
 
@@ -70,6 +72,11 @@ def xgb_cancer(folder: Path) -> Built:
 @pytest.fixture(scope="session")
 def xgb_diabetes(folder: Path) -> Built:
     return _build("xgboost", xgboost_diabetes_array_json, folder)
+
+
+@pytest.fixture(scope="session")
+def xgb_penguins(folder: Path) -> Built:
+    return _build("xgboost", xgboost_penguins_categorical_json, folder)
 
 
 @pytest.fixture(scope="session")
@@ -159,6 +166,12 @@ def test_xgboost_booster_pickle_and_parallel_workers(
     assert len(result.stdout.strip().splitlines()) == 4
 
 
+def test_xgboost_json_with_pandas_categories_read_from_text(run_cli, xgb_penguins: Built) -> None:
+    out = explain(run_cli, xgb_penguins.model, xgb_penguins, target="species")
+    check_explains(out, xgb_penguins)
+    assert set(out["params"]["categorical_features"]) >= {"island", "sex"}
+
+
 # -- LightGBM --------------------------------------------------------------------------------
 def test_lightgbm_txt_with_pandas_categories_read_from_text(run_cli, lgb_penguins: Built) -> None:
     # island and sex are text in the CSV; the file records the categories they were fitted on
@@ -203,6 +216,13 @@ def test_mlflow_folder_prefers_the_sklearn_flavour(run_cli, mlflow_sklearn: Buil
     # the MLmodel file itself names its folder
     again = explain(run_cli, mlflow_sklearn.model / "MLmodel", mlflow_sklearn)
     assert again["labels"] == out["labels"]
+
+
+def test_mlflow_xgboost_flavour_gives_probabilities(run_cli, xgb_wine: Built, folder: Path) -> None:
+    pytest.importorskip("mlflow")
+    model = mlflow_xgboost_flavour(folder, xgb_wine)
+    out = explain(run_cli, model, xgb_wine)
+    check_explains(out, xgb_wine)  # the model file inside, read by the XGBoost loader
 
 
 def test_mlflow_pyfunc_gets_its_signature_columns_and_types(run_cli, mlflow_pyfunc: Built) -> None:
