@@ -146,7 +146,7 @@ def test_timeout_names_the_parameter() -> None:
 
 # -- the format table and as_predictor ------------------------------------------------------------
 def test_each_suffix_names_one_format() -> None:
-    native = (".json", ".ubj", ".txt", ".cbm", ".pt", ".pth", ".keras")
+    native = (".json", ".ubj", ".txt", ".cbm", ".pt", ".pth", ".pt2", ".keras")
     suffixes = MODEL_SUFFIXES
     assert suffixes == (".joblib", ".pkl", ".pickle", ".skops", ".onnx", *native)
     assert len(set(MODEL_SUFFIXES)) == sum(len(f.suffixes) for f in MODEL_FORMATS)

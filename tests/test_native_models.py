@@ -244,7 +244,7 @@ def test_model_uris_and_plain_folders_get_one_line(run_cli, tmp_path: Path) -> N
         result = run_cli("tabular", model, data, "--row", 0)
         assert result.exit_code == 4 and result.stdout == ""
         assert len(result.stderr.strip().splitlines()) == 1
-        for fragment in (".json/.ubj/.txt/.cbm/.pt/.pth/.keras", "MLflow model folder"):
+        for fragment in (".json/.ubj/.txt/.cbm/.pt/.pth/.pt2/.keras", "MLflow model folder"):
             assert fragment in result.stderr
         assert "predict.py:predict, a function taking a batch and returning" in result.stderr
 
@@ -257,6 +257,7 @@ def test_model_uris_and_plain_folders_get_one_line(run_cli, tmp_path: Path) -> N
         (".txt", "lightgbm", "lightgbm"),
         (".cbm", "catboost", "catboost"),
         (".pt", "torch", "torch"),
+        (".pt2", "torch", "torch"),
         (".keras", "keras", "keras"),
     ],
 )
@@ -327,6 +328,12 @@ def test_torchscript_network(run_cli, tmp_path: Path) -> None:
     built = _linear_built(truth, tmp_path / "cancer.pt", tmp_path)
     out = explain(run_cli, built.model, built)
     check_explains(out, built)
+    # the same network as a torch.export program with a dynamic batch dimension
+    sample = (torch.zeros(4, len(truth.coef)),)
+    batch = {"x": {0: torch.export.Dim("batch")}}
+    torch.export.save(torch.export.export(net, sample, dynamic_shapes=batch), tmp_path / "n.pt2")
+    exported = explain(run_cli, tmp_path / "n.pt2", built)
+    assert exported["labels"][0]["features"] == out["labels"][0]["features"]
     # a torch.save file is not TorchScript: one line pointing to a predict script
     result = run_cli("tabular", tmp_path / "weights.pth", built.data, "--row", 0)
     assert result.exit_code == 4

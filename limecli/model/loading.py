@@ -14,7 +14,8 @@ Kinds of model spec:
   XGBoost ``.json``/``.ubj`` (``limecli[xgboost]``), LightGBM ``.txt``
   (``limecli[lightgbm]``), CatBoost ``.cbm`` (``limecli[catboost]``); the
   objective in the file says whether it gives class probabilities;
-* neural networks: TorchScript ``.pt``/``.pth`` (``limecli[torch]``) and Keras 3
+* neural networks: TorchScript ``.pt``/``.pth`` and ``torch.export`` ``.pt2``
+  (``limecli[torch]``), and Keras 3
   ``.keras`` (``limecli[keras]``), whose first answer says what they return;
 * an MLflow model folder (a directory with an ``MLmodel`` file, ``limecli[mlflow]``),
   loaded locally; ``models:/`` and other URIs are refused;
@@ -47,7 +48,12 @@ from limecli.model.native import declared_mode
 from limecli.model.onnx import ONNX_SUFFIXES, OnnxModel, load_onnx
 from limecli.model.pickled import PICKLE_SUFFIXES, SKOPS_SUFFIXES, load_pickle, load_skops
 from limecli.model.predictor import Predictor
-from limecli.model.torchscript_format import TORCHSCRIPT_SUFFIXES, open_torchscript
+from limecli.model.torchscript_format import (
+    EXPORTED_SUFFIXES,
+    TORCHSCRIPT_SUFFIXES,
+    open_exported,
+    open_torchscript,
+)
 from limecli.model.wrap import as_predictor, wrap_model
 from limecli.model.xgboost_format import XGBOOST_SUFFIXES, open_xgboost
 
@@ -116,6 +122,7 @@ MODEL_FORMATS: tuple[ModelFormat, ...] = (
     ModelFormat(LIGHTGBM_SUFFIXES, opened(open_lightgbm)),
     ModelFormat(CATBOOST_SUFFIXES, opened(open_catboost)),
     ModelFormat(TORCHSCRIPT_SUFFIXES, opened(open_torchscript)),
+    ModelFormat(EXPORTED_SUFFIXES, opened(open_exported)),
     ModelFormat(KERAS_SUFFIXES, opened(open_keras)),
     ModelFormat((), opened(open_mlflow), marker=MLFLOW_MARKER),
 )
