@@ -26,7 +26,7 @@ Seeded: the pictures are the same on every run, the trained weights nearly so.
     python sample_models/build_digits_cnn.py
 
 writes ``sample_models/digits_cnn.onnx`` and a few pictures of digits the network
-was not trained on, ``sample_data/images/digit_<d>.png`` (128x128: limecli
+was not trained on, ``sample_data/digits/digit_<d>.png`` (128x128: limecli
 resizes them to the model's 64x64).
 """
 
@@ -41,7 +41,8 @@ from sklearn.datasets import load_digits
 
 HERE = Path(__file__).resolve().parent
 MODEL = HERE / "digits_cnn.onnx"
-IMAGES = HERE.parent / "sample_data" / "images"
+#: Their own folder: examples and tests explain every picture in sample_data/images.
+IMAGES = HERE.parent / "sample_data" / "digits"
 SIZE = 64
 #: Digits whose pictures are written for the README and the tests (from the held-out set).
 SAMPLE_DIGITS = (2, 5, 7)

@@ -26,7 +26,7 @@ from conftest import SAMPLE_DATA, SAMPLE_MODELS
 ort = pytest.importorskip("onnxruntime")
 
 MODEL = SAMPLE_MODELS / "digits_cnn.onnx"
-DIGITS = sorted((SAMPLE_DATA / "images").glob("digit_*.png"))
+DIGITS = sorted((SAMPLE_DATA / "digits").glob("digit_*.png"))
 #: Superpixels hidden on each side of the ground-truth check.
 HIDDEN = 5
 
