@@ -194,7 +194,7 @@ def onnx_model(weights: dict[str, np.ndarray], mean: np.ndarray, std: np.ndarray
         doc_string="Digits 0-9 drawn in colour (scikit-learn digits, upscaled).",
     )
     model.ir_version = 8
-    # What limecli applies before the graph (see limecli/inputs/tensor_spec.py).
+    # What limecli applies before the graph (see limecli/model/tensor_spec.py).
     helper.set_model_props(
         model,
         {

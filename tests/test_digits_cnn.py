@@ -52,8 +52,8 @@ def probabilities(session, images: np.ndarray) -> np.ndarray:
 
 
 def test_the_shipped_model_is_small_and_says_its_input(session):
-    from limecli.inputs.tensor_spec import TensorSpec
     from limecli.model.onnx import OnnxModel
+    from limecli.model.tensor_spec import TensorSpec
 
     assert MODEL.stat().st_size < 1_000_000
     assert len(DIGITS) >= 3

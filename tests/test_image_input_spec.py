@@ -17,7 +17,7 @@ import pytest
 from PIL import Image
 
 from limecli.errors import ModelLoadError, ParameterError
-from limecli.inputs.tensor_spec import TensorSpec, spec_from_mapping, spec_from_shape
+from limecli.model.tensor_spec import TensorSpec, spec_from_mapping, spec_from_shape
 
 W, H = 24, 16
 

@@ -102,7 +102,7 @@ class Segmentation:
 class ImageSettings:
     """What the model is sent: the fill of hidden superpixels, then the tensor (size, value
     range, per-channel mean and std, axis order, element type; see
-    :mod:`limecli.inputs.tensor_spec`). A tensor setting left None is the model's (an ONNX
+    :mod:`limecli.model.tensor_spec`). A tensor setting left None is the model's (an ONNX
     input shape and metadata, a predict script's ``INPUT_*`` constants), else the default."""
 
     hide_color: str = field(

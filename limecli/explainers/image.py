@@ -10,7 +10,7 @@ What the model receives: by default a batch ``(n, H, W, 3)`` of float32 RGB
 images, channels last, values in 0-1. ``resize``, ``scale``, ``mean``, ``std``,
 ``layout`` and ``dtype`` change that tensor, and what they leave unsaid comes
 from the model (an ONNX input shape, a predict script's ``INPUT_*`` constants):
-see :mod:`limecli.inputs.tensor_spec`. A scikit-learn estimator (or ONNX model)
+see :mod:`limecli.model.tensor_spec`. A scikit-learn estimator (or ONNX model)
 whose ``n_features_in_`` is ``H*W*3`` gets each image's tensor flattened, i.e.
 ``tensor.reshape(n, -1)`` (row-major (y, x, channel) order for NHWC); one whose
 ``n_features_in_`` is ``H*W`` gets the flattened gray level
@@ -32,7 +32,7 @@ from limecli.explainers.base import Explainer
 from limecli.explanation import FeatureWeight, ImageExplanation
 from limecli.inputs.image import DEFAULT_MAX_PIXELS, LoadedImage, from_array, read_image
 from limecli.inputs.ref import InputRef
-from limecli.inputs.tensor_spec import TensorSpec, declared_spec
+from limecli.model.tensor_spec import TensorSpec, declared_spec
 from limecli.sampling.image import (
     ImageSampler,
     parse_hide_color,
@@ -77,7 +77,7 @@ class ImageExplainer(Explainer[ImageInstance]):
     of another size are resized first), ``scale`` ("0-1", "0-255"), per-channel
     ``mean`` and ``std`` (applied after scaling), ``layout`` ("NHWC", "NCHW") and
     ``dtype`` ("float32", "float64", "uint8"); None takes what the model says,
-    else the default (see :mod:`limecli.inputs.tensor_spec`). The result is
+    else the default (see :mod:`limecli.model.tensor_spec`). The result is
     :attr:`input_spec`.
 
     Superpixels of a named segmenter are cached (see :mod:`limecli.segment_cache`):

@@ -2,7 +2,7 @@
 
 An image model's input spec (layout, size, dtype, and mean/std from the model's
 metadata_props) is read here as ``OnnxModel.input_spec``; see
-:mod:`limecli.inputs.tensor_spec`. metadata_props ``class_names`` (a JSON list)
+:mod:`limecli.model.tensor_spec`. metadata_props ``class_names`` (a JSON list)
 names the outputs when the graph's nodes do not.
 """
 
@@ -199,8 +199,8 @@ def _metadata_classes(metadata: dict[str, str], path: str) -> list[str] | None:
 
 def _input_spec(inputs: Any, metadata: dict[str, str], path: str) -> Any:
     """What the model says of an image input: its shape and type, and its metadata_props
-    (``input_mean``, ``input_std``, ...; see :mod:`limecli.inputs.tensor_spec`)."""
-    from limecli.inputs.tensor_spec import METADATA_KEYS, spec_from_mapping, spec_from_shape
+    (``input_mean``, ``input_std``, ...; see :mod:`limecli.model.tensor_spec`)."""
+    from limecli.model.tensor_spec import METADATA_KEYS, spec_from_mapping, spec_from_shape
 
     declared = spec_from_mapping(metadata, METADATA_KEYS, Path(path).name)
     if len(inputs) != 1:

@@ -60,7 +60,7 @@ def check_image_settings(segmentation: Segmentation, settings: ImageSettings) ->
     """The fill colour, the tensor settings and the segmenter's parameters, checked before
     any work; returns the segmenter's keyword arguments."""
     from limecli.inputs.image import parse_resize
-    from limecli.inputs.tensor_spec import TensorSpec
+    from limecli.model.tensor_spec import TensorSpec
     from limecli.sampling.image import parse_hide_color
 
     parse_hide_color(settings.hide_color)

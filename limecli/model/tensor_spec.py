@@ -32,6 +32,7 @@ gets the tensor flattened in its own order (see the image explainer).
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -54,6 +55,7 @@ METADATA_KEYS = {field: name.lower() for field, name in SCRIPT_CONSTANTS.items()
 #: The library parameter (and CLI option) of each field.
 PARAMETERS = {"size": "resize"}
 
+_SIZE = re.compile(r"^\s*(\d+)\s*[xX×,]\s*(\d+)\s*$")
 _ONNX_DTYPES = {"tensor(float)": "float32", "tensor(double)": "float64", "tensor(uint8)": "uint8"}
 
 
@@ -275,16 +277,21 @@ def _dtype(value: Any) -> str:
 
 
 def _size(value: Any) -> tuple[int, int]:
-    from limecli.inputs.image import parse_resize
-
-    if isinstance(value, int) and not isinstance(value, bool):
-        value = (value, value)
+    """``"224x224"`` (width x height), a (width, height) pair, or one side of a square."""
+    if isinstance(value, str):
+        match = _SIZE.match(value)
+        if not match:
+            raise ValueError(f"must look like WIDTHxHEIGHT, e.g. 224x224. Got {value!r} instead.")
+        numbers = [match.group(1), match.group(2)]
+    else:
+        numbers = [value, value] if isinstance(value, int) else list(value)
     try:
-        size = parse_resize(value)
-    except ParameterError as e:
-        raise ValueError(str(e).replace("The 'resize' parameter ", "")) from None
-    assert size is not None
-    return size
+        width, height = (int(v) for v in numbers)
+    except (TypeError, ValueError):
+        raise ValueError(f"must be a (width, height) pair. Got {value!r} instead.") from None
+    if width < 1 or height < 1:
+        raise ValueError(f"must be positive. Got {value!r} instead.")
+    return width, height
 
 
 def _numbers(positive: bool) -> Callable[[Any], tuple[float, ...]]:
