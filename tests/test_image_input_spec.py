@@ -348,3 +348,15 @@ def test_a_batch_of_images_sends_the_spec_to_worker_processes(run_cli, tmp_path)
     records = [json.loads(line) for line in result.stdout.splitlines()]
     assert [r["data"]["width"] for r in records] == [16, 16]
     assert all(r["params"]["layout"] == "NCHW" for r in records)
+
+
+def test_a_one_channel_model_gets_the_gray_level():
+    spec = TensorSpec.parse(mean=0.5, std=0.25).over(spec_from_shape(["N", 1, 4, 5])).resolved()
+    batch = np.random.default_rng(2).uniform(0, 1, (2, 4, 5, 3)).astype(np.float32)
+    tensor = spec.to_tensor(batch)
+    assert tensor.shape == (2, 1, 4, 5) and tensor.dtype == np.float32
+    gray = batch @ np.array([0.299, 0.587, 0.114], dtype=np.float32)
+    np.testing.assert_allclose(tensor[:, 0], (gray - 0.5) / 0.25, rtol=1e-5)
+    assert spec.params() == {
+        "layout": "NCHW", "dtype": "float32", "channels": 1, "mean": [0.5], "std": [0.25]
+    }  # fmt: skip
