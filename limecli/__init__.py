@@ -36,6 +36,10 @@ _EXPORTS = {
     "PredictorCallError": "limecli.errors",
     "PredictorOutputError": "limecli.errors",
     "ModelVersionWarning": "limecli.errors",
+    "ClassLabelsWarning": "limecli.model.answers",
+    "ProbabilityWarning": "limecli.model.predictor",
+    "MissingValuesWarning": "limecli.explainers.tabular_missing",
+    "EmptyColumnWarning": "limecli.sampling.columns",
 }
 
 __all__ = ["__version__", *sorted(_EXPORTS)]

@@ -243,7 +243,13 @@ def catboost_penguins(folder: Path) -> tuple[Built, Path]:
     y = species.where(species == "Chinstrap", "other")
     cats = ["island", "sex"]
     model = catboost.CatBoostClassifier(
-        iterations=60, depth=4, verbose=0, random_seed=0, thread_count=1, cat_features=cats
+        iterations=60,
+        depth=4,
+        verbose=0,
+        random_seed=0,
+        thread_count=1,
+        cat_features=cats,
+        allow_writing_files=False,  # no catboost_info/ in the working folder
     )
     model.fit(X, y)
     model.save_model(str(folder / "penguins.cbm"))

@@ -36,7 +36,7 @@ def scripts(tmp_path: Path) -> Path:
         "def wrong_rows(batch):\n"
         "    return np.zeros((3, 2))\n"
         "def strings(batch):\n"
-        "    return ['yes'] * len(batch)\n"
+        "    return [{'yes': 1}] * len(batch)\n"
         "def nans(batch):\n"
         "    return np.full((len(batch), 2), np.nan)\n"
         "NOT_A_FUNCTION = 3\n"

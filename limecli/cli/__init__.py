@@ -107,7 +107,11 @@ def _silence_stdout() -> None:
 
 
 def _show_warning(message: Any, category: Any, filename: str, lineno: int, *args: Any) -> None:
-    click.echo(f"Warning: {message}", err=True)
+    from limecli.cli.options import current_flags, spell_flags
+
+    # A library warning names parameters as errors do ('mode'): spell them as flags.
+    parameters = getattr(message, "parameters", ())
+    click.echo(f"Warning: {spell_flags(str(message), parameters, current_flags())}", err=True)
 
 
 @click.group(cls=LimeGroup, context_settings={"help_option_names": ["-h", "--help"]})

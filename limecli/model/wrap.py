@@ -33,6 +33,11 @@ def wrap_model(model: Any, *, mode: str | None = None, source: str = "<model>") 
     """
     if callable(model) and not hasattr(model, "predict") and not hasattr(model, "predict_proba"):
         return Predictor(model, mode=mode, source=source)
+    from limecli.model.native import adapt_native, declared_mode
+
+    # A bare XGBoost/LightGBM Booster or a CatBoost model from Python: as if loaded from a file.
+    model = adapt_native(model)
+    mode = declared_mode(model, mode)
     name = type(model).__name__
     has_proba = hasattr(model, "predict_proba")
     has_predict = hasattr(model, "predict")
