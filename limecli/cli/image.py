@@ -66,11 +66,15 @@ def image(
 ) -> None:
     """Explain why MODEL predicted what it did for IMAGE, and draw the superpixels that mattered.
 
-    MODEL is a predict-script entrypoint such as models/cnn.py:predict (a
-    function taking a float32 batch (n, H, W, 3), RGB, channels last, values
-    0-1 unless --scale 0-255, and returning probabilities), or a pickled
-    scikit-learn estimator over flattened pixels (n_features_in_ = H*W*3, or
-    H*W for gray), or a .skops or .onnx model over flattened pixels. Unpickling
+    MODEL is an ONNX network (.onnx; its input shape, e.g. [N,3,224,224],
+    says the layout and size, and metadata_props may hold input_mean/input_std),
+    a TorchScript (.pt) or Keras (.keras) network, a predict-script entrypoint
+    such as models/cnn.py:predict (a function taking a batch, by default float32
+    (n, H, W, 3), RGB, channels last, values 0-1; INPUT_LAYOUT, INPUT_SIZE,
+    INPUT_SCALE, INPUT_MEAN, INPUT_STD and INPUT_DTYPE constants in the script
+    describe another tensor), or a pickled, .skops or .onnx model over flattened
+    pixels (n_features_in_ = H*W*3, or H*W for gray). --layout, --resize,
+    --scale, --mean, --std and --dtype override what the model says. Unpickling
     runs code: only load pickles you trust; .skops and .onnx files load without
     running code.
 
@@ -97,6 +101,8 @@ def image(
     Example:
       limecli image sample_models/predict_shapes.py:predict \\
           sample_data/images/shapes.png --out explained.png --both
+      limecli image sample_models/digits_cnn.onnx sample_data/digits/digit_7.png \\
+          --segmenter slic --hide-color 128 --out digit.png
       limecli image sample_models/predict_shapes.py:predict photos/ \\
           --out-dir overlays/ --format jsonl -o photos.jsonl --jobs 2
     """

@@ -45,9 +45,11 @@ def tabular(
 
     MODEL is a pickled model (.joblib/.pkl/.pickle) with predict_proba or
     predict, a scikit-learn model saved with skops (.skops), an ONNX model
-    (.onnx), or a predict-script entrypoint such as predict.py:predict or
-    package.module:predict. Unpickling runs code: only load pickles you trust;
-    .skops and .onnx files load without running code.
+    (.onnx), an XGBoost (.json/.ubj), LightGBM (.txt) or CatBoost (.cbm) model
+    file, an MLflow model folder, or a predict-script entrypoint such as
+    predict.py:predict or package.module:predict. Unpickling runs code: only
+    load pickles you trust; .skops, .onnx and the boosting libraries' own files
+    load without running code.
 
     \b
     Example:

@@ -3,8 +3,12 @@
 Every explainer asks the model through :class:`~limecli.model.predictor.Predictor`
 (a batch in, a checked 2-D float array out). The modules, lowest first:
 
+* ``answers``    -- how a model's answer is read: probabilities from any method are
+  classification, class labels are explained one-hot, floats are a regression;
 * ``predictor``  -- the Predictor: batching, output checks, the per-call
   ``timeout``, pickling (a script's function travels by its entrypoint spec);
+* ``tensor_spec`` -- the tensor an image model takes (layout, size, scale, mean/std,
+  dtype), read from an ONNX input or a predict script's ``INPUT_*`` constants;
 * ``files``      -- what loaders share: the model-file check, one-line error reasons;
 * ``entrypoint`` -- ``script.py:function`` / ``package.module:function``: recognise
   and import one (no Predictor here, so the Predictor can re-import after unpickling);
