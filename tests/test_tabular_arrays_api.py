@@ -200,7 +200,9 @@ def test_sparse_training_and_rows_are_made_dense(cancer, monkeypatch) -> None:
     assert sparse.explain(sp.csr_matrix(X)[5], seed=3).to_json() == reference
     assert sparse.explain(sp.csr_array(X)[[5]], seed=3).to_json() == reference
     many = sparse.explain_many(sp.coo_matrix(X[4:7]), seed=3)
-    assert many[1].as_list() == pytest.approx(dense.explain(X[5], seed=3).as_list())
+    expected = dense.explain(X[5], seed=3).as_list()
+    assert [name for name, _ in many[1].as_list()] == [name for name, _ in expected]
+    assert [w for _, w in many[1].as_list()] == pytest.approx([w for _, w in expected])
     exp = explain_tabular(cancer["numpy"], sp.csc_matrix(X), row=5, seed=3, num_samples=N)
     assert exp.to_json() == explain_tabular(cancer["numpy"], X, 5, seed=3, num_samples=N).to_json()
     # A model fitted on sparse input gets dense arrays, which scikit-learn estimators take.

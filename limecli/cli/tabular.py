@@ -48,8 +48,8 @@ def tabular(
     (.onnx), an XGBoost (.json/.ubj), LightGBM (.txt) or CatBoost (.cbm) model
     file, an MLflow model folder, or a predict-script entrypoint such as
     predict.py:predict or package.module:predict. Unpickling runs code: only
-    load pickles you trust; .skops, .onnx and the boosting libraries' own files
-    load without running code.
+    load pickles you trust; .skops and .onnx files, and the boosting libraries'
+    own files, load without running code.
 
     \b
     Example:
