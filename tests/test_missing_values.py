@@ -391,3 +391,120 @@ def test_entropy_bins_without_a_target_label_gappy_rows_for_such_a_model() -> No
         explainer = TabularExplainer(model, gappy, discretizer="entropy", num_samples=500)
     top = explainer.explain(frame.iloc[2], seed=0).labels[0].features[0]
     assert top.feature == "a"
+
+
+# -- a column the row misses but training never does ----------------------------------
+
+GAP_FREE_PREDICT = '''\
+import numpy as np
+
+CLASS_NAMES = ["measured", "unmeasured"]
+BMI = 2  # load_diabetes' column order: age, sex, bmi, bp, s1..s6
+
+
+def predict(batch):
+    """Class "unmeasured" is likely exactly when bmi is missing; s5 adds a little."""
+    batch = np.asarray(batch, dtype=float)
+    p = 0.1 + 0.7 * np.isnan(batch[:, BMI]) + 0.1 * (batch[:, 8] > 0)
+    return np.column_stack([1 - p, p])
+'''
+
+
+@pytest.fixture(scope="module")
+def diabetes(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """Diabetes (no gaps anywhere), row 5 with bmi blanked; a model that never reads bmi."""
+    from sklearn.datasets import load_diabetes
+    from sklearn.linear_model import Ridge
+
+    folder = tmp_path_factory.mktemp("diabetes")
+    data = load_diabetes(as_frame=True)
+    frame = data.data
+    assert not frame.isna().any().any()
+    kept = [c for c in frame.columns if c != "bmi"]
+    blind = make_pipeline(
+        make_column_transformer(("passthrough", kept), remainder="drop"), Ridge(alpha=0.1)
+    ).fit(frame, data.target)
+    row = frame.iloc[[5]].copy()
+    row["bmi"] = np.nan
+    (folder / "predict.py").write_text(GAP_FREE_PREDICT)
+    frame.to_csv(folder / "train.csv", index=False)
+    row.to_csv(folder / "row.csv", index=False)
+    return {"frame": frame, "row": row, "blind": blind, "folder": folder}
+
+
+def _missing_feature(explanation: Any, name: str) -> tuple[int, float, float]:
+    """(rank from 1, weight, largest |weight|) of feature ``name``."""
+    features = explanation.labels[0].features
+    rank = next(i for i, f in enumerate(features, start=1) if f.name == name)
+    return rank, features[rank - 1].weight, max(abs(f.weight) for f in features)
+
+
+@pytest.mark.parametrize("discretizer", ["quartile", None])
+def test_a_missing_cell_the_model_ignores_gets_no_weight(diabetes, discretizer) -> None:
+    """Samples are missing in bmi too (training never is), so the surrogate measures it: nothing.
+
+    Before, "bmi is missing" held in the row alone and took +6.8 (15% of the top weight, rank 8).
+    """
+    row = diabetes["row"].iloc[0]
+    explanation = TabularExplainer(
+        diabetes["blind"], diabetes["frame"], discretizer=discretizer, num_features=11
+    ).explain(row, seed=0, num_samples=5000)
+    rank, weight, top = _missing_feature(explanation, "bmi is missing")
+    assert rank > 3
+    assert abs(weight) < 0.02 * top
+
+
+@pytest.mark.parametrize("discretizer", ["quartile", "decile", None])
+def test_being_missing_where_training_never_is_ranks_first(diabetes, discretizer) -> None:
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("gap_free", diabetes["folder"] / "predict.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    explanation = explain_tabular(
+        module.predict,
+        diabetes["row"],
+        0,
+        training=diabetes["frame"],
+        discretizer=discretizer,
+        num_samples=2000,
+        seed=0,
+        labels=[1],
+    )
+    rank, weight, _ = _missing_feature(explanation, "bmi is missing")
+    assert rank == 1 and weight > 0.5
+
+
+def test_being_missing_where_training_never_is_ranks_first_through_the_cli(
+    run_cli, diabetes
+) -> None:
+    folder = diabetes["folder"]
+    result = run_cli(
+        "tabular",
+        f"{folder / 'predict.py'}:predict",
+        folder / "row.csv",
+        "--row",
+        "0",
+        "--train",
+        folder / "train.csv",
+        "--label",
+        "unmeasured",
+        *FAST,
+    )
+    assert result.exit_code == 0, result.stderr
+    top = _features(json.loads(result.stdout))[0]
+    assert (top["name"], top["value"]) == ("bmi is missing", None)
+    assert top["weight"] > 0.5
+
+
+def test_a_batch_row_missing_where_training_never_is_equals_it_explained_alone(diabetes) -> None:
+    """Such a row draws its own samples; the batch's other rows still share one pool."""
+    rows = pd.concat([diabetes["frame"].iloc[[3]], diabetes["row"], diabetes["frame"].iloc[[7]]])
+    explainer = TabularExplainer(diabetes["blind"], diabetes["frame"])
+    many = explainer.explain_many(rows, seed=1, num_samples=1000)
+    for explanation, (_, row) in zip(many, rows.iterrows(), strict=True):
+        alone = explainer.explain(row, seed=1, num_samples=1000)
+        got = [(f.name, round(f.weight, 9)) for f in explanation.labels[0].features]
+        assert got == [(f.name, round(f.weight, 9)) for f in alone.labels[0].features]
+    assert "bmi is missing" in [f.name for f in many[1].labels[0].features]

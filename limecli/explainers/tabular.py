@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from limecli.errors import InputDataError, ParameterError
+from limecli.errors import InputDataError, LimeCliError, ParameterError
 from limecli.explainers.base import Explainer, Request
 from limecli.explainers.tabular_auto import (
     AUTO,
@@ -248,7 +248,7 @@ class TabularExplainer(SharedPoolMixin, MissingValuesMixin, Explainer[TabularIns
         self, subject: TabularInstance, n: int, rng: np.random.Generator
     ) -> tuple[np.ndarray, np.ndarray]:
         encoded = subject.encoded
-        pool = self.sampler.draw(n, rng)
+        pool = self.sampler.draw_missing(self.sampler.draw(n, rng), encoded, rng)
         pool, data = self.sampler.represent(
             pool, encoded, around_instance=self.sample_around_instance, in_place=True
         )
@@ -257,6 +257,12 @@ class TabularExplainer(SharedPoolMixin, MissingValuesMixin, Explainer[TabularIns
             self.pool_input(pool, private=True, instance=encoded), self.batch_size or len(pool)
         )
         return data, outputs
+
+    def explain_with_pool(
+        self, instances: Sequence[Any], shared: SharedPool, **options: Any
+    ) -> list[Explanation | LimeCliError]:
+        """As :meth:`SharedPoolMixin.explain_with_pool`, but see :meth:`explain_apart`."""
+        return self.explain_apart(instances, shared, super().explain_with_pool, **options)
 
     def _distances(self, data: np.ndarray) -> np.ndarray:
         return np.sqrt(((data - data[0]) ** 2).sum(axis=1))

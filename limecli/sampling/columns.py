@@ -100,6 +100,27 @@ def fill_nonfinite(numeric: np.ndarray, *, keep_nan: bool = False) -> np.ndarray
     return out
 
 
+#: Continuous mode: the rate at which a sample is missing in a column that the row to
+#: explain misses and training never does, the share one state gets among the default
+#: discretisation's four quartile bins and "missing".
+CONTINUOUS_MISSING_RATE = 0.2
+
+
+def unseen_missing_rate(freqs: np.ndarray | None) -> float:
+    """How often a sample is missing in a column the row misses and training never does.
+
+    ``freqs``: the column's bin or category frequencies (None in continuous mode).
+    Missing gets the share one state has on average: 1 / (states + 1), states
+    being the bins or categories training fills; :data:`CONTINUOUS_MISSING_RATE`
+    for a continuous column. Training never shows such a sample, but without
+    them "missing" would hold in the row alone and the surrogate would give it
+    a weight measured on nothing.
+    """
+    if freqs is None:
+        return CONTINUOUS_MISSING_RATE
+    return 1.0 / (int(np.count_nonzero(freqs)) + 1)
+
+
 class NumericStats:
     """A numeric training matrix's per-column statistics, missing cells apart.
 

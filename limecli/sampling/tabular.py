@@ -14,13 +14,17 @@ is "missing" at its observed rate: beside the bins in discretised mode (see
 :mod:`limecli.sampling.discretize`); in continuous mode an extra uniform per
 such column (drawn after everything else, so tables without missing cells
 draw exactly as before) decides it. Categorical columns have missing (None)
-among their categories. A missing cell reaches the model as NaN (numeric and
-``category`` columns) or None (object columns). Interpretable features: in
-discretised mode, a missing instance's feature is "<col> is missing" (sample
-missing too); in continuous mode every numeric column that can be missing
-(in training or in the instance) adds an indicator feature "<col> is missing"
-after the columns, and a missing value counts as the training mean in the
-column's own scaled feature.
+among their categories. A column the row to explain misses but training never
+does is missing at :func:`~limecli.sampling.columns.unseen_missing_rate` (the
+share of one bin or category; 0.2 in continuous mode), drawn after the pool
+for that row only (:meth:`TabularSampler.draw_missing`): otherwise "missing"
+would hold in row 0 alone and get a weight measured on nothing. A missing
+cell reaches the model as NaN (numeric and ``category`` columns) or None
+(object columns). Interpretable features: in discretised mode, a missing
+instance's feature is "<col> is missing" (sample missing too); in continuous
+mode every numeric column that can be missing (in training or in the
+instance) adds an indicator feature "<col> is missing" after the columns, and
+a missing value counts as the training mean in the column's own scaled feature.
 """
 
 from __future__ import annotations
@@ -42,6 +46,7 @@ from limecli.sampling.columns import (
     plain,
     restorable_dtype,
     unscale,
+    unseen_missing_rate,
     value_counts,
     warn_empty,
 )
@@ -172,19 +177,11 @@ class TabularSampler:
                 if self.missing_rate[k] > 0:
                     column = column[~gaps[:, k]]
                     labels = None if labels is None else labels[~gaps[:, k]]
-                bounds = (
-                    fit_boundaries(discretizer, column, labels, seed)
-                    if column.size
-                    else np.zeros(0)
-                )
-                self.binned.append(
-                    BinnedColumn(
-                        bounds,
-                        column,
-                        missing_rate=float(self.missing_rate[k]),
-                        scale=float(self.scales[k]),
-                    )
-                )
+                rate, scale = float(self.missing_rate[k]), float(self.scales[k])
+                bounds = np.zeros(0)
+                if column.size:
+                    bounds = fit_boundaries(discretizer, column, labels, seed)
+                self.binned.append(BinnedColumn(bounds, column, missing_rate=rate, scale=scale))
         self.bin_table = BinTable(self.binned) if self.binned else None
 
     @property
@@ -258,6 +255,36 @@ class TabularSampler:
             )
             numeric[missing] = np.nan
         return SamplePool(numeric=numeric, bins=None, codes=codes, noise=noise, missing=missing)
+
+    def unsampled_missing(self, instance: EncodedInstance) -> tuple[list[int], list[int]]:
+        """(numeric, categorical) positions ``instance`` misses that training never does."""
+        numeric = np.flatnonzero(np.isnan(instance.numeric) & (self.missing_rate == 0))
+        return [int(k) for k in numeric], sorted(k for k, v in instance.unseen.items() if v is None)
+
+    def draw_missing(
+        self, pool: SamplePool, instance: EncodedInstance, rng: np.random.Generator
+    ) -> SamplePool:
+        """``pool`` missing, at :func:`unseen_missing_rate`, where ``instance`` misses a
+        cell that training never does (changed in place); no draw for any other instance."""
+        numeric, categorical = self.unsampled_missing(instance)
+        if not numeric and not categorical:
+            return pool
+        rates = [
+            unseen_missing_rate(self.binned[k].freqs if self.binned else None) for k in numeric
+        ]
+        rates += [unseen_missing_rate(self.category_freqs[k]) for k in categorical]
+        gone = rng.random((len(pool), len(rates))) < np.array(rates)  # drawn after the pool
+        if pool.bins is None and pool.missing is None:
+            pool.missing = np.zeros(pool.numeric.shape, dtype=bool)
+        for i, k in enumerate(numeric):
+            pool.numeric[gone[:, i], k] = np.nan
+            if pool.bins is not None:
+                pool.bins[gone[:, i], k] = self.binned[k].missing_bin
+            elif pool.missing is not None:
+                pool.missing[:, k] |= gone[:, i]
+        for i, k in enumerate(categorical, start=len(numeric)):
+            pool.codes[gone[:, i], k] = len(self.categories[k])  # the code that means None
+        return pool
 
     def represent(
         self,
@@ -341,30 +368,6 @@ class TabularSampler:
         for name, dtype in self.dtypes.items():
             columns[name] = cast_values(columns[name], dtype)
         return pd.DataFrame(columns)[self.columns]
-
-    def typical(self, missing: Sequence[str] = ()) -> SamplePool:
-        """One row of typical values (means, most frequent categories), missing in ``missing``."""
-        numeric = self.means[None, :].copy()
-        codes = np.array([[int(np.argmax(f)) for f in self.category_freqs]], dtype=int)
-        for name in missing:
-            j = self.columns.index(name)
-            if self.is_categorical[j]:
-                k = int(np.flatnonzero(self.categorical_idx == j)[0])
-                hits = np.flatnonzero(self.categories[k] == None)  # noqa: E711 (elementwise)
-                codes[0, k] = hits[0] if hits.size else len(self.categories[k])
-            else:
-                numeric[0, int(np.flatnonzero(self.numeric_idx == j)[0])] = np.nan
-        return SamplePool(numeric=numeric, bins=None, codes=codes.reshape(1, -1), noise=None)
-
-    def missing_in_training(self) -> list[str]:
-        """The columns with missing cells in training that are sampled as missing."""
-        gappy = {int(self.numeric_idx[k]) for k in np.flatnonzero(self.missing_rate > 0)}
-        gappy |= {
-            int(j)
-            for k, j in enumerate(self.categorical_idx)
-            if any(v is None for v in self.categories[k])
-        }
-        return [self.columns[j] for j in sorted(gappy)]
 
     def describe(self, instance: EncodedInstance) -> list[tuple[str, str, Any]]:
         """(condition name, column, instance value) per interpretable feature."""
