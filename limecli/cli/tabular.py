@@ -46,7 +46,8 @@ def tabular(
     MODEL is a pickled model (.joblib/.pkl/.pickle) with predict_proba or
     predict, a scikit-learn model saved with skops (.skops), an ONNX model
     (.onnx), an XGBoost (.json/.ubj), LightGBM (.txt) or CatBoost (.cbm) model
-    file, an MLflow model folder, or a predict-script entrypoint such as
+    file, a TorchScript (.pt) or Keras (.keras) network, an MLflow model
+    folder, or a predict-script entrypoint such as
     predict.py:predict or package.module:predict. Unpickling runs code: only
     load pickles you trust; .skops and .onnx files, and the boosting libraries'
     own files, load without running code.
