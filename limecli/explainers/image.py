@@ -27,6 +27,7 @@ from typing import Any, cast
 
 import numpy as np
 
+from limecli.config import SEGMENTERS
 from limecli.errors import InputDataError, ParameterError
 from limecli.explainers.base import Explainer
 from limecli.explanation import FeatureWeight, ImageExplanation
@@ -135,7 +136,7 @@ class ImageExplainer(Explainer[ImageInstance]):
         self.input_spec = given.over(declared_spec(self.predictor)).resolved()
         self.segmenter_params = dict(segmenter_params or {})
         if not callable(segmenter):
-            check_choice("segmenter", segmenter, ("quickshift", "slic", "felzenszwalb"))
+            check_choice("segmenter", segmenter, SEGMENTERS)
             self.segmenter_params = resolve_segmenter_params(segmenter, self.segmenter_params)
         self.segmenter = segmenter
         self.hide_color = parse_hide_color(hide_color)

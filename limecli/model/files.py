@@ -67,11 +67,10 @@ def import_framework(module: str, path: Path, what: str) -> Any:
         ) from e
 
 
-def load_error(path: Path, what: str, e: BaseException) -> ModelLoadError:
-    """The one-line error for a file its framework could not read."""
-    return ModelLoadError(
-        f"cannot load model {path} as {what}: {type(e).__name__}: {first_line(e)}"
-    )
+def load_error(path: Path, what: str | None, e: BaseException) -> ModelLoadError:
+    """The one-line error for a file its framework (``what``, when known) could not read."""
+    as_what = "" if what is None else f" as {what}"
+    return ModelLoadError(f"cannot load model {path}{as_what}: {type(e).__name__}: {first_line(e)}")
 
 
 def named_table(batch: Any, names: Sequence[str]) -> Any:

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from limecli.errors import ModelLoadError, ModelVersionWarning
-from limecli.model.files import check_file, first_line, install_hint
+from limecli.model.files import check_file, first_line, install_hint, load_error
 from limecli.model.native import adapt_native, declared_mode
 from limecli.model.predictor import Predictor
 from limecli.model.wrap import wrap_model
@@ -39,16 +39,12 @@ def load_pickle(path: Path, *, mode: str | None, trust: Sequence[str] = ()) -> P
         except ModuleNotFoundError as e:
             raise _missing_module(path, e) from e
         except Exception as e:
-            raise ModelLoadError(
-                f"cannot load model {path}: {type(e).__name__}: {first_line(e)}"
-            ) from e
+            raise load_error(path, None, e) from e
     _reemit_load_warnings(caught, path)
     try:
         model = adapt_native(model)
     except Exception as e:  # e.g. an unfitted CatBoost model has no feature names
-        raise ModelLoadError(
-            f"cannot load model {path}: {type(e).__name__}: {first_line(e)}"
-        ) from e
+        raise load_error(path, None, e) from e
     return wrap_model(model, mode=declared_mode(model, mode), source=path.name)
 
 
@@ -85,9 +81,7 @@ def load_skops(path: Path, *, mode: str | None, trust: Sequence[str] = ()) -> Pr
         except ModuleNotFoundError as e:
             raise _missing_module(path, e) from e
         except Exception as e:
-            raise ModelLoadError(
-                f"cannot load model {path}: {type(e).__name__}: {first_line(e)}"
-            ) from e
+            raise load_error(path, None, e) from e
     _reemit_load_warnings(caught, path)
     return wrap_model(model, mode=mode, source=path.name)
 
