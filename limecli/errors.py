@@ -70,6 +70,10 @@ class ModelVersionWarning(UserWarning):
     """The model was pickled with a different library version than the one installed."""
 
 
+class FlatOutputWarning(UserWarning):
+    """The model's output for an explained label does not vary: there is nothing to explain."""
+
+
 #: Exit codes, documented in the README and tested.
 EXIT_CODES = {
     0: "success",

@@ -19,7 +19,7 @@ from limecli.jsonable import jsonable
 if TYPE_CHECKING:
     import numpy as np
 
-SCHEMA_VERSION = "1.1"
+SCHEMA_VERSION = "1.2"
 KINDS = ("tabular", "text", "image")
 
 
@@ -68,7 +68,8 @@ class LabelExplanation:
     label: str
     label_index: int
     intercept: float
-    score: float
+    #: Weighted R² of the surrogate on its samples (None: the label is flat).
+    score: float | None
     local_prediction: float
     model_prediction: float
     features: list[FeatureWeight]
@@ -76,6 +77,8 @@ class LabelExplanation:
     held_out_score: float | None = None
     #: How often the selected features change under resampling (see limecli.stability).
     stability: dict[str, Any] | None = None
+    #: The model's output for this label does not vary over the samples: nothing to explain.
+    flat: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -83,6 +86,7 @@ class LabelExplanation:
             "label_index": self.label_index,
             "intercept": self.intercept,
             "score": self.score,
+            "flat": self.flat,
             "held_out_score": self.held_out_score,
             "local_prediction": self.local_prediction,
             "model_prediction": self.model_prediction,
@@ -96,12 +100,13 @@ class LabelExplanation:
             label=d["label"],
             label_index=int(d["label_index"]),
             intercept=float(d["intercept"]),
-            score=float(d["score"]),
+            score=None if d.get("score") is None else float(d["score"]),
             local_prediction=float(d["local_prediction"]),
             model_prediction=float(d["model_prediction"]),
             features=[FeatureWeight.from_dict(f) for f in d["features"]],
             held_out_score=d.get("held_out_score"),
             stability=d.get("stability"),
+            flat=bool(d.get("flat", False)),
         )
 
     def as_list(self) -> list[tuple[str, float]]:

@@ -12,7 +12,12 @@ Reported per label:
 * ``top_k_change_probability``: the share of replicates whose selected
   feature set differs from the explanation's (0 means settled);
 * ``top_k_mean_jaccard``: the mean Jaccard similarity of those sets with it;
-* per feature, ``ci95``: the 2.5-97.5 percentile interval of its weight;
+* ``top_m_same`` and ``settled_top``: per rank m, the share of replicates whose
+  top-m set is the explanation's; the ranks down to the last m reaching 95% are
+  settled, those below could swap (noise features never settle, strong ones do);
+* per feature, ``std_error`` (and the 95% interval from it): not from the
+  replicates, whose 20 draws cannot place a 2.5% percentile, but in closed form
+  (:func:`limecli.uncertainty.sandwich_std_errors`);
 * ``held_out_score``: the surrogate fitted on 80% of the blocks, scored
   (kernel-weighted R²) on the other 20%: a fit that only looks good on its own
   samples shows up here.
@@ -21,6 +26,7 @@ Reported per label:
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -30,9 +36,17 @@ from limecli.surrogate import (
     SurrogateFit,
     WeightedGram,
     fit_on_features,
-    fit_surrogate,
+    resolve_selection,
     select_features,
     select_features_stacked,
+)
+from limecli.uncertainty import (
+    AUTO_FEATURES_CAP,
+    Z95,
+    distinguishable,
+    rank_agreement,
+    sandwich_std_errors,
+    settled_top,
 )
 
 BLOCKS = 20
@@ -46,15 +60,27 @@ _SEED = 20160216
 class Assessment:
     top_k_change_probability: float
     top_k_mean_jaccard: float
-    ci95: np.ndarray  # (k, 2), in the order of fit.features
+    std_error: np.ndarray  # (k,), in the order of fit.features
+    top_m_same: np.ndarray  # (k,): share of replicates with the same top-m set, m = 1..k
     held_out_score: float | None
 
-    def to_dict(self) -> dict[str, float | int | str]:
+    @property
+    def settled_top(self) -> int:
+        return settled_top(self.top_m_same)
+
+    def ci95(self, weights: np.ndarray) -> np.ndarray:
+        """(k, 2): each weight's 95% interval."""
+        return np.column_stack([weights - Z95 * self.std_error, weights + Z95 * self.std_error])
+
+    def to_dict(self) -> dict[str, Any]:
         return {
             "method": "block bootstrap",
             "replicates": REPLICATES,
             "top_k_change_probability": self.top_k_change_probability,
             "top_k_mean_jaccard": self.top_k_mean_jaccard,
+            "settled_top": self.settled_top,
+            "top_m_same": [float(v) for v in self.top_m_same],
+            "intervals": "sandwich",
         }
 
 
@@ -165,14 +191,15 @@ def assess(
         ]
     else:
         selections = list(select_features_stacked(stack, data[0], num_features, feature_selection))
-    return _assessment(moments, stack, selections, fit, alpha)
+    errors = sandwich_std_errors(data, target, weights, fit, alpha)
+    return _assessment(moments, stack, selections, fit, alpha, errors)
 
 
 def fit_and_assess(
     data: np.ndarray,
     target: np.ndarray,
     weights: np.ndarray,
-    num_features: int,
+    num_features: int | str,
     feature_selection: str,
     alpha: float = SURROGATE_ALPHA,
     features: FeatureMoments | None = None,
@@ -182,20 +209,42 @@ def fit_and_assess(
     The explanation's own fit is problem 0 of the same stack as the
     replicates (every block counted once), so one feature selection serves
     all of them, and ``features`` (the label-independent moments) can be
-    shared by every label of one explanation.
+    shared by every label of one explanation. ``num_features="auto"`` selects
+    up to :data:`AUTO_FEATURES_CAP` features, then keeps those distinguishable
+    from zero (:func:`limecli.uncertainty.distinguishable`).
     """
-    if data.shape[0] < 5 * BLOCKS or feature_selection == "lasso_path":
-        fit = fit_surrogate(data, target, weights, num_features, feature_selection, alpha)
-        return fit, assess(data, target, weights, fit, num_features, feature_selection, alpha)
+    auto = num_features == "auto"
+    count = AUTO_FEATURES_CAP if auto else int(num_features)
+    method = resolve_selection(feature_selection, min(count, data.shape[1]))
+    if data.shape[0] < 5 * BLOCKS or method == "lasso_path":
+        gram = WeightedGram(data, target, weights)
+        used = select_features(data, target, weights, count, method, gram)
+        fit = fit_on_features(gram, used, data[0], alpha)
+        if auto:
+            fit = distinguishable(gram, data, target, weights, fit, alpha)
+        return fit, assess(data, target, weights, fit, len(fit.features), method, alpha)
     if features is None:
         features = FeatureMoments(data, weights)
     moments = features.with_target(target)
     stack = moments.grams(np.vstack([np.ones(BLOCKS), replicate_counts()]))
-    selections = select_features_stacked(stack, data[0], num_features, feature_selection)
-    fit = fit_on_features(stack.problem(0), selections[0], data[0], alpha)
+    if auto:
+        own = stack.problem(0)
+        used = select_features_stacked(stack[:1], data[0], count, method)[0]
+        fit = distinguishable(
+            own, data, target, weights, fit_on_features(own, used, data[0], alpha), alpha
+        )
+        count = len(fit.features)
+        selections: Any = (
+            select_features_stacked(stack[1:], data[0], count, method) if count else []
+        )
+    else:
+        chosen = select_features_stacked(stack, data[0], count, method)
+        fit = fit_on_features(stack.problem(0), chosen[0], data[0], alpha)
+        selections = chosen[1:]
     if len(fit.features) == 0:
         return fit, None
-    return fit, _assessment(moments, stack[1:], list(selections[1:]), fit, alpha)
+    errors = sandwich_std_errors(data, target, weights, fit, alpha)
+    return fit, _assessment(moments, stack[1:], list(selections), fit, alpha, errors)
 
 
 def _assessment(
@@ -204,18 +253,23 @@ def _assessment(
     selections: list[np.ndarray],
     fit: SurrogateFit,
     alpha: float,
+    errors: np.ndarray,
 ) -> Assessment:
     chosen = set(fit.features.tolist())
-    changed, jaccards = 0, []
-    for selected in selections:
+    changed, jaccards, orders = 0, [], []
+    for r, selected in enumerate(selections):
         picked = set(selected.tolist())
         changed += picked != chosen
         jaccards.append(len(picked & chosen) / len(picked | chosen))
-    replicate_weights = replicates.ridge(fit.features, alpha)
+        # The replicate's own ranking: its weights on its own selection, as fit_on_features ranks.
+        coef = replicates.problem(r).solve(selected, alpha) if len(selected) else np.zeros(0)
+        orders.append(selected[np.lexsort((selected, -np.abs(coef)))])
+    same = rank_agreement(fit.features, orders)
     return Assessment(
         top_k_change_probability=changed / REPLICATES,
         top_k_mean_jaccard=float(np.mean(jaccards)),
-        ci95=np.percentile(replicate_weights, [2.5, 97.5], axis=0).T,
+        std_error=errors,
+        top_m_same=same,
         held_out_score=_held_out_score(moments, fit.features, alpha),
     )
 

@@ -189,8 +189,7 @@ def select_features_stacked(
     """
     n_problems, n_total = stack.xy.shape
     num_features = min(num_features, n_total)
-    if method == "auto":
-        method = "forward" if num_features <= AUTO_FORWARD_MAX else "highest_weights"
+    method = resolve_selection(method, num_features)
     if method == "none" or num_features >= n_total:
         return np.tile(np.arange(n_total), (n_problems, 1))
     if method == "forward":
@@ -203,6 +202,13 @@ def select_features_stacked(
         order = np.argsort(-contribution, axis=1, kind="stable")
         return np.sort(order[:, :num_features], axis=1)
     raise ValueError(f"unknown feature selection method {method!r}")
+
+
+def resolve_selection(method: str, num_features: int) -> str:
+    """The method "auto" stands for at this feature count (any other method as is)."""
+    if method == "auto":
+        return "forward" if num_features <= AUTO_FORWARD_MAX else "highest_weights"
+    return method
 
 
 def _forward_selection(stack: GramStack, num_features: int) -> np.ndarray:

@@ -38,7 +38,7 @@ class TabularBatchTask:
         labels: Sequence[str | int] | None = None,
         top_labels: int | None = None,
         num_samples: int | str | None = None,
-        num_features: int | None = None,
+        num_features: int | str | None = None,
         text_columns: Sequence[str] = (),
     ) -> None:
         self.explainer = explainer

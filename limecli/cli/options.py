@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 
 import click
 
-from limecli.cli.types import ClassNames, NumSamples, check_output_path, remember_force
+from limecli.cli.types import ClassNames, IntOrAuto, check_output_path, remember_force
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -106,7 +106,9 @@ def _click_settings(name: str, spec: dict[str, Any], default: Any) -> dict[str, 
     elif kind == "existing_file":
         out["type"] = click.Path(exists=True, dir_okay=False, path_type=Path)
     elif kind == "num_samples":
-        out["type"] = NumSamples()
+        out["type"] = IntOrAuto(2)
+    elif kind == "num_features":
+        out["type"] = IntOrAuto(1)
     elif kind == "class_names":
         out["type"] = ClassNames()
     return out

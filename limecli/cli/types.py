@@ -8,10 +8,13 @@ from typing import Any
 import click
 
 
-class NumSamples(click.ParamType):
-    """An int >= 2, or "auto" (grow the sample until the explanation is settled)."""
+class IntOrAuto(click.ParamType):
+    """An int >= ``minimum``, or "auto" (the library decides per input)."""
 
     name = "N|auto"
+
+    def __init__(self, minimum: int) -> None:
+        self.minimum = minimum
 
     def convert(self, value: Any, param: Any, ctx: Any) -> int | str:
         if value != "auto" and not isinstance(value, int):
@@ -19,8 +22,8 @@ class NumSamples(click.ParamType):
                 value = int(value)
             except ValueError:
                 self.fail(f"{value!r} is neither an integer nor 'auto'.", param, ctx)
-        if isinstance(value, int) and value < 2:
-            self.fail(f"{value} is smaller than the minimum of 2.", param, ctx)
+        if isinstance(value, int) and value < self.minimum:
+            self.fail(f"{value} is smaller than the minimum of {self.minimum}.", param, ctx)
         return value
 
 

@@ -25,14 +25,14 @@ class Sampling:
             help="Perturbed samples to draw around the input.",
         ),
     )
-    num_features: int = field(
+    num_features: int | str = field(
         default=10,
         metadata=opt(
             "--num-features",
-            kind="int",
-            min=1,
+            kind="num_features",
             show_default=True,
-            help="Features in the explanation.",
+            help="Features in the explanation; 'auto' keeps those whose weight is "
+            "distinguishable from zero (at most 10).",
         ),
     )
     seed: int = field(

@@ -29,6 +29,7 @@ from limecli.explanation import Explanation, FeatureWeight, library_versions
 from limecli.model.predictor import Predictor
 from limecli.model.wrap import as_predictor
 from limecli.surrogate import exponential_kernel
+from limecli.uncertainty import auto_features_params
 from limecli.validation import check_float, check_int, check_random_state
 
 #: The kind's prepared input (an encoded row, a tokenised text, a segmented image).
@@ -44,7 +45,7 @@ class Request:
     top_labels: int | None
     #: As asked: an int, or a kind's own policy ("auto" for tabular).
     num_samples: Any
-    num_features: int
+    num_features: int | str
 
 
 class Explainer(ABC, Generic[S]):
@@ -77,7 +78,7 @@ class Explainer(ABC, Generic[S]):
         *,
         mode: str | None,
         num_samples: Any,
-        num_features: int,
+        num_features: int | str,
         feature_selection: str,
         kernel_width: float | None,
         batch_size: int | None,
@@ -108,7 +109,7 @@ class Explainer(ABC, Generic[S]):
         labels: Sequence[str | int] | None = None,
         top_labels: int | None = None,
         num_samples: Any = None,
-        num_features: int | None = None,
+        num_features: int | str | None = None,
         input_info: dict[str, Any] | None = None,
     ) -> Explanation:
         """Explain the model's prediction for ``instance``.
@@ -136,7 +137,7 @@ class Explainer(ABC, Generic[S]):
         labels: Sequence[str | int] | None = None,
         top_labels: int | None = None,
         num_samples: Any = None,
-        num_features: int | None = None,
+        num_features: int | str | None = None,
     ) -> Request:
         """The call's settings, defaults from the explainer, checked as the constructor does."""
         num_samples = self.num_samples if num_samples is None else num_samples
@@ -194,6 +195,8 @@ class Explainer(ABC, Generic[S]):
             "distance": self.distance,
             **self._params(subject),
         }
+        if request.num_features == "auto":
+            params["num_features_auto"] = auto_features_params()
         return self._record(
             subject,
             kind=self.kind,

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from limecli.errors import ParameterError
+from limecli.errors import FlatOutputWarning, ParameterError
 from limecli.explanation import FeatureWeight, LabelExplanation
 from limecli.model.predictor import Predictor
 
@@ -75,7 +75,7 @@ def explain_labels(
     outputs: np.ndarray,
     weights: np.ndarray,
     label_indices: Sequence[int],
-    num_features: int,
+    num_features: int | str,
     feature_selection: str,
     describe: Callable[[int], FeatureWeight],
 ) -> list[LabelExplanation]:
@@ -114,22 +114,30 @@ def _explain_label(
     weights: np.ndarray,
     idx: int,
     names: list[str],
-    num_features: int,
+    num_features: int | str,
     feature_selection: str,
     describe: Callable[[int], FeatureWeight],
     shared: FeatureMoments | None,
 ) -> LabelExplanation:
     from limecli.stability import fit_and_assess
+    from limecli.uncertainty import is_flat
 
+    target = outputs[:, idx]
+    if is_flat(target):
+        return _flat_label(names[idx], idx, target, len(data))
     fit, check = fit_and_assess(
-        data, outputs[:, idx], weights, num_features, feature_selection, features=shared
+        data, target, weights, num_features, feature_selection, features=shared
     )
     features = []
+    intervals = None if check is None else check.ci95(fit.weights)
     for rank, (j, w) in enumerate(zip(fit.features, fit.weights, strict=True)):
         record = describe(int(j))
         record.weight = float(w)
-        if check is not None:
-            record.extra["ci95"] = [float(v) for v in check.ci95[rank]]
+        if check is not None and intervals is not None:
+            low, high = (float(v) for v in intervals[rank])
+            record.extra["ci95"] = [low, high]
+            record.extra["std_error"] = float(check.std_error[rank])
+            record.extra["distinguishable_from_zero"] = bool(low > 0 or high < 0)
         features.append(record)
     return LabelExplanation(
         label=names[idx],
@@ -144,6 +152,30 @@ def _explain_label(
     )
 
 
+def _flat_label(label: str, idx: int, target: np.ndarray, count: int) -> LabelExplanation:
+    """A label whose output never moves: nothing to explain, and said so."""
+    import warnings
+
+    value = float(target[0])
+    warnings.warn(
+        FlatOutputWarning(
+            f"the model's output for {label!r} does not change over the {count} perturbed "
+            f"samples (about {value:.4g} everywhere): there is nothing to explain"
+        ),
+        stacklevel=4,
+    )
+    return LabelExplanation(
+        label=label,
+        label_index=int(idx),
+        intercept=value,
+        score=None,
+        local_prediction=value,
+        model_prediction=value,
+        features=[],
+        flat=True,
+    )
+
+
 def validate_common(
     num_samples: Any, num_features: Any, top_labels: Any, feature_selection: Any
 ) -> None:
@@ -151,7 +183,14 @@ def validate_common(
     from limecli.validation import check_choice, check_int
 
     check_int("num_samples", num_samples, min_value=2)
-    check_int("num_features", num_features, min_value=1)
+    if num_features != "auto":
+        ok = isinstance(num_features, (int, np.integer)) and not isinstance(num_features, bool)
+        if not ok or num_features < 1:
+            raise ParameterError(
+                "The 'num_features' parameter must be an int >= 1 or 'auto'. "
+                f"Got {num_features!r} instead.",
+                parameters=("num_features",),
+            )
     if top_labels is not None:
         check_int("top_labels", top_labels, min_value=1)
     check_choice("feature_selection", feature_selection, FEATURE_SELECTIONS)

@@ -68,7 +68,7 @@ class MissingValuesMixin:
             labels: Sequence[str | int] | None = None,
             top_labels: int | None = None,
             num_samples: Any = None,
-            num_features: int | None = None,
+            num_features: int | str | None = None,
             input_info: dict[str, Any] | None = None,
         ) -> Explanation: ...
 

@@ -74,7 +74,7 @@ class SharedPoolMixin:
             labels: Sequence[str | int] | None = None,
             top_labels: int | None = None,
             num_samples: Any = None,
-            num_features: int | None = None,
+            num_features: int | str | None = None,
             input_info: dict[str, Any] | None = None,
         ) -> Explanation: ...
 
@@ -85,7 +85,7 @@ class SharedPoolMixin:
             labels: Sequence[str | int] | None = None,
             top_labels: int | None = None,
             num_samples: Any = None,
-            num_features: int | None = None,
+            num_features: int | str | None = None,
         ) -> Request: ...
 
         def _count(self, num_samples: Any) -> Any: ...
@@ -157,7 +157,7 @@ class SharedPoolMixin:
         *,
         labels: Sequence[str | int] | None = None,
         top_labels: int | None = None,
-        num_features: int | None = None,
+        num_features: int | str | None = None,
         input_infos: Sequence[dict[str, Any] | None] | None = None,
         first_outputs: Sequence[np.ndarray | LimeCliError] | None = None,
     ) -> list[Explanation | LimeCliError]:
@@ -299,7 +299,7 @@ class SharedPoolMixin:
         labels: Sequence[str | int] | None = None,
         top_labels: int | None = None,
         num_samples: int | str | None = None,
-        num_features: int | None = None,
+        num_features: int | str | None = None,
         input_infos: Sequence[dict[str, Any]] | None = None,
         independent_samples: bool = False,
     ) -> list[Explanation]:
