@@ -40,6 +40,7 @@ LAYERS: dict[str, int] = {
     "limecli.inputs": 2,
     "limecli.surrogate": 2,
     "limecli.stability": 2,
+    "limecli.uncertainty": 2,
     "limecli.sampling": 2,
     "limecli.segment_cache": 2,
     "limecli.explanation": 3,
