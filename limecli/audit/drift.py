@@ -6,6 +6,11 @@ top-``top_k`` feature sets is below ``min_jaccard``, or (``sign_flips``) when a
 feature's mean weight over the matched inputs (absent: 0) changed sign, both
 means being at least ``min_abs_weight`` in size. A baseline is any file of
 limecli explanations: an audit's ``baseline_out`` or a batch's JSONL.
+
+A flat label (no features: the model's output did not change) has an empty
+top set: against a baseline that had features its Jaccard is 0, and the
+reason says which side was flat; two flat labels agree (Jaccard 1). Its
+weights count as 0 in the means.
 """
 
 from __future__ import annotations
@@ -109,8 +114,10 @@ def evaluate_drift(
     current_sum: dict[str, float] = {}
     base_sum: dict[str, float] = {}
     weighed = 0
+    flat = 0
     for item, old in pairs:
         label = where_label(rule, item.explanation)
+        flat += label.flat
         try:
             old_label = old.label(label.label)
             same_label = True
@@ -125,7 +132,12 @@ def evaluate_drift(
         if threshold is not None and jaccard < threshold:
             gone = ", ".join(sorted(old_top - new_top)) or "-"
             new = ", ".join(sorted(new_top - old_top)) or "-"
-            reason = f"top-{k} Jaccard {jaccard:.2f}: left the top {k}: {gone}; joined: {new}"
+            if label.flat:
+                reason = f"flat output now: nothing to explain (the baseline's top {k}: {gone})"
+            elif old_label.flat:
+                reason = f"the baseline's output was flat; now the top {k} is: {new}"
+            else:
+                reason = f"top-{k} Jaccard {jaccard:.2f}: left the top {k}: {gone}; joined: {new}"
             offenders.append((jaccard, offender(item, label, reason, k)))
         if same_label:
             weighed += 1
@@ -159,6 +171,8 @@ def evaluate_drift(
             parts.append(f"mean weight changed sign: {shown}")
         else:
             parts.append("no mean weight changed sign")
+    if flat:
+        parts.append(f"{flat} flat output{'s' * (flat != 1)} (nothing to explain)")
     offenders.sort(key=lambda pair: pair[0])  # stable: worst first, then input order
     return RuleResult(
         rule,
@@ -173,5 +187,6 @@ def evaluate_drift(
             "matched": len(pairs),
             "unmatched": len(items) - len(pairs),
             "sign_flips": flips,
+            "flat": flat,
         },
     )

@@ -21,6 +21,8 @@ from limecli.audit.where import RowFilter, read_row_filter, read_row_spec
 from limecli.config import DISCRETIZERS as CONFIG_DISCRETIZERS
 from limecli.config import FEATURE_SELECTIONS, SEGMENTERS
 from limecli.errors import ParameterError
+from limecli.stability import BLOCKS
+from limecli.uncertainty import AUTO_FEATURES_CAP
 
 KINDS = ("tabular", "text", "image")
 SEVERITIES = ("error", "warning")
@@ -31,9 +33,14 @@ RULE_TYPES = (
     "weight_bounds",
     "min_fidelity",
     "drift",
+    "stability",
+    "flat_outputs",
 )
 #: The allowed values are the CLI's (limecli.config); a policy may also say "none".
 DISCRETIZERS = (*CONFIG_DISCRETIZERS, "none")
+#: Fewer samples than this give no stability figures (limecli.stability splits them into
+#: BLOCKS blocks of at least 5), so a stability rule could judge nothing.
+STABILITY_MIN_SAMPLES = 5 * BLOCKS
 
 
 class PolicyError(ParameterError):
@@ -209,7 +216,7 @@ def _explainer_settings(table: Table, kind: str) -> dict[str, Any]:
     defaults = {"tabular": (5000, 10), "text": (5000, 10), "image": (1000, 5)}[kind]
     out: dict[str, Any] = {
         "num_samples": table.integer("num_samples", defaults[0], minimum=2),
-        "num_features": table.integer("num_features", defaults[1], minimum=1),
+        "num_features": table.integer_or_word("num_features", defaults[1], ("auto",), minimum=1),
         "seed": table.integer("seed", 0, minimum=0),
         "labels": table.string_list("labels"),
         "feature_selection": table.choice("feature_selection", FEATURE_SELECTIONS) or "auto",
@@ -244,7 +251,7 @@ def _rule(table: Table, index: int, kind: str, settings: dict[str, Any]) -> Rule
     label = table.string("label")
     where = read_row_filter(table.table("where", required=False), kind)
     options: dict[str, Any] = {}
-    num_features = int(settings["num_features"])
+    num_features: int | str = settings["num_features"]
     if rule_type in ("forbidden_features", "required_features"):
         options["features"] = _feature_set(table, required=True)
         options["top_k"] = _top_k(table, num_features)
@@ -285,6 +292,23 @@ def _rule(table: Table, index: int, kind: str, settings: dict[str, Any]) -> Rule
             table.checker.fail(f"{table.where}.min_r2", f"an R² is at most 1, got {r2}")
         options["min_r2"] = r2
         options["max_fraction"] = table.fraction("max_fraction", 0.0)
+    elif rule_type == "stability":
+        if num_features == "auto" and "top_k" not in table.data:
+            table.checker.fail(
+                f"{table.where}",
+                'with num_features = "auto" a stability rule names top_k: how many of the top '
+                "ranks must be settled",
+            )
+        options["top_k"] = _top_k(table, num_features)
+        options["max_fraction"] = table.fraction("max_fraction", 0.0)
+        if settings["num_samples"] < STABILITY_MIN_SAMPLES:
+            table.checker.fail(
+                f"{table.where}.type",
+                f"a stability rule needs explainer.num_samples >= {STABILITY_MIN_SAMPLES} "
+                f"(got {settings['num_samples']}): fewer samples give no stability figures",
+            )
+    elif rule_type == "flat_outputs":
+        options["max_fraction"] = table.fraction("max_fraction", 0.0)
     else:  # drift
         options["baseline"] = table.string("baseline", required=True)
         options["top_k"] = _top_k(table, num_features)
@@ -324,7 +348,19 @@ def _feature_set(table: Table, *, required: bool) -> FeatureSet:
     return FeatureSet(names, patterns, ignore_case)
 
 
-def _top_k(table: Table, num_features: int) -> int:
+def _top_k(table: Table, num_features: int | str) -> int:
+    if num_features == "auto":
+        # Explanations hold at most the cap's features, often fewer.
+        top_k = table.integer("top_k", AUTO_FEATURES_CAP, minimum=1)
+        assert top_k is not None
+        if top_k > AUTO_FEATURES_CAP:
+            table.checker.fail(
+                f"{table.where}.top_k",
+                f'top_k is {top_k} but with explainer.num_features = "auto" explanations hold '
+                f"at most {AUTO_FEATURES_CAP} features: lower top_k",
+            )
+        return top_k
+    assert isinstance(num_features, int)
     top_k = table.integer("top_k", num_features, minimum=1)
     assert top_k is not None
     if top_k > num_features:

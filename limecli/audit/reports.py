@@ -33,6 +33,8 @@ def outcome(result: RuleResult) -> str:
 
 
 def _features_text(offender: Offender, limit: int = 5) -> str:
+    if not offender.features:
+        return "(no features)"  # a flat output, or none distinguishable from zero
     return ", ".join(
         f"{f['feature']} {f['weight']:+.4f}"
         if f["name"] == str(f["feature"])

@@ -17,6 +17,14 @@ predicted class (regression: the value). Features are matched on their
 * ``min_fidelity``: the surrogate's R² (``score``) must be at least
   ``min_r2``; fails when more than ``max_fraction`` fall below.
 * ``drift``: against a baseline run's explanations (:mod:`limecli.audit.drift`).
+* ``stability`` (the top ``top_k`` must be settled) and ``flat_outputs`` (the
+  model's output must change around the input): :mod:`limecli.audit.uncertainty`.
+
+A flat label (the model's output does not change around the input: no
+features, no R²) has nothing to explain: ``required_features``, ``min_fidelity``
+and ``stability`` count it as an offender ("flat output: nothing to explain");
+``forbidden_features`` and ``weight_bounds`` find nothing to object to or to
+judge in it, and their messages say how many were flat.
 
 A filter that keeps no input fails its rule: a rule that checks nothing is
 no evidence (and usually a typo).
@@ -42,6 +50,7 @@ from limecli.audit.items import (
     where_label,
 )
 from limecli.audit.policy import FeatureSet, Policy, Rule
+from limecli.audit.uncertainty import FLAT_REASON, evaluate_flat, evaluate_stability, flat_note
 from limecli.errors import ParameterError
 
 
@@ -75,6 +84,10 @@ def evaluate_rules(
             results.append(_weight_bounds(rule, chosen))
         elif rule.type == "min_fidelity":
             results.append(_min_fidelity(rule, chosen))
+        elif rule.type == "stability":
+            results.append(evaluate_stability(rule, chosen))
+        elif rule.type == "flat_outputs":
+            results.append(evaluate_flat(rule, chosen))
         else:
             baseline = (baselines or {}).get(rule.id)
             if baseline is None:
@@ -92,8 +105,10 @@ def _forbidden(rule: Rule, items: Sequence[AuditItem]) -> RuleResult:
     allowed = rule.options["max_fraction"]
     offenders = []
     counts: dict[str, int] = {}
+    flat = 0
     for item in items:
         label = where_label(rule, item.explanation)
+        flat += label.flat
         top = top_features(label, k)
         hits = [(rank, f) for rank, f in enumerate(top, start=1) if features.matches(f.feature)]
         if hits:
@@ -105,7 +120,7 @@ def _forbidden(rule: Rule, items: Sequence[AuditItem]) -> RuleResult:
     failed = fraction > allowed
     message = (
         f"{len(offenders)} of {len(items)} inputs ({percent(fraction)}) have a forbidden feature "
-        f"in their top {k} (allowed: {percent(allowed)})"
+        f"in their top {k} (allowed: {percent(allowed)})" + flat_note(flat)
     )
     return RuleResult(
         rule,
@@ -119,6 +134,7 @@ def _forbidden(rule: Rule, items: Sequence[AuditItem]) -> RuleResult:
             "top_k": k,
             "hits": counts,
             "features": features.describe(),
+            "flat": flat,
         },
     )
 
@@ -128,9 +144,13 @@ def _required(rule: Rule, items: Sequence[AuditItem]) -> RuleResult:
     k = rule.options["top_k"]
     needed = rule.options["min_fraction"]
     offenders = []
+    flat = 0
     for item in items:
         label = where_label(rule, item.explanation)
-        if not any(features.matches(f.feature) for f in top_features(label, k)):
+        if label.flat:
+            flat += 1
+            offenders.append(offender(item, label, FLAT_REASON, k))
+        elif not any(features.matches(f.feature) for f in top_features(label, k)):
             offenders.append(
                 offender(item, label, f"none of {features.describe()} in the top {k}", k)
             )
@@ -138,7 +158,7 @@ def _required(rule: Rule, items: Sequence[AuditItem]) -> RuleResult:
     failed = fraction < needed
     message = (
         f"{len(items) - len(offenders)} of {len(items)} inputs ({percent(fraction)}) have a "
-        f"required feature in their top {k} (needed: {percent(needed)})"
+        f"required feature in their top {k} (needed: {percent(needed)})" + flat_note(flat)
     )
     return RuleResult(
         rule,
@@ -146,7 +166,13 @@ def _required(rule: Rule, items: Sequence[AuditItem]) -> RuleResult:
         len(items),
         message,
         offenders,
-        {"fraction": fraction, "min_fraction": needed, "top_k": k, "features": features.describe()},
+        {
+            "fraction": fraction,
+            "min_fraction": needed,
+            "top_k": k,
+            "features": features.describe(),
+            "flat": flat,
+        },
     )
 
 
@@ -183,8 +209,10 @@ def _weight_bounds(rule: Rule, items: Sequence[AuditItem]) -> RuleResult:
     allowed = rule.options["max_fraction"]
     judged = 0
     offenders = []
+    flat = 0
     for item in items:
         label = where_label(rule, item.explanation)
+        flat += label.flat
         entries = [f for f in label.features if features.matches(f.feature)]
         if not entries:
             continue
@@ -200,14 +228,16 @@ def _weight_bounds(rule: Rule, items: Sequence[AuditItem]) -> RuleResult:
             rule,
             PASSED,
             0,
-            f"{features.describe()} is in none of the {len(items)} explanations: nothing to judge",
-            metrics={"judged": 0},
+            f"{features.describe()} is in none of the {len(items)} explanations: nothing to judge"
+            + flat_note(flat),
+            metrics={"judged": 0, "flat": flat},
         )
     fraction = len(offenders) / judged
     failed = fraction > allowed
     message = (
         f"weight must be {_bounds_text(rule.options)}: {len(offenders)} of {judged} explanations "
         f"using {features.describe()} ({percent(fraction)}) break it (allowed: {percent(allowed)})"
+        + flat_note(flat)
     )
     return RuleResult(
         rule,
@@ -220,6 +250,7 @@ def _weight_bounds(rule: Rule, items: Sequence[AuditItem]) -> RuleResult:
             "max_fraction": allowed,
             "judged": judged,
             "not_in_explanation": len(items) - judged,
+            "flat": flat,
         },
     )
 
@@ -229,22 +260,30 @@ def _min_fidelity(rule: Rule, items: Sequence[AuditItem]) -> RuleResult:
     allowed = rule.options["max_fraction"]
     scores = []
     offenders = []
+    flat = 0
     for item in items:
         label = where_label(rule, item.explanation)
         score = label.score
+        k = min(5, len(label.features))
+        if label.flat or score is None:
+            # No R² at all: a flat output has none, and no figure is no evidence of a fit.
+            flat += label.flat
+            why = FLAT_REASON if label.flat else "no local fit R² in the explanation"
+            offenders.append(offender(item, label, why, k))
+            continue
         scores.append(score)
-        if not (isinstance(score, (int, float)) and math.isfinite(score) and score >= threshold):
-            k = min(5, len(label.features))
+        if not (math.isfinite(score) and score >= threshold):
             offenders.append(offender(item, label, f"local fit R² {score:.3f} < {threshold:g}", k))
     fraction = len(offenders) / len(items)
     failed = fraction > allowed
     finite = sorted(s for s in scores if isinstance(s, (int, float)) and math.isfinite(s))
     lowest = finite[0] if finite else float("nan")
     median = finite[len(finite) // 2] if finite else float("nan")
+    spread = f"lowest {lowest:.3f}, median {median:.3f}" if finite else "no input has an R²"
     message = (
         f"{len(offenders)} of {len(items)} inputs ({percent(fraction)}) have a local fit "
-        f"R² below {threshold:g} (allowed: {percent(allowed)}); lowest {lowest:.3f}, "
-        f"median {median:.3f}"
+        f"R² below {threshold:g}{' or none' if len(scores) < len(items) else ''} (allowed: "
+        f"{percent(allowed)}); {spread}" + flat_note(flat)
     )
     return RuleResult(
         rule,
@@ -258,6 +297,7 @@ def _min_fidelity(rule: Rule, items: Sequence[AuditItem]) -> RuleResult:
             "min_r2": threshold,
             "lowest_r2": lowest,
             "median_r2": median,
+            "flat": flat,
         },
     )
 

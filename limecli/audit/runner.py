@@ -11,6 +11,7 @@ any number of jobs.
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
@@ -20,12 +21,29 @@ from limecli.audit.policy import Policy
 from limecli.audit.rules import check_feature_names
 from limecli.audit.settings import PolicySettings, policy_settings
 from limecli.batch import BatchInput, run_batch
-from limecli.errors import InputDataError, LimeCliError, ParameterError
+from limecli.errors import FlatOutputWarning, InputDataError, LimeCliError, ParameterError
 from limecli.explanation import Explanation
 from limecli.inputs.discover import FoundFile
 from limecli.inputs.ref import InputRef
 from limecli.inputs.rows import RowSpec
 from limecli.pipelines import BatchJob, load_predictor
+
+
+@dataclass(frozen=True)
+class _FlatJudged:
+    """A batch task whose flat outputs are not warned about, one stderr line per input.
+
+    The audit judges them itself: the ``flat_outputs`` rule, and every rule's
+    message counts them. Picklable (runs in worker processes too), and a
+    ``-W error`` interpreter does not turn a flat output into a failed input.
+    """
+
+    task: Any
+
+    def __call__(self, chunk: list[Any]) -> list[Any]:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", FlatOutputWarning)
+            return self.task(chunk)
 
 
 @dataclass
@@ -64,7 +82,7 @@ def explain_policy_inputs(
     sink = _ListSink([])
     run_batch(
         job.inputs,
-        job.task,
+        _FlatJudged(job.task),
         sink,
         kind=job.kind,
         seed=settings.sampling.seed,

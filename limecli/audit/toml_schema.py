@@ -213,6 +213,23 @@ class Table:
             self.checker.fail(self.path(key), f"expected at least {minimum}, got {value}")
         return int(value)
 
+    def integer_or_word(
+        self, key: str, default: int | str, words: tuple[str, ...], *, minimum: int
+    ) -> int | str:
+        """An integer of at least ``minimum``, or one of ``words`` (``num_features = "auto"``)."""
+        value = self.take(key)
+        if value is None:
+            return default
+        if isinstance(value, str) and value in words:
+            return value
+        spelled = " or ".join(f'"{w}"' for w in words)
+        if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
+            self.checker.fail(
+                self.path(key),
+                f"expected an integer of at least {minimum} or {spelled}, got {shown(value)}",
+            )
+        return int(value)
+
     def number(
         self,
         key: str,
