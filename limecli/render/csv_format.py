@@ -50,7 +50,7 @@ def render_csv(explanations: Sequence[Explanation]) -> str:
                         repr(lab.model_prediction),
                         repr(lab.local_prediction),
                         repr(lab.intercept),
-                        repr(lab.score),
+                        _cell(lab.score),  # None: a flat label (it has no rows anyway)
                         rank,
                         _cell(feat.feature),
                         feat.name,

@@ -18,10 +18,17 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from limecli.inputs.ref import InputRef
-from limecli.render.terminal import trust_summary
+from limecli.render.terminal import (
+    COULD_BE_ZERO,
+    COULD_BE_ZERO_MEANS,
+    could_be_zero,
+    flat_summary,
+    no_features_summary,
+    trust_summary,
+)
 
 if TYPE_CHECKING:
-    from limecli.explanation import Explanation, LabelExplanation
+    from limecli.explanation import Explanation, FeatureWeight, LabelExplanation
 
 # Okabe-Ito colours, distinguishable with every common colour-vision deficiency;
 # the sign is also written out next to every bar.
@@ -56,6 +63,10 @@ td.num { text-align: right; font-variant-numeric: tabular-nums; }
 svg.weights text { fill: var(--fg); font-size: 13px; }
 svg.weights .axis { stroke: var(--muted); }
 svg.weights .support { fill: var(--support); } svg.weights .oppose { fill: var(--oppose); }
+svg.weights .faint { fill-opacity: 0.35; } svg.weights .ci { stroke: var(--fg); stroke-width: 1.5; }
+svg.weights text.zero { fill: var(--muted); font-style: italic; }
+.zero { color: var(--muted); font-style: italic; white-space: nowrap; }
+.nothing { border-left: 4px solid var(--rule); padding: 4px 10px; }
 .legend span { display: inline-block; margin-right: 16px; }
 .swatch { display: inline-block; width: 12px; height: 12px; vertical-align: -1px; margin-right: 4px; }
 .text-view { white-space: pre-wrap; border: 1px solid var(--rule); padding: 12px; border-radius: 4px;
@@ -117,8 +128,7 @@ def section(e: Explanation, number: int) -> str:
         parts.append(_pictures(e))
     for label in e.labels:
         parts.append(_label_block(e, label))
-    parts.append(_params(e))
-    parts.append("</section>")
+    parts += [_settled_note(e), _params(e), "</section>"]
     return "\n".join(parts)
 
 
@@ -140,14 +150,26 @@ def _prediction(e: Explanation) -> str:
 
 def _label_block(e: Explanation, label: LabelExplanation) -> str:
     what = "the value" if e.mode == "regression" else f"label “{label.label}”"
+    head = f'<h3 dir="auto">Why {escape(what)}</h3>'
+    if label.flat:  # no chart, R² or stability: a fit to a constant would look perfect
+        said = flat_summary(e, label)
+        return (
+            f'{head}\n<p class="nothing flat">{escape(said[:1].upper() + said[1:])} '
+            "A linear fit to a constant output would show a perfect R² and mean nothing, so "
+            "no weights are shown.</p>"
+        )
+    trust = trust_summary(label)
+    score = "n/a" if label.score is None else f"{label.score:.3f}"
     out = [
-        f'<h3 dir="auto">Why {escape(what)}</h3>',
-        f'<p class="muted">local fit R² {label.score:.3f} · intercept {_num(label.intercept)}'
+        head,
+        f'<p class="muted">local fit R² {score} · intercept {_num(label.intercept)}'
         f" · local prediction {_num(label.local_prediction)} (model {_num(label.model_prediction)})"
-        f"{'<br>' + escape(trust_summary(label)) if trust_summary(label) else ''}</p>",
-        _legend(),
-        weights_svg(label),
+        f"{'<br>' + escape(trust) if trust else ''}</p>",
     ]
+    if not label.features:
+        out.append(f'<p class="nothing">{escape(no_features_summary(e))}</p>')
+        return "\n".join(out)
+    out += [_legend(label), weights_svg(label)]
     if e.kind == "tabular":
         out.append(_instance_table(label))
     elif e.kind == "text":
@@ -155,20 +177,61 @@ def _label_block(e: Explanation, label: LabelExplanation) -> str:
     return "\n".join(out)
 
 
-def _legend() -> str:
+def _legend(label: LabelExplanation) -> str:
+    parts = [
+        '<span><i class="swatch" style="background:var(--support)"></i>supports (+)</span>'
+        '<span><i class="swatch" style="background:var(--oppose)"></i>opposes (−)</span>'
+    ]
+    if any(_interval(f) for f in label.features):
+        parts.append("<span>│─│ 95% interval</span>")
+    if any(could_be_zero(f) for f in label.features):
+        parts.append(
+            f'<span><i class="swatch" style="background:var(--support);opacity:0.35"></i>'
+            f'<em class="zero">{COULD_BE_ZERO}</em>: {escape(COULD_BE_ZERO_MEANS)}</span>'
+        )
+    return f'<p class="legend">{"".join(parts)}</p>'
+
+
+def _settled_note(e: Explanation) -> str:
+    """What 'settled' means, once per explanation that says it."""
+    stability = next((lab.stability for lab in e.labels if lab.stability), None)
+    if not stability or "settled_top" not in stability:
+        return ""
+    from limecli.uncertainty import SETTLED_SHARE
+
+    replicates = escape(str(stability.get("replicates", "?")))
     return (
-        '<p class="legend"><span><i class="swatch" style="background:var(--support)"></i>'
-        'supports (+)</span><span><i class="swatch" style="background:var(--oppose)"></i>'
-        "opposes (−)</span></p>"
+        '<p class="muted">“Top m of k settled”: in at least '
+        f"{SETTLED_SHARE:.0%} of {replicates} resamples of the perturbed samples, the m "
+        "strongest features are the same ones; the ranks below could swap with each other or "
+        "with features not shown.</p>"
     )
 
 
+def _interval(feat: FeatureWeight) -> tuple[float, float] | None:
+    """The weight's 95% interval, if the explanation gives a finite one."""
+    ci = feat.extra.get("ci95")
+    try:
+        low, high = (float(v) for v in ci)  # type: ignore[union-attr]
+    except (TypeError, ValueError):
+        return None
+    return (low, high) if math.isfinite(low) and math.isfinite(high) else None
+
+
 def weights_svg(label: LabelExplanation, width: int = 760) -> str:
-    """A diverging bar chart: one row per feature, bars right for support, left against."""
-    row_h, label_w, value_w = 24, 300, 70
+    """A diverging bar chart: one row per feature, bars right for support, left against.
+
+    A whisker spans each weight's 95% interval; a weight that could be 0 is drawn faint
+    and says so in words.
+    """
+    marked = any(could_be_zero(f) for f in label.features)
+    row_h, label_w, value_w = 24, 300, 150 if marked else 70
     chart_w = width - label_w - value_w
     mid = label_w + chart_w / 2
-    scale = max((abs(f.weight) for f in label.features), default=0.0) or 1.0
+    reach = [abs(f.weight) for f in label.features]
+    reach += [abs(v) for f in label.features for v in (_interval(f) or ())]
+    scale = max(reach, default=0.0) or 1.0
+    half = chart_w / 2 - 4
     height = row_h * max(len(label.features), 1) + 8
     items = [
         f'<svg class="weights" role="img" xmlns="http://www.w3.org/2000/svg" '
@@ -177,18 +240,34 @@ def weights_svg(label: LabelExplanation, width: int = 760) -> str:
     ]
     for i, feat in enumerate(label.features):
         y = 4 + i * row_h
-        length = abs(feat.weight) / scale * (chart_w / 2 - 4)
+        length = abs(feat.weight) / scale * half
         x = mid if feat.weight >= 0 else mid - length
-        cls = "support" if feat.weight >= 0 else "oppose"
+        faint = could_be_zero(feat)
+        cls = ("support" if feat.weight >= 0 else "oppose") + (" faint" if faint else "")
         name = str(feat.name)
         shown = name if len(name) <= 42 else name[:41] + "…"
         sign = "+" if feat.weight >= 0 else "−"
+        tip = f"{feat.weight:+.4g}"
+        interval = _interval(feat)
+        whisker = ""
+        if interval is not None:
+            low, high = interval
+            tip += f", 95% interval {low:+.4g} … {high:+.4g}"
+            x1, x2, yc = mid + low / scale * half, mid + high / scale * half, y + row_h / 2
+            whisker = (
+                f'<path class="ci" d="M{x1:.1f} {yc:.1f}H{x2:.1f}M{x1:.1f} {yc - 4:.1f}'
+                f'V{yc + 4:.1f}M{x2:.1f} {yc - 4:.1f}V{yc + 4:.1f}"></path>'
+            )
+        if faint:
+            tip += f" ({COULD_BE_ZERO})"
+        note = f' <tspan class="zero">{COULD_BE_ZERO}</tspan>' if faint else ""
         items.append(
-            f"<g><title>{escape(name)}: {escape(f'{feat.weight:+.4g}')}</title>"
+            f"<g><title>{escape(name)}: {escape(tip)}</title>"
             f'<text x="{label_w - 8}" y="{y + 16}" text-anchor="end">{escape(shown)}</text>'
             f'<rect class="{cls}" x="{x:.1f}" y="{y + 3}" width="{max(length, 1):.1f}" '
-            f'height="{row_h - 8}"></rect>'
-            f'<text x="{width - value_w + 6}" y="{y + 16}">{sign}{abs(feat.weight):.4g}</text></g>'
+            f'height="{row_h - 8}"></rect>{whisker}'
+            f'<text x="{width - value_w + 6}" y="{y + 16}">{sign}{abs(feat.weight):.4g}{note}'
+            "</text></g>"
         )
     items.append(
         f'<line class="axis" x1="{mid}" y1="0" x2="{mid}" y2="{height}" stroke-width="1"></line>'
@@ -199,20 +278,29 @@ def weights_svg(label: LabelExplanation, width: int = 760) -> str:
 
 def _instance_table(label: LabelExplanation) -> str:
     scale = max((abs(f.weight) for f in label.features), default=0.0) or 1.0
+    with_ci = any(_interval(f) for f in label.features)
     rows = []
     for feat in label.features:
-        alpha = 0.08 + 0.5 * abs(feat.weight) / scale
+        faint = could_be_zero(feat)
+        alpha = 0.08 + (0.1 if faint else 0.5) * abs(feat.weight) / scale
         rgb = "0, 114, 178" if feat.weight >= 0 else "213, 94, 0"
+        note = f' <span class="zero">{COULD_BE_ZERO}</span>' if faint else ""
+        interval = _interval(feat)
+        ci = ""
+        if with_ci:
+            shown = "" if interval is None else f"{interval[0]:+.3f} … {interval[1]:+.3f}"
+            ci = f'<td class="num">{shown}</td>'
         rows.append(
             f'<tr style="background: rgba({rgb}, {alpha:.2f})">'
             f'<td dir="auto">{escape(str(feat.feature))}</td>'
             f'<td class="num" dir="auto">{escape(_cell_value(feat.value))}</td>'
             f'<td dir="auto">{escape(str(feat.name))}</td>'
-            f'<td class="num">{feat.weight:+.4f}</td></tr>'
+            f'<td class="num">{feat.weight:+.4f}{note}</td>{ci}</tr>'
         )
+    ci_head = "<th>95% interval</th>" if with_ci else ""
     return (
         "<table><thead><tr><th>Feature</th><th>Value</th><th>Condition</th><th>Weight</th>"
-        f"</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+        f"{ci_head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
     )
 
 
@@ -222,7 +310,8 @@ def highlighted_text(text: str, label: LabelExplanation) -> str:
     spans: list[tuple[int, int, float, str]] = []
     for feat in label.features:
         for start, end in feat.extra.get("positions", []) or []:
-            spans.append((int(start), int(end), feat.weight, str(feat.feature)))
+            word = str(feat.feature) + (f" ({COULD_BE_ZERO})" if could_be_zero(feat) else "")
+            spans.append((int(start), int(end), feat.weight, word))
     spans.sort()
     out, cursor = [], 0
     for start, end, weight, word in spans:

@@ -8,6 +8,7 @@ from html import escape
 from typing import TYPE_CHECKING, Any
 
 from limecli.render.html import CSP, STYLE, section
+from limecli.render.summary import NO_FEATURES, NOTHING_TO_PICK
 
 if TYPE_CHECKING:
     from limecli.explanation import Explanation
@@ -31,6 +32,8 @@ def render_summary_html(summary: Any, explanations: Sequence[Explanation]) -> st
             f"<h2>{len(chosen)} representative explanations (submodular pick, SP-LIME)</h2>"
             '<p class="muted">Chosen greedily so that together they cover the features that '
             "matter most across the batch.</p>"
+            if chosen
+            else f"<h2>No representative explanations</h2><p>{escape(NOTHING_TO_PICK)}</p>"
         )
     else:
         chosen = list(explanations[:SUMMARY_SECTIONS])
@@ -60,6 +63,12 @@ def render_summary_html(summary: Any, explanations: Sequence[Explanation]) -> st
 
 def _global_block(label: Any, top_k: int, limit: int = 20) -> str:
     """Mean |weight| per feature for one label, bars coloured by the sign of the mean."""
+    head = (
+        f'<h2 dir="auto">Global importance: {escape(label.label)} '
+        f'<span class="muted">({label.explanations} explanations)</span></h2>'
+    )
+    if not label.features:
+        return f'{head}<p class="nothing">{escape(NO_FEATURES)}</p>'
     features = label.features[:limit]
     width, row_h, label_w, value_w = 800, 24, 260, 290
     chart_w = width - label_w - value_w
@@ -89,8 +98,7 @@ def _global_block(label: Any, top_k: int, limit: int = 20) -> str:
         )
     rows.append("</svg>")
     return (
-        f'<h2 dir="auto">Global importance: {escape(label.label)} '
-        f'<span class="muted">({label.explanations} explanations)</span></h2>'
+        f"{head}"
         '<p class="legend muted">Bar: mean |weight| across explanations; colour: the sign of '
         "the mean weight (blue pushes towards the label, orange away); then how often the "
         f"feature is in an explanation's top {top_k} and how often its weight has the same "

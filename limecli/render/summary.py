@@ -23,6 +23,12 @@ FEATURE_COLUMNS = [
     "sign_consistency",
 ]
 PICK_COLUMNS = ["rank", "source", "index", "label", "gain", "coverage"]
+#: Said instead of an empty table: flat outputs, or num_features="auto" kept nothing.
+NO_FEATURES = (
+    "No feature has a weight in any of them (the model's output did not change, "
+    "or no weight was distinguishable from zero): nothing to summarise."
+)
+NOTHING_TO_PICK = "Nothing to pick: no explanation has a feature weight."
 
 
 def render_summary(
@@ -102,6 +108,9 @@ def render_summary_table(
     console.print(Text(head, style="bold"))
     for lab in summary.labels:
         console.print(Text(f"\nLabel {lab.label!r}: {lab.explanations} explanation(s)"))
+        if not lab.features:
+            console.print(Text(NO_FEATURES, style="bold"))
+            continue
         table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
         table.add_column("#", justify="right", style="dim")
         table.add_column("Feature")
@@ -127,6 +136,9 @@ def render_summary_table(
             console.print(Text(f"... {len(lab.features) - limit} more feature(s)", style="dim"))
     if summary.picks is not None:
         console.print(Text(f"\nSubmodular pick: {len(summary.picks)} explanation(s)", style="bold"))
+        if not summary.picks:
+            console.print(Text(NOTHING_TO_PICK))
+            return buffer.getvalue()
         table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
         table.add_column("#", justify="right", style="dim")
         table.add_column("Input")

@@ -10,11 +10,14 @@ from typing import TYPE_CHECKING, Any
 from limecli.inputs.ref import InputRef
 
 if TYPE_CHECKING:
-    from limecli.explanation import Explanation, LabelExplanation
+    from limecli.explanation import Explanation, FeatureWeight, LabelExplanation
 
 SUPPORT = "green"
 OPPOSE = "red"
 BAR_WIDTH = 24
+MIN_BAR_WIDTH = 6
+#: Written next to a weight whose 95% interval contains 0 (not colour alone).
+COULD_BE_ZERO = "could be 0"
 
 #: Extra views per kind, drawn under each label's table: "module:function",
 #: function(explanation, label) -> list of rich renderables.
@@ -41,19 +44,27 @@ def render_table(
     for i, explanation in enumerate(explanations):
         if i:
             console.print()
-        for renderable in explanation_renderables(explanation):
+        for renderable in explanation_renderables(explanation, console.width):
             console.print(renderable)
     return buffer.getvalue()
 
 
-def explanation_renderables(explanation: Explanation) -> list[Any]:
+def explanation_renderables(explanation: Explanation, width: int | None = None) -> list[Any]:
+    """The renderables of one explanation for a console ``width`` columns wide (None: 120)."""
     from rich.text import Text
 
     out: list[Any] = [Text(_title(explanation), style="bold"), _prediction_line(explanation)]
     extras = _extras_for(explanation.kind)
     for label in explanation.labels:
         out.append(_label_line(explanation, label))
-        out.append(_weights_table(explanation, label))
+        if label.flat:
+            continue  # the label line said there is nothing to explain
+        if not label.features:
+            out.append(Text(no_features_summary(explanation), style="bold"))
+            continue
+        out.append(_weights_table(explanation, label, bar_width(width)))
+        if any(could_be_zero(f) for f in label.features):
+            out.append(Text(f"{COULD_BE_ZERO}: {COULD_BE_ZERO_MEANS}", style="dim"))
         if extras is not None:
             out.extend(extras(explanation, label))
     return out
@@ -88,10 +99,13 @@ def _label_line(explanation: Explanation, label: LabelExplanation) -> Any:
     from rich.text import Text
 
     what = "value" if explanation.mode == "regression" else f"label {label.label!r}"
+    if label.flat:
+        # No R², no stability: a fit to a constant output would look perfect and mean nothing.
+        return Text.assemble("\nWhy ", (what, "bold"), f": {flat_summary(explanation, label)}")
     text = Text.assemble(
         "\nWhy ",
         (what, "bold"),
-        f": local fit R² {label.score:.2f}, intercept {_num(label.intercept)}, "
+        f": local fit R² {_score(label.score)}, intercept {_num(label.intercept)}, "
         f"local prediction {_num(label.local_prediction)} (model {_num(label.model_prediction)})",
     )
     count = explanation.params.get("num_samples")
@@ -105,19 +119,65 @@ def _label_line(explanation: Explanation, label: LabelExplanation) -> Any:
     return text
 
 
+#: What the could-be-0 marker means, said once under a table that uses it.
+COULD_BE_ZERO_MEANS = "the 95% interval includes 0; this weight may be noise"
+
+
+def could_be_zero(feature: FeatureWeight) -> bool:
+    """Whether the explanation marks this weight as not distinguishable from zero."""
+    return feature.extra.get("distinguishable_from_zero") is False
+
+
+def flat_summary(explanation: Explanation, label: LabelExplanation) -> str:
+    """The sentence that replaces a flat label's figures: its output never moved."""
+    count = explanation.params.get("num_samples")
+    samples = (
+        f"the {count} perturbed samples" if isinstance(count, int) else "the perturbed samples"
+    )
+    return (
+        f"the model's output does not change over {samples} "
+        f"({_num(label.model_prediction)} everywhere): nothing to explain."
+    )
+
+
+def no_features_summary(explanation: Explanation) -> str:
+    """The sentence that replaces an empty table (num_features='auto' kept nothing)."""
+    if explanation.params.get("num_features") == "auto":
+        return "Nothing to show: no feature is distinguishable from zero."
+    return "Nothing to show: no feature was selected."
+
+
+def settled_summary(label: LabelExplanation) -> str:
+    """How many of the top ranks keep the same features under resampling ('' if unknown)."""
+    stability = label.stability
+    if not stability:
+        return ""
+    replicates = stability.get("replicates", "?")
+    settled = stability.get("settled_top")
+    if settled is None:  # a record written before per-rank stability (schema < 1.2)
+        kept = 1.0 - float(stability["top_k_change_probability"])
+        return f"same features in {kept:.0%} of {replicates} resamples"
+    k, m = len(label.features), int(settled)
+    over = f"over {replicates} resamples"
+    if k == 0:
+        return ""
+    if m >= k:
+        return f"all {k} settled {over}" if k > 1 else f"its one feature settled {over}"
+    if m <= 0:
+        return f"no rank settled {over}"
+    swap = f"rank {k}" if m + 1 == k else f"ranks {m + 1}-{k}"
+    return f"top {m} of {k} settled {over} ({swap} could swap)"
+
+
 def trust_summary(label: LabelExplanation) -> str:
-    """One line on how far to trust the label's explanation (stability, held-out fit)."""
-    parts = []
-    if label.stability:
-        kept = 1.0 - float(label.stability["top_k_change_probability"])
-        replicates = label.stability.get("replicates", "?")
-        parts.append(f"same features in {kept:.0%} of {replicates} resamples")
+    """One line on how far to trust the label's explanation (settled ranks, held-out fit)."""
+    parts = [settled_summary(label)]
     if label.held_out_score is not None:
         parts.append(f"held-out R² {label.held_out_score:.2f}")
-    return "; ".join(parts)
+    return "; ".join(part for part in parts if part)
 
 
-def _weights_table(explanation: Explanation, label: LabelExplanation) -> Any:
+def _weights_table(explanation: Explanation, label: LabelExplanation, bar_width: int) -> Any:
     from rich import box
     from rich.table import Table
     from rich.text import Text
@@ -135,9 +195,16 @@ def _weights_table(explanation: Explanation, label: LabelExplanation) -> Any:
     scale = max((abs(f.weight) for f in label.features), default=0.0) or 1.0
     for rank, feat in enumerate(label.features, start=1):
         style = SUPPORT if feat.weight >= 0 else OPPOSE
-        cells = max(1, round(abs(feat.weight) / scale * BAR_WIDTH)) if feat.weight else 0
+        faint = could_be_zero(feat)
+        if faint:
+            style = f"dim {style}"
+        cells = max(1, round(abs(feat.weight) / scale * bar_width)) if feat.weight else 0
         # Direction is spelled out, not shown by colour alone.
         bar = Text("█" * cells + (" +" if feat.weight >= 0 else " -"), style=style)
+        if faint:
+            # The words are the marker (the dimming only repeats them); a weak weight has a
+            # short bar, so they rarely widen the column.
+            bar.append(f" {COULD_BE_ZERO}", style="bold")
         row: list[Any] = [str(rank), Text(str(feat.name))]
         if explanation.kind == "tabular":
             # A tabular value of None is a missing cell.
@@ -149,6 +216,12 @@ def _weights_table(explanation: Explanation, label: LabelExplanation) -> Any:
         row.append(bar)
         table.add_row(*row)
     return table
+
+
+def bar_width(width: int | None) -> int:
+    """Cells of the longest bar: shorter on a narrow console, so numbers are not squeezed."""
+    # About 70 columns go to rank, value, weight and interval and a readable condition.
+    return max(MIN_BAR_WIDTH, min(BAR_WIDTH, (width or 120) - 70))
 
 
 def _extras_for(kind: str) -> Callable[[Explanation, LabelExplanation], list[Any]] | None:
@@ -164,6 +237,10 @@ def _extras_for(kind: str) -> Callable[[Explanation, LabelExplanation], list[Any
 
 def _num(x: float) -> str:
     return f"{x:.4g}"
+
+
+def _score(score: float | None) -> str:
+    return "n/a" if score is None else f"{score:.2f}"
 
 
 def _value(value: Any) -> str:
