@@ -66,9 +66,13 @@ def _unsettled(label: LabelExplanation, k: int, auto: bool) -> str | None:
     replicates = stability.get("replicates")
     over = f" of {replicates} resamples" if replicates else " of the resamples"
     which = f"top {m}" if m == k else f"top {m} (all its features)"
+    if settled > m:  # a larger set is settled: its ranks from m on trade places
+        where = f"ranks {m}-{settled} swap among themselves (the top {settled} is settled)"
+    else:
+        where = "settled: " + (f"top {settled}" if settled else "none")
     return (
         f"{which} not settled: the same set in {percent(same[m - 1])}{over} "
-        f"(needs {percent(SETTLED_SHARE)}); settled: " + (f"top {settled}" if settled else "none")
+        f"(needs {percent(SETTLED_SHARE)}); {where}"
     )
 
 
