@@ -48,8 +48,10 @@ def _unsettled(label: LabelExplanation, k: int, auto: bool) -> str | None:
         return FLAT_REASON
     stability = label.stability
     if stability is None:
-        if not label.features:
+        if not label.features and auto:
             return f"no feature is distinguishable from zero: no top {k} to settle"
+        if not label.features:
+            return f"no features in the explanation: no top {k} to settle"
         return "no stability figures in the explanation: nothing shows its top is settled"
     same = [float(v) for v in stability.get("top_m_same") or []]
     settled = int(stability.get("settled_top", 0))
