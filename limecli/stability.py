@@ -61,16 +61,13 @@ class Assessment:
     top_k_change_probability: float
     top_k_mean_jaccard: float
     std_error: np.ndarray  # (k,), in the order of fit.features
+    ci95: np.ndarray  # (k, 2): weight -/+ Z95 std errors
     top_m_same: np.ndarray  # (k,): share of replicates with the same top-m set, m = 1..k
     held_out_score: float | None
 
     @property
     def settled_top(self) -> int:
         return settled_top(self.top_m_same)
-
-    def ci95(self, weights: np.ndarray) -> np.ndarray:
-        """(k, 2): each weight's 95% interval."""
-        return np.column_stack([weights - Z95 * self.std_error, weights + Z95 * self.std_error])
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -269,6 +266,7 @@ def _assessment(
         top_k_change_probability=changed / REPLICATES,
         top_k_mean_jaccard=float(np.mean(jaccards)),
         std_error=errors,
+        ci95=np.column_stack([fit.weights - Z95 * errors, fit.weights + Z95 * errors]),
         top_m_same=same,
         held_out_score=_held_out_score(moments, fit.features, alpha),
     )

@@ -32,7 +32,7 @@ def test_seed_example_as_json(run_cli) -> None:
     assert result.exit_code == 0, result.stderr
     doc = json.loads(result.stdout)  # stdout holds the result and nothing else
     jsonschema.validate(doc, SCHEMA)
-    assert doc["schema_version"] == "1.1"
+    assert doc["schema_version"] == "1.2"
     assert doc["kind"] == "tabular" and doc["mode"] == "classification"
     assert doc["input"] == {"source": str(TEST), "row": 12}
     assert doc["prediction"]["label"] == "malignant"

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from limecli import ImageExplainer, explain_image
-from limecli.errors import InputDataError, ParameterError, PredictorOutputError
+from limecli.errors import FlatOutputWarning, InputDataError, ParameterError, PredictorOutputError
 from limecli.render.overlay import (
     OUTLINE,
     heatmap_image,
@@ -149,12 +149,14 @@ def test_model_receives_float32_nhwc_in_the_chosen_scale():
         return np.tile([0.3, 0.7], (len(batch), 1))
 
     img = textured_image()
-    explain_image(model, img, num_samples=20, seed=0, segmenter="slic", batch_size=8)
+    with pytest.warns(FlatOutputWarning):  # a constant model: nothing to explain, said so
+        explain_image(model, img, num_samples=20, seed=0, segmenter="slic", batch_size=8)
     assert [b.shape for b in seen] == [(8, 64, 64, 3), (8, 64, 64, 3), (4, 64, 64, 3)]
     assert seen[0].dtype == np.float32
     np.testing.assert_allclose(seen[0][0], img / 255.0, rtol=1e-6)
     seen.clear()
-    explain_image(model, img, num_samples=5, seed=0, segmenter="slic", scale="0-255")
+    with pytest.warns(FlatOutputWarning):
+        explain_image(model, img, num_samples=5, seed=0, segmenter="slic", scale="0-255")
     np.testing.assert_allclose(seen[0][0], img.astype(np.float32))
 
 
@@ -211,11 +213,14 @@ def test_default_top_labels_is_five_unless_a_label_is_named():
         logits = np.arange(10, dtype=float)[None, :] * np.ones((len(batch), 1))
         return np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
 
-    exp = explain_image(ten_classes, textured_image(), num_samples=20, seed=0, segmenter="slic")
+    with pytest.warns(FlatOutputWarning):  # constant outputs
+        exp = explain_image(ten_classes, textured_image(), num_samples=20, seed=0, segmenter="slic")
     assert [lab.label for lab in exp.labels] == ["9", "8", "7", "6", "5"]
-    exp = explain_image(
-        ten_classes, textured_image(), num_samples=20, seed=0, segmenter="slic", labels=[2]
-    )
+    assert all(lab.flat and lab.features == [] for lab in exp.labels)
+    with pytest.warns(FlatOutputWarning):
+        exp = explain_image(
+            ten_classes, textured_image(), num_samples=20, seed=0, segmenter="slic", labels=[2]
+        )
     assert [lab.label for lab in exp.labels] == ["2"]
 
 

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from limecli.errors import ModelLoadError, ParameterError
+from limecli.errors import FlatOutputWarning, ModelLoadError, ParameterError
 from limecli.model.tensor_spec import TensorSpec, spec_from_mapping, spec_from_shape
 
 W, H = 24, 16
@@ -296,8 +296,11 @@ def test_uint8_onnx_model_gets_0_255(tmp_path):
     model = colour_model(tmp_path / "u8.onnx", ["N", 16, 16, 3], elem="uint8", axes=(1, 2))
     explainer = ImageExplainer(load_model(model), segmenter="slic", num_samples=20)
     assert explainer.input_spec == TensorSpec("NHWC", (16, 16), "0-255", None, None, "uint8", 3)
-    explanation = explainer.explain(np.full((16, 16, 3), 200, dtype=np.uint8), seed=0)
+    # A uniform image: hiding a segment by its mean colour changes nothing, so it is flat.
+    with pytest.warns(FlatOutputWarning):
+        explanation = explainer.explain(np.full((16, 16, 3), 200, dtype=np.uint8), seed=0)
     assert explanation.params["scale"] == "0-255"
+    assert explanation.labels[0].flat
 
 
 def test_python_api_takes_the_same_settings():
@@ -310,10 +313,11 @@ def test_python_api_takes_the_same_settings():
         return np.tile([0.4, 0.6], (len(batch), 1))
 
     image = np.random.default_rng(1).integers(0, 256, (20, 30, 3)).astype(np.uint8)
-    explain_image(
+    with pytest.warns(FlatOutputWarning):  # a constant model
+        explain_image(
         model, image, segmenter="slic", num_samples=4, seed=0,
-        layout="NCHW", resize=(15, 10), mean=(0.5, 0.5, 0.5), std=0.5, dtype="float64",
-    )  # fmt: skip
+            layout="NCHW", resize=(15, 10), mean=(0.5, 0.5, 0.5), std=0.5, dtype="float64",
+        )  # fmt: skip
     assert seen[0].shape == (4, 3, 10, 15) and seen[0].dtype == np.float64
 
     class Declares:
@@ -327,7 +331,8 @@ def test_python_api_takes_the_same_settings():
     seen.clear()
     explainer = ImageExplainer(Declares(), segmenter="slic", num_samples=4)
     assert explainer.input_spec.size == (8, 6)
-    explainer.explain(image, seed=0)  # another size: resized to the model's
+    with pytest.warns(FlatOutputWarning):
+        explainer.explain(image, seed=0)  # another size: resized to the model's
     assert seen[0].shape == (4, 3, 6, 8)
     with pytest.raises(ParameterError, match="'mean' has 3 values but the model takes 1"):
         TensorSpec.parse(mean="1,2,3").over(spec_from_shape(["N", 1, 8, 8])).resolved()

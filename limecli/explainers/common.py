@@ -129,12 +129,11 @@ def _explain_label(
         data, target, weights, num_features, feature_selection, features=shared
     )
     features = []
-    intervals = None if check is None else check.ci95(fit.weights)
     for rank, (j, w) in enumerate(zip(fit.features, fit.weights, strict=True)):
         record = describe(int(j))
         record.weight = float(w)
-        if check is not None and intervals is not None:
-            low, high = (float(v) for v in intervals[rank])
+        if check is not None:
+            low, high = (float(v) for v in check.ci95[rank])
             record.extra["ci95"] = [low, high]
             record.extra["std_error"] = float(check.std_error[rank])
             record.extra["distinguishable_from_zero"] = bool(low > 0 or high < 0)
