@@ -13,7 +13,7 @@ import unicodedata
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
-from limecli.render.terminal import OPPOSE, SUPPORT
+from limecli.render.terminal import COULD_BE_ZERO, OPPOSE, SUPPORT, could_be_zero
 
 if TYPE_CHECKING:
     from limecli.explanation import Explanation, LabelExplanation
@@ -37,12 +37,12 @@ class HighlightedText:
         self.label = label
         self.regression = regression
 
-    def spans(self) -> list[tuple[int, int, float]]:
-        """(start, end, weight) of every explained occurrence, in text order."""
+    def spans(self) -> list[tuple[int, int, float, bool]]:
+        """(start, end, weight, could be 0) of every explained occurrence, in text order."""
         out = []
         for feat in self.label.features:
             for start, end in feat.extra.get("positions", []):
-                out.append((int(start), int(end), float(feat.weight)))
+                out.append((int(start), int(end), float(feat.weight), could_be_zero(feat)))
         out.sort()
         return out
 
@@ -52,6 +52,9 @@ class HighlightedText:
         color = not console.no_color and console.color_system is not None
         up = "raises the value" if self.regression else f"supports {self.label.label!r}"
         down = "lowers it" if self.regression else "opposes it"
+        # In colour, words whose weight could be 0 are dimmed (the table says so in words;
+        # the plain marks stay [+word] so that dropping them gives back the text).
+        faint = any(could_be_zero(f) for f in self.label.features)
         if color:
             legend = Text.assemble(
                 "Text (",
@@ -59,7 +62,9 @@ class HighlightedText:
                 f" {up}, ",
                 ("red", OPPOSE),
                 f" {down}; ",
-                "stronger is bolder):",
+                "stronger is bolder",
+                (f"; dim: {COULD_BE_ZERO}" if faint else ""),
+                "):",
             )
         else:
             legend = Text(f"Text ([+word] {up}, [-word] {down}):")
@@ -73,14 +78,15 @@ class HighlightedText:
         scale = max((abs(f.weight) for f in self.label.features), default=0.0) or 1.0
         body = Text()
         cursor = 0
-        for start, end, weight in self.spans():
+        for start, end, weight, faint in self.spans():
             if start >= len(shown) or start < cursor:
                 continue
             body.append(_printable(shown[cursor:start]))
             word = _printable(shown[start:end])
             sign = "+" if weight >= 0 else "-"
             if color:
-                body.append(word, style=_style(weight, scale))
+                style = _style(weight, scale)
+                body.append(word, style=f"dim {style}" if faint else style)
             else:
                 body.append(f"[{sign}{word}]")
             cursor = end
