@@ -271,3 +271,33 @@ def test_summaries_of_flat_records_say_so(run_cli: Run, files: tuple[Path, Path]
     assert document.count("nothing to explain.") == 3  # each record's section says why
     csv = run_cli("tabular", f"{script}:flat", data, "--row", 0, "--format", "csv")
     assert csv.exit_code == 0 and csv.stdout.splitlines()[1:] == []  # no feature rows
+
+
+def planted_words(texts: list[str]) -> np.ndarray:
+    out = []
+    for text in texts:
+        words = text.split()
+        score = 1.0 * ("alpha" in words) - 0.8 * ("gamma" in words)
+        p = 1 / (1 + np.exp(-score))
+        out.append([1 - p, p])
+    return np.array(out)
+
+
+def test_text_view_dims_words_that_could_be_zero() -> None:
+    from limecli import explain_text
+
+    exp = explain_text(
+        planted_words, "alpha beta gamma delta epsilon", num_samples=1000, seed=0, labels=[1]
+    )
+    flags = {f.feature: f.extra["distinguishable_from_zero"] for f in exp.labels[0].features}
+    assert flags["alpha"] and flags["gamma"]  # the two words the model reads
+    noise = sorted(word for word, ok in flags.items() if not ok)
+    assert noise and set(noise) <= {"beta", "delta", "epsilon"}
+    coloured = render_table([exp], color=True).split("Text (")[1]
+    assert "dim: could be 0" in coloured
+    for word in noise:
+        assert re.search(rf"\x1b\[2;[\d;]*m{word}\x1b\[0m", coloured), word  # dimmed
+    assert not re.search(r"\x1b\[2;[\d;]*malpha", coloured)
+    plain = render_table([exp]).split("Text (")[1]
+    # Without colour the marks stay [+word]: dropping them gives back the text.
+    assert re.sub(r"\[[+-]([^\]]*)\]", r"\1", plain.splitlines()[1]) == exp.data["text"]
