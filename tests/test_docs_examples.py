@@ -1,4 +1,4 @@
-"""The console examples in docs/tabular-data.md and docs/models.md print what they show.
+"""The console examples in docs/tabular-data.md, docs/models.md and docs/trust.md print what they show.
 
 A page's examples are its fenced ``console`` blocks: each ``$ command`` line (with its
 ``\\`` continuation lines) is followed by the output it shows, up to the next ``$`` line
@@ -31,7 +31,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-PAGES = ("docs/tabular-data.md", "docs/models.md")
+PAGES = ("docs/tabular-data.md", "docs/models.md", "docs/trust.md")
 #: Seconds one command may take before the example counts as broken.
 TIMEOUT = 120
 _FENCE = re.compile(r"^```(\w*)\s*$")
