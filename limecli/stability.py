@@ -47,6 +47,7 @@ from limecli.uncertainty import (
     rank_agreement,
     sandwich_std_errors,
     settled_top,
+    zero_bar,
 )
 
 BLOCKS = 20
@@ -64,10 +65,19 @@ class Assessment:
     ci95: np.ndarray  # (k, 2): weight -/+ Z95 std errors
     top_m_same: np.ndarray  # (k,): share of replicates with the same top-m set, m = 1..k
     held_out_score: float | None
+    candidates: int  # how many features the selection chose from
 
     @property
     def settled_top(self) -> int:
-        return settled_top(self.top_m_same)
+        return settled_top(self.top_m_same, self.candidates)
+
+    @property
+    def zero_bar(self) -> float:
+        return zero_bar(self.candidates, len(self.std_error))
+
+    def distinguishable(self, weights: np.ndarray) -> np.ndarray:
+        """(k,) bool: which weights are told apart from zero (see :func:`zero_bar`)."""
+        return np.abs(weights) > self.zero_bar * self.std_error
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -78,6 +88,8 @@ class Assessment:
             "settled_top": self.settled_top,
             "top_m_same": [float(v) for v in self.top_m_same],
             "intervals": "sandwich",
+            "candidates": self.candidates,
+            "zero_bar": self.zero_bar,
         }
 
 
@@ -269,6 +281,7 @@ def _assessment(
         ci95=np.column_stack([fit.weights - Z95 * errors, fit.weights + Z95 * errors]),
         top_m_same=same,
         held_out_score=_held_out_score(moments, fit.features, alpha),
+        candidates=int(moments.sx.shape[1]),
     )
 
 

@@ -94,7 +94,7 @@ def distinguishable(
     of the largest go too. Dropping a feature changes the others' weights, so
     the fit is redone on the survivors until all of them pass.
     """
-    bar = bonferroni_quantile(data.shape[1])
+    bar = zero_bar(data.shape[1], 0)
     while len(fit.features):
         errors = sandwich_std_errors(data, target, weights, fit, alpha)
         size = np.abs(fit.weights)
@@ -128,7 +128,27 @@ def rank_agreement(chosen: np.ndarray, replicate_orders: list[np.ndarray]) -> np
     return same / max(len(replicate_orders), 1)
 
 
-def settled_top(top_m_same: np.ndarray) -> int:
-    """The largest m whose top-m set is settled (0: not even the first feature is)."""
-    settled = np.flatnonzero(np.asarray(top_m_same) >= SETTLED_SHARE - 1e-12)
+def settled_top(top_m_same: np.ndarray, candidates: int | None = None) -> int:
+    """The largest m whose top-m set is settled (0: not even the first feature is).
+
+    The set of every candidate feature is the same in every replicate by
+    definition, so it settles nothing: m = ``candidates`` does not count.
+    """
+    same = np.asarray(top_m_same, dtype=float)
+    if candidates is not None and len(same) >= candidates:
+        same = same[: candidates - 1]
+    settled = np.flatnonzero(same >= SETTLED_SHARE - 1e-12)
     return int(settled[-1]) + 1 if settled.size else 0
+
+
+def zero_bar(candidates: int, kept: int) -> float:
+    """The |weight| / std error above which a weight is told apart from zero.
+
+    A weight's own 95% interval is the bar when every candidate feature is in
+    the explanation. When the explanation kept the strongest ``kept`` of
+    ``candidates``, the kept noise features are the most extreme of many, and
+    their intervals exclude 0 far more often than 5% (measured: half the time
+    for the strongest of 20 noise columns), so the bar is Bonferroni's over the
+    candidates, the one ``num_features="auto"`` uses.
+    """
+    return bonferroni_quantile(candidates) if kept < candidates else Z95

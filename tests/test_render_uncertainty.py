@@ -162,7 +162,8 @@ def test_planted_drivers_settle_and_noise_could_be_zero_through_the_cli(
     noise = [f for f in rows if f not in DRIVERS]
     marked = [f for f in noise if COULD_BE_ZERO in rows[f]]
     assert len(marked) >= 5, out  # a noise column passes 95% by chance now and then
-    assert "could be 0: the 95% interval includes 0; this weight may be noise" in out
+    # Chosen among 24 candidates: the bar is Bonferroni's (3.08), not the interval's 1.96.
+    assert "could be 0: |weight| < 3.08 std errors, the bar for 24 candidates; may be noise" in out
     # The marks follow the explanation's own flag, row by row.
     doc = json.loads(run_cli(*args, "--format", "json").stdout)
     label = doc["labels"][0]
@@ -184,7 +185,7 @@ def test_planted_drivers_in_html(planted_explanation: Explanation) -> None:
     )
     assert document.count('<tspan class="zero">could be 0</tspan>') == len(faint)
     assert document.count('<span class="zero">could be 0</span>') == len(faint)
-    assert "the 95% interval includes 0; this weight may be noise" in document
+    assert "|weight| &lt; 3.08 std errors, the bar for 24 candidates; may be noise" in document
     assert document.count('<path class="ci"') == len(label.features)
     low, high = label.features[0].extra["ci95"]
     assert f"{low:+.3f} … {high:+.3f}" in document

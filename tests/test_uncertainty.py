@@ -248,3 +248,25 @@ def test_sandwich_errors_match_the_spread_over_fresh_draws() -> None:
 def test_bonferroni_bar_grows_with_the_candidates() -> None:
     assert bonferroni_quantile(1) == pytest.approx(Z95)
     assert bonferroni_quantile(24) == pytest.approx(3.0775, abs=1e-3)
+
+
+def test_noise_chosen_among_many_is_not_marked_real() -> None:
+    # The 6 noise columns kept are the most extreme of 20: their own 95% intervals exclude
+    # 0 far more than 5% of the time, so the mark uses the bar for 24 candidates.
+    explainer = TabularExplainer(planted_model, planted_frame(), mode="regression")
+    marked = 0
+    for seed in range(10):
+        label = explainer.explain(planted_row(), seed=seed, num_samples=5000).labels[0]
+        assert label.stability is not None and label.stability["candidates"] == 24
+        assert label.stability["zero_bar"] == pytest.approx(bonferroni_quantile(24))
+        noise = [f for f in label.features if f.feature in NOISE]
+        assert len(noise) == 6
+        marked += any(f.extra["distinguishable_from_zero"] for f in noise)
+        assert all(f.extra["distinguishable_from_zero"] for f in label.features[:4])
+    assert marked <= 2  # family-wise 5%: 0.5 of 10 expected
+
+
+def test_the_set_of_every_candidate_settles_nothing() -> None:
+    # Eight features, all kept: the top-8 set is the same in every replicate by definition.
+    assert settled_top(np.array([1.0, 1.0, 1.0, 0.4, 0.3, 0.2, 0.5, 1.0]), candidates=8) == 3
+    assert settled_top(np.array([1.0, 1.0, 1.0]), candidates=10) == 3

@@ -129,14 +129,14 @@ def _explain_label(
         data, target, weights, num_features, feature_selection, features=shared
     )
     features = []
+    told_apart = np.zeros(0, dtype=bool) if check is None else check.distinguishable(fit.weights)
     for rank, (j, w) in enumerate(zip(fit.features, fit.weights, strict=True)):
         record = describe(int(j))
         record.weight = float(w)
         if check is not None:
-            low, high = (float(v) for v in check.ci95[rank])
-            record.extra["ci95"] = [low, high]
+            record.extra["ci95"] = [float(v) for v in check.ci95[rank]]
             record.extra["std_error"] = float(check.std_error[rank])
-            record.extra["distinguishable_from_zero"] = bool(low > 0 or high < 0)
+            record.extra["distinguishable_from_zero"] = bool(told_apart[rank])
         features.append(record)
     return LabelExplanation(
         label=names[idx],

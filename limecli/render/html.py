@@ -20,8 +20,8 @@ import numpy as np
 from limecli.inputs.ref import InputRef
 from limecli.render.terminal import (
     COULD_BE_ZERO,
-    COULD_BE_ZERO_MEANS,
     could_be_zero,
+    could_be_zero_means,
     flat_summary,
     no_features_summary,
     trust_summary,
@@ -187,7 +187,7 @@ def _legend(label: LabelExplanation) -> str:
     if any(could_be_zero(f) for f in label.features):
         parts.append(
             f'<span><i class="swatch" style="background:var(--support);opacity:0.35"></i>'
-            f'<em class="zero">{COULD_BE_ZERO}</em>: {escape(COULD_BE_ZERO_MEANS)}</span>'
+            f'<em class="zero">{COULD_BE_ZERO}</em>: {escape(could_be_zero_means(label))}</span>'
         )
     return f'<p class="legend">{"".join(parts)}</p>'
 

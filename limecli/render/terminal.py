@@ -64,7 +64,7 @@ def explanation_renderables(explanation: Explanation, width: int | None = None) 
             continue
         out.append(_weights_table(explanation, label, bar_width(width)))
         if any(could_be_zero(f) for f in label.features):
-            out.append(Text(f"{COULD_BE_ZERO}: {COULD_BE_ZERO_MEANS}", style="dim"))
+            out.append(Text(f"{COULD_BE_ZERO}: {could_be_zero_means(label)}", style="dim"))
         if extras is not None:
             out.extend(extras(explanation, label))
     return out
@@ -121,6 +121,15 @@ def _label_line(explanation: Explanation, label: LabelExplanation) -> Any:
 
 #: What the could-be-0 marker means, said once under a table that uses it.
 COULD_BE_ZERO_MEANS = "the 95% interval includes 0; this weight may be noise"
+
+
+def could_be_zero_means(label: LabelExplanation) -> str:
+    """The marker's meaning for this label: chosen among more features, the bar is higher."""
+    stability = label.stability or {}
+    candidates, bar = stability.get("candidates"), stability.get("zero_bar")
+    if not candidates or bar is None or candidates <= len(label.features):
+        return COULD_BE_ZERO_MEANS
+    return f"|weight| < {bar:.2f} std errors, the bar for {candidates} candidates; may be noise"
 
 
 def could_be_zero(feature: FeatureWeight) -> bool:
