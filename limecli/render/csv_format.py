@@ -39,18 +39,25 @@ def render_csv(explanations: Sequence[Explanation]) -> str:
         source = explanation.input.get("source")
         index = InputRef.from_dict(explanation.input).position
         for lab in explanation.labels:
+            head = [
+                explanation.kind,
+                _cell(source),
+                _cell(index),
+                explanation.mode,
+                lab.label,
+                repr(lab.model_prediction),
+                repr(lab.local_prediction),
+                repr(lab.intercept),
+                _cell(lab.score),  # empty: a flat label has no R²
+            ]
+            if not lab.features:
+                # One row all the same: an input never vanishes from the table (and --resume
+                # finds it done). The name cell says why it has no features.
+                writer.writerow([*head, "", "", _EMPTY[lab.flat], "", ""])
             for rank, feat in enumerate(lab.features, start=1):
                 writer.writerow(
                     [
-                        explanation.kind,
-                        _cell(source),
-                        _cell(index),
-                        explanation.mode,
-                        lab.label,
-                        repr(lab.model_prediction),
-                        repr(lab.local_prediction),
-                        repr(lab.intercept),
-                        _cell(lab.score),  # None: a flat label (it has no rows anyway)
+                        *head,
                         rank,
                         _cell(feat.feature),
                         feat.name,
@@ -59,6 +66,13 @@ def render_csv(explanations: Sequence[Explanation]) -> str:
                     ]
                 )
     return buffer.getvalue()
+
+
+#: The name cell of a label without features: flat, or no weight told apart from zero.
+_EMPTY = {
+    True: "(flat output: nothing to explain)",
+    False: "(no feature distinguishable from zero)",
+}
 
 
 def _value_cell(kind: str, value: Any) -> str:
