@@ -1,8 +1,10 @@
 """Record the golden corpus into ``tests/golden/<case>/`` from the limecli that Python imports.
 
-The expectations come from the pre-refactor code (commit d10ff03)::
+The expectations came from the pre-refactor code (commit d10ff03); issue 16 changed the
+output on purpose (intervals, stability figures, flat labels) and re-recorded them with the
+code of its time. Record from a checkout of the code that defines them::
 
-    PYTHONPATH=/path/to/checkout-of-d10ff03 python tests/golden/regenerate.py [--check-modes] [CASE ...]
+    PYTHONPATH=/path/to/checkout python tests/golden/regenerate.py [--check-modes] [CASE ...]
 
 It prints which ``limecli`` it records. The corpus is recorded twice and both runs must
 give the same bytes (a case that varies between runs cannot be golden). With
