@@ -266,6 +266,10 @@ def _assessment(
 ) -> Assessment:
     chosen = set(fit.features.tolist())
     changed, jaccards, orders = 0, [], []
+    # Each replicate's weights for our features: on its own selection (NaN where it left the
+    # feature out) and on ours; the difference is what changing selections add.
+    own = np.full((len(selections), len(fit.features)), np.nan)
+    position = {int(j): i for i, j in enumerate(fit.features)}
     for r, selected in enumerate(selections):
         picked = set(selected.tolist())
         changed += picked != chosen
@@ -273,7 +277,12 @@ def _assessment(
         # The replicate's own ranking: its weights on its own selection, as fit_on_features ranks.
         coef = replicates.problem(r).solve(selected, alpha) if len(selected) else np.zeros(0)
         orders.append(selected[np.lexsort((selected, -np.abs(coef)))])
+        for j, w in zip(selected.tolist(), coef, strict=True):
+            if j in position:
+                own[r, position[j]] = w
     same = rank_agreement(fit.features, orders)
+    if changed:
+        errors = np.sqrt(errors**2 + selection_variance(own, replicates.ridge(fit.features, alpha)))
     return Assessment(
         top_k_change_probability=changed / REPLICATES,
         top_k_mean_jaccard=float(np.mean(jaccards)),
@@ -283,6 +292,26 @@ def _assessment(
         held_out_score=_held_out_score(moments, fit.features, alpha),
         candidates=int(moments.sx.shape[1]),
     )
+
+
+def selection_variance(own: np.ndarray, fixed: np.ndarray) -> np.ndarray:
+    """(k,) the variance a weight gains from other draws selecting other features.
+
+    ``own``: replicate weights on each replicate's own selection (NaN where the
+    feature was not selected: such a draw would not report it); ``fixed``: on
+    the explanation's selection. Paired over the same replicates, the excess
+    of the first spread over the second (never below 0); the sandwich error is
+    for a fixed selection and misses it (measured on texts whose many similar
+    words change places: 67% coverage where it is 95% with every word kept).
+    """
+    extra = np.zeros(own.shape[1])
+    for i in range(own.shape[1]):
+        kept = ~np.isnan(own[:, i])
+        if kept.sum() >= 5:
+            extra[i] = max(
+                0.0, float(np.var(own[kept, i], ddof=1) - np.var(fixed[kept, i], ddof=1))
+            )
+    return extra
 
 
 def _held_out_score(moments: BlockMoments, features: np.ndarray, alpha: float) -> float | None:
