@@ -60,6 +60,13 @@ class PredictorOutputError(PredictorError):
     """The model returned something of the wrong type, shape or values."""
 
 
+class OutputWriteError(LimeCliError):
+    """An output cannot be written: a missing or read-only folder, no permission, a full
+    disk, a name too long for the file system, a target that is not a file."""
+
+    exit_code = 7
+
+
 class BatchInputsFailed(LimeCliError):
     """A batch ran to the end but some inputs failed; each has an error record in the output."""
 
@@ -83,7 +90,9 @@ EXIT_CODES = {
     4: "model cannot be loaded or has no usable predict method",
     5: "the model failed or returned unusable output when called",
     6: "a batch finished but some inputs failed (each has an error record in the output)",
+    7: "an output cannot be written (folder missing or read-only, no permission, disk full)",
     130: "interrupted (Ctrl-C)",
+    143: "terminated (SIGTERM, as schedulers send)",
     141: "stdout was closed early by its reader (e.g. `| head`); stopped quietly",
 }
 
