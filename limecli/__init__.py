@@ -36,6 +36,7 @@ _EXPORTS = {
     "PredictorCallError": "limecli.errors",
     "PredictorOutputError": "limecli.errors",
     "ModelVersionWarning": "limecli.errors",
+    "OutputWriteError": "limecli.errors",
     "FlatOutputWarning": "limecli.errors",
     "ClassLabelsWarning": "limecli.model.answers",
     "ProbabilityWarning": "limecli.model.predictor",
