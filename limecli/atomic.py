@@ -1,37 +1,207 @@
-"""Atomic file writes: a temporary file in the same folder, then a rename.
+"""Writing outputs safely: atomic replacement, direct writes to devices, checks before work.
 
-A reader never sees a half-written file, and a failed run leaves whatever
-was there before untouched.
+A regular file is written to a temporary file in the same folder, then
+renamed over the target: a reader never sees a half-written file, and a
+failed run leaves whatever was there before untouched. A symlink is followed
+(its target is replaced, the link stays). A device, FIFO or ``/dev/stdout``
+is written directly: renaming over it would replace the device node.
+Every failure to write is an :class:`~limecli.errors.OutputWriteError`
+(exit 7) that names the path and the reason.
 """
 
 from __future__ import annotations
 
+import errno
 import os
 import re
+import stat
 import tempfile
 from pathlib import Path
 
+from limecli.errors import OutputWriteError, ParameterError
+
+#: Paths that name the process's own stdout: written directly, never replaced.
+STDOUT_NAMES = ("-", "/dev/stdout", "/dev/fd/1", "/proc/self/fd/1")
+#: Longest file name when the file system does not say (Linux, macOS, Windows).
+_NAME_MAX = 255
+#: Why a write failed, by errno: what a user can act on.
+_REASONS = {
+    errno.ENOSPC: "no space left on the disk",
+    errno.EDQUOT: "disk quota exceeded",
+    errno.EACCES: "permission denied",
+    errno.EPERM: "permission denied",
+    errno.EROFS: "read-only file system",
+    errno.ENAMETOOLONG: "file name too long",
+    errno.ENOTDIR: "a part of the path is not a folder",
+    errno.EISDIR: "it is a folder",
+    errno.EPIPE: "its reader went away",
+}
+
+
+def means_stdout(path: str | Path) -> bool:
+    """Whether ``path`` is ``-`` or a name of the process's stdout (``/dev/stdout``...)."""
+    return str(path) in STDOUT_NAMES
+
+
+def write_error(path: str | Path, error: OSError) -> OutputWriteError:
+    """The OutputWriteError (exit 7) for an OSError met while writing ``path``."""
+    if isinstance(error, OutputWriteError):
+        return error
+    reason = _REASONS.get(error.errno or 0) or (error.strerror or str(error)).lower()
+    if error.errno == errno.ENOENT:
+        folder = Path(path).parent
+        reason = f"folder {folder} does not exist" if not folder.is_dir() else reason
+    return OutputWriteError(f"cannot write {path}: {reason}")
+
+
+def output_target(path: str | Path) -> Path:
+    """Where writing ``path`` lands: a symlink's final target (so the link stays a link)."""
+    path = Path(path)
+    try:
+        is_link = stat.S_ISLNK(os.lstat(path).st_mode)
+    except OSError:  # nothing there yet, or a name too long: writing says why
+        return path
+    return Path(os.path.realpath(path)) if is_link and not means_stdout(path) else path
+
+
+def is_direct_target(path: str | Path) -> bool:
+    """Whether ``path`` is written in place rather than replaced: stdout, or an existing
+    device, FIFO or socket (anything but a regular file or a folder)."""
+    if means_stdout(path):
+        return True
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return False
+    return not (stat.S_ISREG(mode) or stat.S_ISDIR(mode))
+
 
 def write_atomic(path: str | Path, data: str | bytes) -> None:
-    """Write ``data`` (text as UTF-8) to ``path`` atomically, with the usual permissions."""
-    path = Path(path)
-    folder = path.parent if str(path.parent) else Path(".")
+    """Write ``data`` (text as UTF-8) to ``path``: atomically for a file (kept permissions, or
+    the usual ones for a new file), directly for a device; OutputWriteError if it cannot."""
     payload = data.encode("utf-8") if isinstance(data, str) else data
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+    target = output_target(path)
     try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(payload)
-        # mkstemp creates 0600 files; the result gets what a plain open() would.
-        finish_atomic(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        if is_direct_target(target):
+            _write_direct(target, payload)
+            return
+        fd, tmp = make_temp(target)
+    except OSError as e:
+        raise write_error(path, e) from e
+    try:
+        try:
+            _write_all(fd, payload)
+            os.fsync(fd)  # a full disk often reports only here (delayed allocation)
+        finally:
+            os.close(fd)
+        finish_atomic(tmp, target)
+    except BaseException as e:
+        tmp.unlink(missing_ok=True)
+        if isinstance(e, OSError):
+            raise write_error(path, e) from e
         raise
 
 
+def make_temp(path: str | Path) -> tuple[int, Path]:
+    """A new temporary file (descriptor, path) for an atomic write of ``path``: in the target's
+    folder (a rename never crosses file systems), named ``.NAME.XXXXXXXX.tmp``, or
+    ``.lc-XXXXXXXX.tmp`` when that would be too long for the file system; for a device,
+    in the system's temporary folder (its content is copied in by :func:`finish_atomic`)."""
+    target = output_target(path)
+    if is_direct_target(target):
+        fd, name = tempfile.mkstemp(prefix=".lc-", suffix=".tmp")
+        return fd, Path(name)
+    folder = target.parent if str(target.parent) else Path(".")
+    prefix = f".{target.name}."
+    if len(os.fsencode(prefix)) + 12 > _name_max(folder):
+        prefix = ".lc-"
+    fd, name = tempfile.mkstemp(prefix=prefix, suffix=".tmp", dir=folder)
+    return fd, Path(name)
+
+
 def finish_atomic(tmp: str | Path, path: str | Path) -> None:
-    """Give a completed temporary file the usual permissions and rename it into place."""
-    os.chmod(tmp, 0o666 & ~_umask())
-    os.replace(tmp, path)
+    """Put a completed temporary file in place: renamed over a file (a symlink's target), with
+    the replaced file's permissions or the usual ones; copied into a device. The temporary
+    file is gone afterwards, and OSError becomes OutputWriteError."""
+    tmp = Path(tmp)
+    target = output_target(path)
+    try:
+        if is_direct_target(target):
+            _write_direct(target, tmp.read_bytes())
+            tmp.unlink()
+            return
+        try:
+            mode = stat.S_IMODE(os.stat(target).st_mode)
+        except OSError:
+            mode = 0o666 & ~_umask()  # mkstemp creates 0600 files; a new file gets open()'s
+        os.chmod(tmp, mode)
+        os.replace(tmp, target)
+    except OSError as e:
+        tmp.unlink(missing_ok=True)
+        raise write_error(path, e) from e
+
+
+def check_writable(path: str | Path, *, append: bool = False) -> None:
+    """OutputWriteError (exit 7) unless ``path`` can be written, checked before any work by
+    creating and removing a temporary file beside it: its folder exists and takes new files,
+    its name fits the file system; a device is writable; ``append``: an existing file opens
+    for appending. Touches nothing that exists."""
+    if means_stdout(path):
+        return
+    target = output_target(path)
+    try:
+        mode = os.stat(target).st_mode
+    except FileNotFoundError:
+        mode = None
+    except OSError as e:
+        raise write_error(path, e) from e
+    if mode is not None and stat.S_ISDIR(mode):
+        raise OutputWriteError(f"cannot write {path}: it is a folder")
+    if mode is not None and not stat.S_ISREG(mode):
+        if not os.access(target, os.W_OK):
+            raise write_error(path, PermissionError(errno.EACCES, "permission denied"))
+        return
+    folder = target.parent if str(target.parent) else Path(".")
+    if not folder.is_dir():
+        what = "is a file, not a folder" if folder.exists() else "does not exist"
+        raise OutputWriteError(f"cannot write {path}: folder {folder} {what}")
+    limit = _name_max(folder)
+    if len(os.fsencode(target.name)) > limit:
+        raise OutputWriteError(
+            f"cannot write {path}: file name too long "
+            f"({len(os.fsencode(target.name))} bytes; the file system allows {limit})"
+        )
+    try:
+        fd, tmp = make_temp(target)
+        os.close(fd)
+        tmp.unlink()
+        if append and mode is not None:
+            os.close(os.open(target, os.O_WRONLY | os.O_APPEND))
+    except OSError as e:
+        raise write_error(path, e) from e
+
+
+def _write_direct(target: Path, payload: bytes) -> None:
+    # No O_CREAT or O_TRUNC: a device is written as it is, never created or replaced; O_APPEND
+    # keeps what a shell redirection (`>>`) already put behind /dev/stdout.
+    fd = os.dup(1) if str(target) == "-" else os.open(target, os.O_WRONLY | os.O_APPEND)
+    try:
+        _write_all(fd, payload)
+    finally:
+        os.close(fd)
+
+
+def _write_all(fd: int, payload: bytes) -> None:
+    view = memoryview(payload)
+    while view:
+        view = view[os.write(fd, view) :]
+
+
+def _name_max(folder: Path) -> int:
+    try:
+        return int(os.pathconf(folder, "PC_NAME_MAX"))
+    except (OSError, ValueError, AttributeError):
+        return _NAME_MAX
 
 
 def _umask() -> int:
@@ -92,14 +262,19 @@ def is_limecli_output(path: str | Path) -> bool:
 
 
 def check_overwrite(path: str | Path, *, force: bool = False) -> None:
-    """Refuse (ParameterError, exit 2) to replace an existing file limecli did not write."""
-    from limecli.errors import ParameterError
-
+    """Refuse (ParameterError, exit 2) to replace an existing file limecli did not write
+    (a symlink: the file it points to). Devices, FIFOs and stdout have nothing to lose."""
     path = Path(path)
-    if force or not path.exists():
+    if force or means_stdout(path):
         return
-    if path.is_dir():
+    try:
+        mode = os.stat(path).st_mode  # a symlink: what it points to
+    except OSError:
+        return  # nothing there (or nothing reachable: check_writable says why)
+    if stat.S_ISDIR(mode):
         raise ParameterError(f"{path} is a folder, not a file")
+    if not stat.S_ISREG(mode):
+        return  # a device or FIFO is written, not replaced; reading it could block forever
     if not is_limecli_output(path):
         raise ParameterError(
             f"{path} exists and is not a limecli output: not overwriting it "

@@ -454,7 +454,7 @@ def test_bad_resize(run_cli, models, picture):
 
 def test_output_folder_must_exist(run_cli, models, picture, tmp_path):
     result = run_cli("image", f"{models}:texture", picture, "--out", tmp_path / "no" / "o.png")
-    assert result.exit_code == 2
+    assert result.exit_code == 7  # OutputWriteError: the output cannot be written
     assert "does not exist" in result.stderr
 
 

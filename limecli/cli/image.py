@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 from typing import Any
 
 import click
@@ -106,10 +105,9 @@ def image(
       limecli image sample_models/predict_shapes.py:predict photos/ \\
           --out-dir overlays/ --format jsonl -o photos.jsonl --jobs 2
     """
-    from limecli.atomic import check_overwrite
     from limecli.batch import check_executor_options
     from limecli.cli.batch_run import check_batch, run_job
-    from limecli.cli.output import emit, make_notes
+    from limecli.cli.output import check_batch_pictures, check_pictures, emit, make_notes
     from limecli.pipelines import load_predictor
     from limecli.pipelines.image import (
         ImagePipeline,
@@ -122,13 +120,7 @@ def image(
     is_batch = is_image_batch(images, discovery, pictures, batch)
     check_image_request(images, discovery, pictures, is_batch)
     force = bool(click.get_current_context().meta.get("limecli.force"))
-    for path in pictures.single:
-        if path is not None:
-            folder = path.parent if str(path.parent) else Path(".")
-            if not folder.is_dir():
-                raise click.BadParameter(f"folder {folder} does not exist", param_hint=f"'{path}'")
-            if "{label}" not in str(path):
-                check_overwrite(path, force=force)
+    check_pictures(pictures, force)  # writable, and no user's file replaced, before any work
     check_image_settings(segmentation, image_settings)
     check_executor_options(batch.jobs, batch.backend, batch.scheduler)
     if is_batch:
@@ -144,4 +136,5 @@ def image(
         return
     exclude = [p for p in (pictures.out_dir, output.output) if p is not None]
     files = pipeline.find_files(images, discovery, exclude=exclude, stdin=sys.stdin.buffer)
+    check_batch_pictures(pictures, files, force)
     run_job(pipeline.batch_job(files, pictures), output, batch, seed=sampling.seed)

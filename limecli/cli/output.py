@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import glob
+import re
 import shutil
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from limecli.cli.options import current_flags, spell_flags
+
+if TYPE_CHECKING:
+    from limecli.config.image import Pictures
 
 
 def make_notes(quiet: bool) -> Any:
@@ -57,10 +62,69 @@ def emit(explanations: Sequence[Any], fmt: str | None, output: Path | None) -> N
 
 
 def write_atomic(path: Path, text: str) -> None:
-    """Write via a temporary file in the same folder, then rename: never a half-written file."""
+    """Write ``text`` to ``path`` (checked before any work by -o's callback): atomically for a
+    file, directly for a device; OutputWriteError (exit 7) if it cannot be written."""
     from limecli.atomic import write_atomic as atomic
 
-    folder = path.parent if str(path.parent) else Path(".")
-    if not folder.is_dir():
-        raise click.BadParameter(f"folder {folder} does not exist", param_hint="'-o'")
     atomic(path, text)
+
+
+def check_pictures(pictures: Pictures, force: bool) -> None:
+    """Before any work: every picture path (--out, --mask-out, --heatmap-out) can be written and
+    replaces no file limecli did not write; a path with {label} is checked against every
+    existing file it could become; --out-dir (or the nearest folder that exists) takes files."""
+    from limecli.atomic import check_overwrite, check_writable
+
+    for path in pictures.single:
+        if path is None:
+            continue
+        if "{label}" not in str(path):
+            check_overwrite(path, force=force)
+            check_writable(path)
+            continue
+        for existing in label_expansions(path):
+            check_overwrite(existing, force=force)
+        if "{label}" not in str(path.parent):
+            check_writable(path.parent / path.name.replace("{label}", "label"))
+    if pictures.out_dir is not None:
+        folder = pictures.out_dir
+        while not folder.exists() and folder != folder.parent:
+            folder = folder.parent  # created by the batch: its first existing ancestor must take it
+        if folder.is_dir():
+            check_writable(folder / "picture.png")
+
+
+def check_batch_pictures(pictures: Pictures, files: Sequence[Any], force: bool) -> None:
+    """Before any image is explained: no picture a batch draws in --out-dir replaces a file
+    limecli did not write (exit 2, unless --force)."""
+    from limecli.atomic import check_overwrite
+    from limecli.batch.tasks_image import PICTURES
+    from limecli.inputs.discover import output_names
+
+    if pictures.out_dir is None or not pictures.batch_kinds:
+        return
+    for stem in output_names(files):
+        for kind in pictures.batch_kinds:
+            check_overwrite(pictures.out_dir / f"{stem}{PICTURES[kind]}", force=force)
+
+
+def label_expansions(path: Path) -> list[Path]:
+    """The existing files ``path`` could name once ``{label}`` is a label's file-name-safe form
+    (letters, digits, ``-``, ``_``, ``.``; see :func:`limecli.pipelines.image.label_path`)."""
+    text = str(path)
+    pattern = re.compile(
+        "".join(
+            re.escape(part) if i % 2 == 0 else (r"([\w.-]*)" if i == 1 else r"\1")
+            for i, part in enumerate(_split_label(text))
+        )
+    )
+    found = glob.glob(glob.escape(text).replace(glob.escape("{label}"), "*"))
+    return sorted(Path(p) for p in found if pattern.fullmatch(p))
+
+
+def _split_label(text: str) -> list[str]:
+    # "a{label}b{label}c" -> ["a", "{label}", "b", "{label}", "c"]: literal parts at even indexes.
+    parts: list[str] = []
+    for piece in text.split("{label}"):
+        parts.extend([piece, "{label}"])
+    return parts[:-1]

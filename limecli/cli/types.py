@@ -54,14 +54,19 @@ def remember_force(ctx: click.Context, param: click.Parameter, value: bool) -> b
 def check_output_path(
     ctx: click.Context, param: click.Parameter, value: Path | None
 ) -> Path | None:
-    """Refuse an existing file limecli did not write, unless --force (exit 2), before any work.
+    """Before any work: refuse an existing file limecli did not write, unless --force (exit 2),
+    and a path that cannot be written (exit 7). ``-`` or ``/dev/stdout``: stdout (None).
 
     With --resume the file is left to the batch, which checks it record by record.
     """
-    from limecli.atomic import check_overwrite
+    from limecli.atomic import check_overwrite, check_writable, means_stdout
 
-    if value is not None and not ctx.params.get("resume"):
+    if value is None or means_stdout(value):
+        return None
+    resume = bool(ctx.params.get("resume"))
+    if not resume:
         check_overwrite(value, force=bool(ctx.meta.get("limecli.force")))
+    check_writable(value, append=resume)
     return value
 
 
