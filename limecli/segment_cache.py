@@ -196,11 +196,12 @@ def compact(labels: np.ndarray) -> np.ndarray:
 def disk_put(cache_dir: Path, key: str, labels: np.ndarray) -> None:
     """Write the label image atomically, compacted; failures are ignored."""
     from limecli.atomic import write_atomic
+    from limecli.errors import OutputWriteError
 
     buffer = io.BytesIO()
     np.save(buffer, compact(labels), allow_pickle=False)
     try:
         cache_dir.mkdir(parents=True, exist_ok=True)
         write_atomic(cache_path(cache_dir, key), buffer.getvalue())
-    except OSError:  # read-only or full disk: the explanation is unaffected
+    except (OSError, OutputWriteError):  # read-only or full disk: the explanation is unaffected
         pass

@@ -12,7 +12,7 @@ import os
 from collections.abc import Iterable
 from pathlib import Path
 
-from limecli.atomic import check_overwrite
+from limecli.atomic import check_overwrite, check_writable
 from limecli.errors import ParameterError
 
 
@@ -34,6 +34,7 @@ def check_outputs(
         if any(_same_file(target, other) for other in seen):
             raise ParameterError(f"{target} is named for two outputs: give each its own file")
         check_overwrite(target, force=force)
+        check_writable(target)  # OutputWriteError (exit 7): no permission, name too long...
         seen.append(target)
 
 
