@@ -179,9 +179,12 @@ def validate_common(
     num_samples: Any, num_features: Any, top_labels: Any, feature_selection: Any
 ) -> None:
     from limecli.config import FEATURE_SELECTIONS
-    from limecli.validation import check_choice, check_int
+    from limecli.validation import check_choice, check_int, check_sample_memory
 
     check_int("num_samples", num_samples, min_value=2)
+    # A bound for any input (one feature): a count no machine holds is refused before the
+    # model or the data are touched; each kind checks again once it knows its features.
+    check_sample_memory(num_samples, 1)
     if num_features != "auto":
         ok = isinstance(num_features, (int, np.integer)) and not isinstance(num_features, bool)
         if not ok or num_features < 1:

@@ -44,7 +44,7 @@ from limecli.sampling.image import (
 )
 from limecli.segment_cache import cached_segment
 from limecli.surrogate import cosine_distances_to_first
-from limecli.validation import check_choice
+from limecli.validation import check_choice, check_sample_memory
 
 __all__ = ["ImageExplainer", "ImageExplanation", "check_cache_dir", "explain_image"]
 
@@ -223,6 +223,13 @@ class ImageExplainer(Explainer[ImageInstance]):
     def _sample(
         self, subject: ImageInstance, n: int, rng: np.random.Generator
     ) -> tuple[np.ndarray, np.ndarray]:
+        # Per model call: a batch of perturbed float32 images, and the tensor made of them.
+        check_sample_memory(
+            n,
+            int(subject.segments.max()) + 1,
+            batch=min(n, self.batch_size),
+            per_input=subject.pixels.size * 4 * 2,
+        )
         sampler = ImageSampler(
             subject.pixels, subject.segments, self.hide_color, SCALES[self.scale]
         )

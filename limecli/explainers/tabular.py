@@ -42,7 +42,7 @@ from limecli.model.predictor import Predictor
 from limecli.sampling.columns import cast_values
 from limecli.sampling.discretize import DISCRETIZERS
 from limecli.sampling.tabular import EncodedInstance, SamplePool
-from limecli.validation import check_choice, check_int, check_random_state
+from limecli.validation import check_choice, check_int, check_random_state, check_sample_memory
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -248,6 +248,7 @@ class TabularExplainer(SharedPoolMixin, MissingValuesMixin, Explainer[TabularIns
         self, subject: TabularInstance, n: int, rng: np.random.Generator
     ) -> tuple[np.ndarray, np.ndarray]:
         encoded = subject.encoded
+        check_sample_memory(n, len(self.feature_columns), per_sample=16 * len(self.feature_columns))
         pool = self.sampler.draw_missing(self.sampler.draw(n, rng), encoded, rng)
         pool, data = self.sampler.represent(
             pool, encoded, around_instance=self.sample_around_instance, in_place=True

@@ -22,7 +22,7 @@ from limecli.explanation import Explanation
 from limecli.inputs.frames import as_rows
 from limecli.inputs.ref import derive_seed
 from limecli.sampling.tabular import EncodedInstance, SamplePool
-from limecli.validation import check_random_state
+from limecli.validation import check_random_state, check_sample_memory
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -129,6 +129,8 @@ class SharedPoolMixin:
         count = int(self._count(request.num_samples))
         # The same draws as explain(seed=seed): the pool never depends on the instance.
         rng = check_random_state(seed)
+        width = len(self.feature_columns)
+        check_sample_memory(count, width, per_sample=16 * width)
         pool = self.sampler.draw(count, rng)
         shared = SharedPool(
             pool=pool,

@@ -35,6 +35,7 @@ from limecli.sampling.text import (
     compile_split_expression,
     tokenize,
 )
+from limecli.validation import check_sample_memory
 
 #: The reference's kernel width for text (on cosine distance x 100).
 DEFAULT_KERNEL_WIDTH = 25.0
@@ -126,6 +127,10 @@ class TextExplainer(Explainer[TextInstance]):
     def _sample(
         self, subject: TextInstance, n: int, rng: np.random.Generator
     ) -> tuple[np.ndarray, np.ndarray]:
+        batch = min(n, self.batch_size or DEFAULT_BATCH_SIZE)  # texts written per model call
+        check_sample_memory(
+            n, subject.tokenized.n_features, batch=batch, per_input=len(subject.text)
+        )
         sampler = TextSampler(subject.tokenized, self.mask_token)
         keep = sampler.draw(n, rng)
         outputs = self._predict(sampler, keep)
