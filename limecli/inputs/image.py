@@ -62,7 +62,8 @@ def parse_resize(value: str | tuple[int, int] | None) -> tuple[int, int] | None:
         match = _RESIZE.match(value)
         if not match:
             raise ParameterError(
-                f"The 'resize' parameter must look like WIDTHxHEIGHT, e.g. 224x224. Got {value!r} instead."
+                f"The 'resize' parameter must look like WIDTHxHEIGHT, e.g. 224x224. Got {value!r} instead.",
+                parameters=("resize",),
             )
         width, height = int(match.group(1)), int(match.group(2))
     else:
@@ -70,11 +71,32 @@ def parse_resize(value: str | tuple[int, int] | None) -> tuple[int, int] | None:
             width, height = (int(v) for v in value)
         except (TypeError, ValueError) as e:
             raise ParameterError(
-                f"The 'resize' parameter must be a (width, height) pair. Got {value!r} instead."
+                f"The 'resize' parameter must be a (width, height) pair. Got {value!r} instead.",
+                parameters=("resize",),
             ) from e
     if width < 1 or height < 1:
-        raise ParameterError(f"The 'resize' parameter must be positive. Got {value!r} instead.")
+        raise ParameterError(
+            f"The 'resize' parameter must be positive. Got {value!r} instead.",
+            parameters=("resize",),
+        )
     return width, height
+
+
+def check_resize(size: tuple[int, int] | None, max_pixels: int | None) -> None:
+    """ParameterError unless the resize target stays within ``max_pixels``.
+
+    The decompression-bomb guard looks at the file; a resize target is allocated
+    as well (three float32 channels), so it answers to the same limit.
+    """
+    if size is None or max_pixels is None:
+        return
+    width, height = size
+    if width * height > max_pixels:
+        raise ParameterError(
+            f"The 'resize' parameter asks for {width}x{height} = {width * height:,} pixels, over "
+            f"the limit of {max_pixels:,} pixels: resize to fewer pixels, or raise 'max_pixels'",
+            parameters=("resize", "max_pixels"),
+        )
 
 
 def read_image(
@@ -87,6 +109,7 @@ def read_image(
     from PIL import Image
 
     size = parse_resize(resize)
+    check_resize(size, max_pixels)
     path = Path(path)
     if not path.exists():
         raise InputDataError(f"image file not found: {path}")

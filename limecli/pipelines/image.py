@@ -59,12 +59,12 @@ def check_image_request(
 def check_image_settings(segmentation: Segmentation, settings: ImageSettings) -> dict[str, Any]:
     """The fill colour, the tensor settings and the segmenter's parameters, checked before
     any work; returns the segmenter's keyword arguments."""
-    from limecli.inputs.image import parse_resize
+    from limecli.inputs.image import DEFAULT_MAX_PIXELS, check_resize, parse_resize
     from limecli.model.tensor_spec import TensorSpec
     from limecli.sampling.image import parse_hide_color
 
     parse_hide_color(settings.hide_color)
-    parse_resize(settings.resize)
+    check_resize(parse_resize(settings.resize), settings.max_pixels or DEFAULT_MAX_PIXELS)
     TensorSpec.parse(**settings.tensor()).resolved()
     return segmenter_params(segmentation)
 
