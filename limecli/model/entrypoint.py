@@ -19,6 +19,7 @@ from typing import Any
 
 from limecli.errors import ModelLoadError
 from limecli.model.files import first_line
+from limecli.model.guard import ModelExit, escaped, fenced
 
 
 def is_entrypoint(spec: str) -> bool:
@@ -41,17 +42,25 @@ def portable_spec(spec: str) -> str:
 def import_entrypoint(spec: str) -> tuple[Callable[[Any], Any], ModuleType]:
     """Import ``file.py:function`` or ``package.module:function``; return (function, module)."""
     target, _, func_name = spec.rpartition(":")
-    if is_script_path(target):
-        module = _import_file(Path(target), spec)
-    else:
-        try:
-            module = importlib.import_module(target)
-        except ModuleNotFoundError as e:
-            raise ModelLoadError(f"cannot import {spec}: no module named '{e.name}'") from e
-        except Exception as e:
-            raise ModelLoadError(
-                f"cannot import {spec}: {type(e).__name__}: {first_line(e)}"
-            ) from e
+    # Fenced (limecli.model.guard): what the script prints at import goes to stderr, and
+    # it sees sys.argv == [target], not limecli's arguments.
+    with fenced(target):
+        if is_script_path(target):
+            module = _import_file(Path(target), spec)
+        else:
+            try:
+                module = importlib.import_module(target)
+            except ModuleNotFoundError as e:
+                raise ModelLoadError(f"cannot import {spec}: no module named '{e.name}'") from e
+            except Exception as e:
+                raise ModelLoadError(
+                    f"cannot import {spec}: {type(e).__name__}: {first_line(e)}"
+                ) from e
+            except BaseException as e:
+                error = _left_import(spec, e, "module")
+                if error is None:  # a real Ctrl-C
+                    raise
+                raise error from e
     fn = getattr(module, func_name, None)
     if fn is None:
         raise ModelLoadError(f"{target} has no function '{func_name}'")
@@ -104,4 +113,26 @@ def _import_file(path: Path, spec: str) -> ModuleType:
     except Exception as e:
         del sys.modules[name]
         raise ModelLoadError(f"cannot import {spec}: {type(e).__name__}: {first_line(e)}") from e
+    except BaseException as e:  # sys.exit (argparse at import), os._exit, KeyboardInterrupt
+        del sys.modules[name]
+        error = _left_import(spec, e, "script")
+        if error is None:  # a real Ctrl-C
+            raise
+        raise error from e
     return module
+
+
+def _left_import(spec: str, e: BaseException, what: str) -> ModelLoadError | None:
+    """The error for a script or module that exited (or was interrupted) while imported;
+    None for a real Ctrl-C, which stays itself."""
+    how = escaped(e)
+    if how is None:
+        return None
+    if isinstance(e, SystemExit | ModelExit):
+        return ModelLoadError(
+            f"cannot import {spec}: the model {what} exited while being imported ({how}); "
+            "any usage or error text above it is the model's own, not limecli's (a script "
+            "that parses command-line arguments should do so under "
+            "if __name__ == '__main__')"
+        )
+    return ModelLoadError(f"cannot import {spec}: the model {what} {how} while being imported")

@@ -41,6 +41,7 @@ from limecli.errors import ModelLoadError, ParameterError
 from limecli.model.catboost_format import CATBOOST_SUFFIXES, open_catboost
 from limecli.model.entrypoint import import_entrypoint, is_entrypoint, portable_spec
 from limecli.model.files import check_file
+from limecli.model.guard import escaped, fenced, program_name
 from limecli.model.keras_format import KERAS_SUFFIXES, open_keras
 from limecli.model.lightgbm_format import LIGHTGBM_SUFFIXES, open_lightgbm
 from limecli.model.mlflow_format import MLFLOW_MARKER, open_mlflow
@@ -173,22 +174,40 @@ def load_model(
             f"The 'trust' parameter applies to {_TRUST_SUFFIXES} models only",
             parameters=("trust",),
         )
-    if is_entrypoint(text):
-        predictor = _load_entrypoint(text, mode)
-    elif _URI.match(text):
+    if _URI.match(text) and not is_entrypoint(text):
         raise ModelLoadError(
             f"cannot load model {text}: model URIs need a registry or tracking server, which "
             "limecli does not use; download the model folder (mlflow artifacts download) "
             "and pass its path"
         )
-    elif fmt is not None:
-        predictor = fmt.load(Path(text), mode=mode, trust=tuple(trust))
-    else:
-        predictor = _load_folder(Path(text), mode)
+    # Loading runs the model's code (unpickling, a script's import, a framework's own):
+    # fenced, so its prints go to stderr and its exits are load errors (limecli.model.guard).
+    with fenced(program_name(text)):
+        try:
+            predictor = _dispatch(text, fmt, mode, trust)
+        except Exception:
+            raise
+        except BaseException as e:  # sys.exit, os._exit, its own KeyboardInterrupt
+            how = escaped(e)
+            if how is None:  # a real Ctrl-C
+                raise
+            raise ModelLoadError(
+                f"cannot load model {text}: the model {how} while being loaded"
+            ) from e
     if class_names is not None:
         predictor.class_names = list(class_names)
     predictor.timeout = timeout
     return predictor
+
+
+def _dispatch(
+    text: str, fmt: ModelFormat | None, mode: str | None, trust: Sequence[str]
+) -> Predictor:
+    if is_entrypoint(text):
+        return _load_entrypoint(text, mode)
+    if fmt is not None:
+        return fmt.load(Path(text), mode=mode, trust=tuple(trust))
+    return _load_folder(Path(text), mode)
 
 
 def _load_folder(path: Path, mode: str | None) -> Predictor:

@@ -12,7 +12,8 @@ from typing import Any
 
 import numpy as np
 
-from limecli.errors import PredictorCallError, PredictorError, PredictorOutputError
+import limecli.model.guard as guard
+from limecli.errors import PredictorError, PredictorOutputError
 from limecli.model.answers import (
     ClassLabelsWarning,
     column_kind,
@@ -23,6 +24,7 @@ from limecli.model.answers import (
     shown,
     unseen_note,
 )
+from limecli.model.guard import one_line  # noqa: F401 (defined here before; still imported here)
 
 __all__ = ["ClassLabelsWarning", "Predictor", "PredictorTimeoutError", "ProbabilityWarning"]
 
@@ -32,9 +34,6 @@ DEFAULT_BATCH_SIZE = 1000
 #: How far a row of class probabilities may sum from 1 before a warning says so.
 PROBABILITY_TOLERANCE = 1e-3
 
-#: The longest model error message shown (whole, on one line); longer ones end in "...".
-MESSAGE_LIMIT = 400
-
 
 class PredictorTimeoutError(PredictorError):
     """One call of the model took longer than the ``timeout``."""
@@ -42,12 +41,6 @@ class PredictorTimeoutError(PredictorError):
 
 class ProbabilityWarning(UserWarning):
     """Class probabilities that do not sum to 1 (or lie outside [0, 1]): explained as they are."""
-
-
-def one_line(text: str, limit: int = MESSAGE_LIMIT) -> str:
-    """A message whole on one line (its lines joined by " / "), cut with "..." past ``limit``."""
-    joined = " / ".join(line.strip() for line in str(text).splitlines() if line.strip())
-    return joined if len(joined) <= limit else joined[: limit - 3].rstrip() + "..."
 
 
 class Predictor:
@@ -116,12 +109,16 @@ class Predictor:
         state = self.__dict__.copy()
         if self._reload_spec is not None:
             state["fn"] = None
+        else:  # unpickled fenced in __setstate__: a model printing as it loads in a worker
+            state["fn"] = guard.packed(self.fn)
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         flags = ("_warned_probabilities", "_learned_classes", "_guessed_labels", "_noted_labels")
         defaults: dict[str, Any] = {"timeout": None, "classes": None, "_reading": None}
         self.__dict__.update({**dict.fromkeys(flags, False), **defaults, "_unseen": set(), **state})
+        if isinstance(self.fn, guard.Packed):
+            self.fn = self.fn.unpack(guard.program_name(self.source))
         if self.fn is None and self._reload_spec is not None:
             from limecli.model.entrypoint import import_entrypoint
 
@@ -139,16 +136,17 @@ class Predictor:
         background until the process exits (the CLI exits right away).
         """
         n_rows = len(batch)
-        try:
-            raw = self.fn(batch) if self.timeout is None else self._call_with_timeout(batch)
-        except PredictorTimeoutError:
-            raise
-        except Exception as e:  # any failure inside user code is the model's failure
-            message = one_line(str(e))  # whole: the useful part is often on a later line
-            detail = f": {message}" if message else ""
-            raise PredictorCallError(
-                f"the model {self.source} raised {type(e).__name__}{detail}"
-            ) from e
+        # Fenced (see limecli.model.guard): its prints go to stderr, its exits are its errors.
+        with guard.fenced(guard.program_name(self._reload_spec or self.source)):
+            try:
+                raw = self.fn(batch) if self.timeout is None else self._call_with_timeout(batch)
+            except PredictorTimeoutError:
+                raise
+            except BaseException as e:  # any failure inside user code is the model's failure
+                error = guard.call_error(self.source, e)
+                if error is None:  # a real Ctrl-C
+                    raise
+                raise error from e
         return self._check_output(raw, n_rows)
 
     def _call_with_timeout(self, batch: Any) -> Any:
@@ -157,7 +155,8 @@ class Predictor:
 
         def work() -> None:
             try:
-                box["value"] = self.fn(batch)
+                with guard.model_thread():
+                    box["value"] = self.fn(batch)
             except BaseException as e:  # handed to the caller below
                 box["error"] = e
 
