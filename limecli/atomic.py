@@ -48,9 +48,10 @@ def write_error(path: str | Path, error: OSError) -> OutputWriteError:
     if isinstance(error, OutputWriteError):
         return error
     reason = _REASONS.get(error.errno or 0) or (error.strerror or str(error)).lower()
-    if error.errno == errno.ENOENT:
+    if error.errno == errno.ENOENT:  # the folder is gone, or takes no new files (/proc)
         folder = Path(path).parent
-        reason = f"folder {folder} does not exist" if not folder.is_dir() else reason
+        exists = folder.is_dir()
+        reason = f"folder {folder} {'takes no new files' if exists else 'does not exist'}"
     return OutputWriteError(f"cannot write {path}: {reason}")
 
 
@@ -172,13 +173,35 @@ def check_writable(path: str | Path, *, append: bool = False) -> None:
             f"({len(os.fsencode(target.name))} bytes; the file system allows {limit})"
         )
     try:
-        fd, tmp = make_temp(target)
-        os.close(fd)
-        tmp.unlink()
+        _probe(target)
         if append and mode is not None:
             os.close(os.open(target, os.O_WRONLY | os.O_APPEND))
     except OSError as e:
         raise write_error(path, e) from e
+
+
+def check_folder_writable(folder: str | Path) -> None:
+    """OutputWriteError (exit 7) unless new files can be made in ``folder``, or in its first
+    existing ancestor when it is yet to be created (checked by making and removing one)."""
+    folder = Path(folder)
+    existing = folder
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise OutputWriteError(f"cannot write in {folder}: {existing} is not a folder")
+    try:
+        _probe(existing / "probe")
+    except OSError as e:
+        reason = _REASONS.get(e.errno or 0) or (e.strerror or str(e)).lower()
+        raise OutputWriteError(f"cannot write in {folder}: {reason}") from e
+
+
+def _probe(target: Path) -> None:
+    # Creating (and removing) the very temporary file a write would make: permission,
+    # a read-only file system, a name the file system refuses all show up here.
+    fd, tmp = make_temp(target)
+    os.close(fd)
+    tmp.unlink()
 
 
 def _write_direct(target: Path, payload: bytes) -> None:

@@ -73,7 +73,7 @@ def check_pictures(pictures: Pictures, force: bool) -> None:
     """Before any work: every picture path (--out, --mask-out, --heatmap-out) can be written and
     replaces no file limecli did not write; a path with {label} is checked against every
     existing file it could become; --out-dir (or the nearest folder that exists) takes files."""
-    from limecli.atomic import check_overwrite, check_writable
+    from limecli.atomic import check_folder_writable, check_overwrite, check_writable
 
     for path in pictures.single:
         if path is None:
@@ -86,12 +86,8 @@ def check_pictures(pictures: Pictures, force: bool) -> None:
             check_overwrite(existing, force=force)
         if "{label}" not in str(path.parent):
             check_writable(path.parent / path.name.replace("{label}", "label"))
-    if pictures.out_dir is not None:
-        folder = pictures.out_dir
-        while not folder.exists() and folder != folder.parent:
-            folder = folder.parent  # created by the batch: its first existing ancestor must take it
-        if folder.is_dir():
-            check_writable(folder / "picture.png")
+    if pictures.out_dir is not None and not pictures.out_dir.is_file():  # a file: the batch says
+        check_folder_writable(pictures.out_dir)
 
 
 def check_batch_pictures(pictures: Pictures, files: Sequence[Any], force: bool) -> None:
