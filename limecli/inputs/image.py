@@ -115,6 +115,10 @@ def read_image(
         raise InputDataError(f"image file not found: {path}")
     if path.is_dir():
         raise InputDataError(f"image path is a directory, not a file: {path}")
+    if not path.is_file():  # a device (/dev/zero) or a pipe: Pillow would read it endlessly
+        raise InputDataError(
+            f"{path} is not a regular file (a device or a pipe?): expected an image file"
+        )
     if path.stat().st_size == 0:
         raise InputDataError(f"{path} is empty (0 bytes): expected an image file")
     with _bomb_guard(path, max_pixels):

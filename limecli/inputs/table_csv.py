@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
 from limecli.errors import InputDataError
+from limecli.validation import format_size
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -38,6 +39,22 @@ _NAMES = {",": "','", ";": "';'", "\t": "tab"}
 _BARE_CR = re.compile(r"(?<=\r)(?!\n)")
 #: Compressions by name: (what a message calls it, the module that reads it).
 COMPRESSIONS = {"gz": "gzip", "bz2": "bzip2", "xz": "xz", "zst": "zstd"}
+#: Longest line read (bytes). A longer one is no table row (the csv module refuses a field
+#: over 128 KiB anyway): a stream without newlines would otherwise be read into memory whole.
+MAX_LINE_BYTES = 16 * 1024**2
+
+
+def capped_lines(handle: IO[bytes], name: str, what: str = "a CSV table") -> Iterator[bytes]:
+    """The handle's lines, each read with a bounded buffer (InputDataError past
+    :data:`MAX_LINE_BYTES`)."""
+    number = 0
+    while raw := handle.readline(MAX_LINE_BYTES + 1):
+        number += 1
+        if len(raw) > MAX_LINE_BYTES:
+            raise InputDataError(
+                f"{name} line {number} is longer than {format_size(MAX_LINE_BYTES)}: is it {what}?"
+            )
+        yield raw
 
 
 def open_bytes(path: Path, compression: str | None, name: str) -> IO[bytes]:
@@ -181,7 +198,7 @@ def _parsing(name: str) -> Iterator[None]:
 
 def _lines(handle: IO[bytes], name: str) -> Iterator[str]:
     """The file's lines decoded strictly, one at a time (a BOM is dropped)."""
-    for number, raw in enumerate(handle, start=1):
+    for number, raw in enumerate(capped_lines(handle, name), start=1):
         try:
             line = raw.decode("utf-8")
         except UnicodeDecodeError as e:
@@ -189,6 +206,8 @@ def _lines(handle: IO[bytes], name: str) -> Iterator[str]:
                 f"{name} is not UTF-8 text (is it a CSV?): line {number} has byte "
                 f"0x{raw[e.start : e.start + 1].hex()}"
             ) from None
+        if number == 1 and "\x00" in line:  # a cell may hold one; a header line, never
+            raise InputDataError(f"{name} looks like a binary file, not a CSV (it holds NUL bytes)")
         if number == 1 and line.startswith("\ufeff"):
             line = line[1:]
         if "\r" in line.rstrip("\r\n"):

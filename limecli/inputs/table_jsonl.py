@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from limecli.errors import InputDataError
-from limecli.inputs.table_csv import reading
+from limecli.inputs.table_csv import capped_lines, reading
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -32,7 +32,7 @@ def jsonl_chunks(
     records: list[dict[str, Any]] = []
     empty = True
     with reading(path, compression, name) as handle:
-        for number, raw in enumerate(handle, start=1):
+        for number, raw in enumerate(capped_lines(handle, name, "JSON Lines"), start=1):
             record = _record(raw, number, name)
             if record is None:
                 continue

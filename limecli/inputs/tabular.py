@@ -103,15 +103,26 @@ def table_format(name: str) -> tuple[str, str | None]:
 
 def locate(data: str | Path, stdin: Any = None) -> TableSource:
     """The table named ``data`` (``-``: stdin, copied to a temporary file), checked to exist."""
+    import stat
+
     if str(data) == STDIN:
         return _spool_stdin(stdin)
     path = Path(data)
     fmt, compression = table_format(path.name)
     if not path.exists():
         raise InputDataError(f"data file not found: {path}")
+    what = "a CSV file" if fmt == "csv" else "a table file"
     if path.is_dir():
-        what = "a CSV file" if fmt == "csv" else "a table file"
         raise InputDataError(f"data path is a directory, not {what}: {path}")
+    mode = path.stat().st_mode
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):  # /dev/zero, a terminal, a disk: no table
+        raise InputDataError(f"data path is a device, not {what}: {path}")
+    if not stat.S_ISREG(mode):  # a pipe (<(zcat ...)) can be read once: copied, as stdin is
+        try:
+            with open(path, "rb") as stream:
+                return _spool(stream, str(path))
+        except OSError as e:
+            raise InputDataError(f"cannot read {path}: {e.strerror or e}") from e
     if compression is not None and fmt in ("parquet", "feather"):
         raise InputDataError(
             f"{path}: a compressed {fmt} file is not read; decompress it first "
@@ -141,18 +152,37 @@ def _spool_stdin(stdin: Any) -> TableSource:
         stdin = getattr(sys.stdin, "buffer", sys.stdin)
     if hasattr(stdin, "isatty") and stdin.isatty():
         raise InputDataError("DATA is - (stdin) but stdin is a terminal: pipe a table into it")
+    return _spool(stdin, STDIN_NAME)
+
+
+def _spool(stream: Any, name: str) -> TableSource:
+    """A stream copied to a temporary file, its format recognised by its first bytes."""
     spool = _Spool()
-    with open(spool.path, "wb") as out:
-        while block := stdin.read(1 << 20):
-            out.write(block.encode("utf-8") if isinstance(block, str) else block)
-    with open(spool.path, "rb") as handle:
-        head = handle.read(8)
+    head = b""
+    try:
+        with open(spool.path, "wb") as out:
+            while block := stream.read(1 << 20):
+                block = block.encode("utf-8") if isinstance(block, str) else block
+                if not head:
+                    head = block[: 1 << 16]
+                    _refuse_binary(head, name)  # before copying an endless stream of zeros
+                out.write(block)
+    except OSError as e:  # a full disk
+        spool.remove()
+        raise InputDataError(f"cannot copy {name} to a temporary file: {e.strerror or e}") from e
     fmt, compression = next(
         (kind for magic, kind in _MAGIC if head.startswith(magic)), ("csv", None)
     )
     if fmt == "csv" and _looks_like_jsonl(spool.path, compression):
         fmt = "jsonl"
-    return TableSource(spool.path, STDIN_NAME, fmt, compression, keep=spool)
+    return TableSource(spool.path, name, fmt, compression, keep=spool)
+
+
+def _refuse_binary(head: bytes, name: str) -> None:
+    """InputDataError for bytes that are no table: NUL bytes in what is not Parquet, Arrow
+    or a compressed stream (those hold NULs by design)."""
+    if b"\x00" in head and not any(head.startswith(magic) for magic, _ in _MAGIC):
+        raise InputDataError(f"{name} looks like a binary file, not a table (it holds NUL bytes)")
 
 
 def _looks_like_jsonl(path: Path, compression: str | None) -> bool:

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from limecli.errors import InputDataError, ParameterError
+from limecli.validation import format_size
 
 STDIN = "-"
 STDIN_NAME = "<stdin>"
@@ -46,6 +47,11 @@ _TABLE_SUFFIXES = {".csv": ",", ".tsv": "\t", ".tab": "\t"}
 MAX_CHARS = 100_000
 #: Most distinct words (features) a text keeps; the text is cut before the next new one.
 MAX_WORDS = 2_000
+#: Most bytes read for one text (a file, stdin), 100 times what MAX_CHARS keeps: past it, a
+#: text is refused rather than read into memory whole (an endless stream never ends).
+MAX_TEXT_BYTES = 10 * 1024**2
+#: Most bytes read for a table of texts (with a column), read whole.
+MAX_TABLE_BYTES = 256 * 1024**2
 _WORD = re.compile(r"\w+")
 
 
@@ -95,20 +101,23 @@ def check_encoding(encoding: str | None) -> str | None:
         ) from None
 
 
-def decode_bytes(raw: bytes, source: str, encoding: str | None = None) -> str:
-    """Decode a file's bytes strictly; InputDataError for binary data or a wrong encoding."""
+def _codec(raw: bytes, source: str, encoding: str | None) -> str:
+    """The codec of ``raw``: its byte-order mark's, else ``encoding`` (UTF-8 by default);
+    InputDataError for NUL bytes in a codec that has none (a binary file)."""
     codec = check_encoding(encoding)
     for bom, bom_codec in _BOMS:
         if raw.startswith(bom):
-            codec = bom_codec
-            break
-    else:
-        if codec in (None, "utf-8"):
-            codec = "utf-8"
-        if not codec.startswith(_WIDE_CODECS) and b"\x00" in raw:
-            raise InputDataError(
-                f"{source} looks like a binary file, not text (it contains NUL bytes)"
-            )
+            return bom_codec
+    if codec in (None, "utf-8"):
+        codec = "utf-8"
+    if not codec.startswith(_WIDE_CODECS) and b"\x00" in raw:
+        raise InputDataError(f"{source} looks like a binary file, not text (it contains NUL bytes)")
+    return codec
+
+
+def decode_bytes(raw: bytes, source: str, encoding: str | None = None) -> str:
+    """Decode a file's bytes strictly; InputDataError for binary data or a wrong encoding."""
+    codec = _codec(raw, source, encoding)
     try:
         return raw.decode(codec)
     except UnicodeDecodeError as e:
@@ -124,23 +133,55 @@ def decode_bytes(raw: bytes, source: str, encoding: str | None = None) -> str:
         ) from None
 
 
-def read_source_bytes(source: str, stdin: Any = None) -> bytes:
+def read_source_bytes(
+    source: str,
+    stdin: Any = None,
+    *,
+    limit: int | None = MAX_TEXT_BYTES,
+    encoding: str | None = None,
+    what: str = "one text",
+) -> bytes:
+    """The bytes of a file or of stdin (``-``), at most ``limit`` of them (None: no limit).
+
+    Past the limit, InputDataError (after a look at the first bytes, so that
+    a binary stream is called binary); a device (``/dev/zero``) is refused
+    before any read.
+    """
+    import stat
+
     if source == STDIN:
         if stdin is None:
             import sys
 
             stdin = sys.stdin.buffer
-        data = stdin.read()
-        return data.encode("utf-8") if isinstance(data, str) else bytes(data)
+        return _read_capped(stdin, STDIN_NAME, limit, encoding, what)
     path = Path(source)
     if not path.exists():
         raise InputDataError(f"text file not found: {path}")
     if path.is_dir():
         raise InputDataError(f"{path} is a directory, not a text file")
     try:
-        return path.read_bytes()
+        mode = path.stat().st_mode
+        if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+            raise InputDataError(f"{path} is a device, not a text file")
+        with open(path, "rb") as handle:
+            return _read_capped(handle, str(path), limit, encoding, what)
     except OSError as e:
         raise InputDataError(f"cannot read {path}: {e.strerror or e}") from e
+
+
+def _read_capped(
+    handle: Any, label: str, limit: int | None, encoding: str | None, what: str
+) -> bytes:
+    data = handle.read() if limit is None else handle.read(limit + 1)
+    data = data.encode("utf-8") if isinstance(data, str) else bytes(data)
+    if limit is not None and len(data) > limit:
+        _codec(data[: 1 << 16], label, encoding)  # a binary stream is said to be binary
+        raise InputDataError(
+            f"{label} is over {format_size(limit)}, the most limecli reads for {what}: "
+            "explain a part of it"
+        )
+    return data
 
 
 def read_texts(
@@ -170,7 +211,13 @@ def read_texts(
     out: list[TextInput] = []
     for name in names:
         label = STDIN_NAME if name == STDIN else name
-        text = decode_bytes(read_source_bytes(name, stdin), label, encoding)
+        limit, what = (
+            (MAX_TEXT_BYTES, "one text")
+            if column is None
+            else (MAX_TABLE_BYTES, "a table of texts")
+        )
+        raw = read_source_bytes(name, stdin, limit=limit, encoding=encoding, what=what)
+        text = decode_bytes(raw, label, encoding)
         if column is None:
             out.append(TextInput(text, label, None))
         else:
