@@ -70,6 +70,8 @@ from typing import Any
 
 from limecli.batch.executors import check_executor_options, executor
 from limecli.batch.sinks import PARAMETERS_KEY, RecordSink, error_record
+from limecli.batch.workers import in_worker
+from limecli.errors import PredictorCallError
 from limecli.explanation import Explanation
 from limecli.inputs.ref import InputRef
 
@@ -152,7 +154,13 @@ def _run_chunk(task: ChunkTask, kind: str, chunk: list[BatchInput]) -> list[Any]
         results = task(chunk)
         if len(results) != len(chunk):
             raise RuntimeError(f"the batch task returned {len(results)} results for {len(chunk)}")
-    except Exception as e:
+    except BaseException as e:
+        if not isinstance(e, Exception):
+            if not in_worker():  # here a KeyboardInterrupt is the user's: stop the run
+                raise
+            # In a worker, Ctrl-C is ignored (the parent stops the run): a SystemExit or
+            # KeyboardInterrupt is the input's failure, not the user stopping the batch.
+            e = PredictorCallError(f"{type(e).__name__} raised in the worker process")
         if len(chunk) == 1:
             results = [e]
         else:  # isolate the input that broke the chunk
@@ -207,8 +215,12 @@ def run_batch(
             yield replace(item, seed=item.ref.seed(seed))
 
     work = functools.partial(run_chunk, task, kind)
+
+    def crashed(item: BatchInput, error: Exception) -> dict[str, Any]:
+        return error_record(kind, item.ref, error)
+
     with executor(jobs, backend, scheduler) as execute:
-        for records in execute(work, _chunks(todo(), chunk_size)):
+        for records in execute(work, _chunks(todo(), chunk_size), crashed):
             for record in records:
                 if isinstance(record, dict):
                     _spell_error(record, spell)

@@ -81,8 +81,10 @@ class LimeGroup(click.Group):
                 # The reader went away (`limecli ... | head`): stop quietly, like other tools.
                 _silence_stdout()
                 ctx.exit(EXIT_BROKEN_PIPE)
-            except KeyboardInterrupt:
-                raise command_error("interrupted", 130) from None
+            except KeyboardInterrupt:  # Ctrl-C, or SIGTERM (limecli.cli.signals)
+                from limecli.cli.signals import stop_error
+
+                raise command_error(*stop_error()) from None
             except Exception as e:
                 if debug:
                     raise
@@ -128,14 +130,21 @@ def cli(debug: bool) -> None:
     Results go to stdout (a table on a terminal, JSON otherwise); progress,
     notes, warnings and errors go to stderr. Exit codes: 0 ok, 1 unexpected
     failure, 2 bad option, 3 bad input data, 4 model cannot be loaded,
-    5 model failed when called, 6 some inputs of a batch failed.
+    5 model failed when called, 6 some inputs of a batch failed, 7 output
+    cannot be written, 130 interrupted, 143 terminated (SIGTERM).
 
     Pickled models run code when loaded: only load models you trust.
     """
 
 
 def main() -> None:
-    cli.main(prog_name="limecli")
+    from limecli.cli import signals
+
+    signals.install()
+    try:
+        cli.main(prog_name="limecli")
+    finally:
+        signals.finishing()
 
 
 __all__ = ["cli", "main"]

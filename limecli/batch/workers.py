@@ -1,0 +1,115 @@
+"""What each local worker process of a batch does first: the process pool's initializer.
+
+:func:`worker_setup` runs in every worker before it takes any work:
+
+* **It dies with its parent.** A loky worker notices a dead parent only when it
+  next reads its queue, so after ``kill -9`` of the parent (the OOM killer) or
+  a parent that died mid-batch, workers lingered for minutes, each holding the
+  model. On Linux the kernel now sends the worker SIGKILL when its parent ends
+  (``prctl(PR_SET_PDEATHSIG)``): that reaches a worker stuck in native code
+  holding the GIL. Everywhere, a daemon thread also checks twice a second that
+  the parent is still there, and ends the worker when it is not.
+* **Ctrl-C is the parent's.** A terminal sends SIGINT to the whole process
+  group; the parent stops the run and the workers with it, so a worker ignores
+  SIGINT (no tracebacks from idle workers, and a model's own
+  ``KeyboardInterrupt`` is never taken for the user's).
+* **No crash dump.** Loky turns faulthandler on in workers, so a model that
+  crashed a worker printed dozens of lines of C-level traceback; the crash
+  becomes an error record instead (:mod:`limecli.batch.executors`). A
+  ``PYTHONFAULTHANDLER`` the user set is respected.
+
+:func:`in_worker` tells the runner it runs in such a worker, where any
+``BaseException`` is the input's failure, not the user stopping the run.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import faulthandler
+import os
+import signal
+import sys
+import threading
+import time
+from typing import IO, Any
+
+#: How often a worker checks that its parent is alive (seconds).
+PARENT_POLL = 0.5
+
+#: ``prctl`` option: the signal the kernel sends this process when its parent ends.
+_PR_SET_PDEATHSIG = 1
+
+# Captured at import: model code run fenced may replace os._exit (limecli.model.guard).
+_exit = os._exit
+_parent: int | None = None
+_dump_sink: IO[Any] | None = None  # kept open: faulthandler writes to its fd
+
+
+def in_worker() -> bool:
+    """Whether this process is a batch worker set up by :func:`worker_setup`."""
+    return _parent is not None
+
+
+def worker_setup(parent: int) -> None:
+    """The pool initializer: ``parent`` is the pid of the process running the batch."""
+    global _parent
+    _parent = parent
+    with contextlib.suppress(ValueError, OSError):  # not the main thread: nothing to change
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _quiet_crashes()
+    direct = os.getppid() == parent
+    if direct:
+        _kernel_kills_orphan()
+    if not _parent_alive(parent, direct):  # it died before we got here
+        _exit(1)
+    watch = threading.Thread(
+        target=_watch_parent, args=(parent, direct), name="limecli-parent-watch", daemon=True
+    )
+    watch.start()
+
+
+def _quiet_crashes() -> None:
+    global _dump_sink
+    if "PYTHONFAULTHANDLER" in os.environ or faulthandler.is_enabled():
+        return
+    # Enabled on /dev/null, so that loky, seeing it enabled, leaves it there.
+    with contextlib.suppress(OSError, ValueError, RuntimeError):
+        _dump_sink = open(os.devnull, "w")  # noqa: SIM115 - must outlive this function
+        faulthandler.enable(file=_dump_sink)
+
+
+def _kernel_kills_orphan() -> None:
+    """On Linux, SIGKILL from the kernel when the parent ends.
+
+    The kernel ties this to the parent *thread* that started the worker; loky
+    starts workers from the thread that submits work or from its own manager
+    thread, both of which live as long as the pool is in use.
+    """
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0)
+    except (OSError, AttributeError):  # no libc or no prctl: the watch thread still covers it
+        return
+
+
+def _parent_alive(parent: int, direct: bool) -> bool:
+    if direct:
+        # An orphan is adopted by init or a subreaper: its parent pid changes.
+        return os.getppid() == parent
+    try:
+        os.kill(parent, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # alive, owned by someone else
+        return True
+    return True
+
+
+def _watch_parent(parent: int, direct: bool) -> None:
+    while _parent_alive(parent, direct):
+        time.sleep(PARENT_POLL)
+    _exit(1)

@@ -1,0 +1,83 @@
+"""SIGTERM handled like Ctrl-C: the run unwinds, one ``Error:`` line, exit 143.
+
+Schedulers (Slurm, Kubernetes, systemd, CI runners) and ``kill`` stop a
+process with SIGTERM. Python's default for it is to die on the spot: no
+line, exit -15, and a batch's worker processes left running. :func:`install`
+makes SIGTERM take Ctrl-C's path instead: the handler passes it on to the
+SIGINT handler in force (so model code running fenced sees it as a real
+interrupt, see :mod:`limecli.model.guard`), which raises KeyboardInterrupt in
+the main thread. Outputs are finished or dropped as on Ctrl-C (a batch's
+stream keeps its whole records, an atomic file is not replaced), joblib stops
+the workers, and the command maps the interrupt to ``Error: terminated
+(SIGTERM)`` and exit 143 (:func:`stop_error`).
+
+A second SIGTERM while the run unwinds ends the process at once (exit 143).
+Once the command has returned (interpreter shutdown, the process pool's own
+exit), there is nothing left to unwind: :func:`finishing` makes SIGTERM and
+SIGINT end the process at once, quietly, with their codes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import sys
+from typing import Any
+
+#: Exit codes of a run stopped by a signal (128 + the signal's number, as shells report).
+EXIT_INTERRUPTED = 130
+EXIT_TERMINATED = 143
+
+_terminated = False
+
+
+def install() -> None:
+    """Handle SIGTERM like Ctrl-C for the rest of this process (the command line only)."""
+    global _terminated
+    _terminated = False
+    with contextlib.suppress(ValueError, OSError):  # not the main thread: leave it as it is
+        signal.signal(signal.SIGTERM, _on_sigterm)
+
+
+def terminated() -> bool:
+    """Whether SIGTERM arrived (and not only Ctrl-C)."""
+    return _terminated
+
+
+def stop_error() -> tuple[str, int]:
+    """The ``Error:`` message and exit code of a run stopped by KeyboardInterrupt."""
+    if _terminated:
+        return "terminated (SIGTERM)", EXIT_TERMINATED
+    return "interrupted", EXIT_INTERRUPTED
+
+
+def finishing() -> None:
+    """The command is over: a signal now ends the process quietly with its exit code."""
+    with contextlib.suppress(ValueError, OSError):
+        signal.signal(signal.SIGTERM, _exit_now)
+        if signal.getsignal(signal.SIGINT) is not signal.SIG_IGN:
+            signal.signal(signal.SIGINT, _exit_now)
+
+
+def _on_sigterm(signum: int, frame: Any) -> None:
+    global _terminated
+    if _terminated:  # a second SIGTERM while unwinding: the sender insists
+        _exit_now(signum, frame)
+    _terminated = True
+    handler = signal.getsignal(signal.SIGINT)
+    if callable(handler):
+        handler(signal.SIGINT, frame)  # normally raises KeyboardInterrupt
+    # SIGINT ignored (a background job of a script) or a handler that did not raise.
+    raise KeyboardInterrupt
+
+
+def _exit_now(signum: int, frame: Any) -> None:
+    for stream in (sys.stdout, sys.stderr):  # what the command wrote is not lost
+        with contextlib.suppress(Exception):
+            stream.flush()
+    _exit(EXIT_TERMINATED if signum == signal.SIGTERM else EXIT_INTERRUPTED)
+
+
+# Captured at import: model code run fenced may replace os._exit (limecli.model.guard).
+_exit = os._exit
