@@ -181,8 +181,13 @@ class Packed:
 def packed(fn: Any) -> Any:
     """``fn`` as a :class:`Packed` (by cloudpickle, as joblib sends it), else ``fn`` as it is."""
     try:
-        from joblib.externals import cloudpickle
-
+        import cloudpickle  # joblib >= 1.6 depends on it
+    except ImportError:
+        try:
+            from joblib.externals import cloudpickle  # older joblib vendors it
+        except ImportError:
+            return fn
+    try:
         return Packed(cloudpickle.dumps(fn))
     except Exception:  # not picklable here: the outer pickler says why, as before
         return fn
@@ -208,9 +213,10 @@ def _open(argv0: str) -> None:
         if _depth == 0:
             # Results written so far belong on stdout: out before fd 1 moves
             # (a reader gone away shows here as BrokenPipeError, the CLI's to handle).
-            if sys.stdout is not None:
-                with contextlib.suppress(ValueError):  # a stdout closed by its owner
-                    sys.stdout.flush()
+            for stream in (sys.stdout, sys.__stdout__):  # a sink may hold the original
+                if stream is not None:
+                    with contextlib.suppress(ValueError):  # a stdout closed by its owner
+                        stream.flush()
             _flush_c_stdio()
             _saved = _Saved(_move_stdout(), sys.stdout, sys.argv, os._exit, os.getpid())
             sys.stdout = sys.stderr
