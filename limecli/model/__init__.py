@@ -5,6 +5,9 @@ Every explainer asks the model through :class:`~limecli.model.predictor.Predicto
 
 * ``answers``    -- how a model's answer is read: probabilities from any method are
   classification, class labels are explained one-hot, floats are a regression;
+* ``guard``      -- model code runs fenced: loading and every call with stdout (fd 1
+  and ``sys.stdout``) on stderr and ``sys.argv`` the model's own; ``sys.exit``,
+  ``os._exit`` and a KeyboardInterrupt the model raises itself become its errors;
 * ``predictor``  -- the Predictor: batching, output checks, the per-call
   ``timeout``, pickling (a script's function travels by its entrypoint spec);
 * ``tensor_spec`` -- the tensor an image model takes (layout, size, scale, mean/std,

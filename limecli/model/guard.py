@@ -84,6 +84,7 @@ _interrupted = False  # a real SIGINT arrived while the main thread was fenced
 _previous_sigint: Any = None
 _watching = False  # _on_sigint is installed (main thread, outermost fence)
 _libc: Any = None
+_REAL_EXIT = os._exit
 
 
 @contextlib.contextmanager
@@ -232,20 +233,22 @@ def _close() -> None:
         if _depth or _saved is None:
             return
         saved, _saved = _saved, None
-        # The model's writes still buffered (sys.stdout, sys.__stdout__, C stdio) go out
-        # while fd 1 is still stderr.
-        for stream in (sys.stdout, sys.stderr, saved.stdout, sys.__stdout__):
-            with contextlib.suppress(Exception):
-                if stream is not None:
-                    stream.flush()
-        _flush_c_stdio()
-        if saved.fd is not None:
-            with contextlib.suppress(OSError):
-                os.dup2(saved.fd, 1)
-            os.close(saved.fd)
-        sys.stdout = saved.stdout
-        sys.argv = saved.argv
-        os._exit = saved.exit
+        try:
+            # The model's writes still buffered (sys.stdout, sys.__stdout__, C stdio) go
+            # out while fd 1 is still stderr.
+            for stream in (sys.stdout, sys.stderr, saved.stdout, sys.__stdout__):
+                with contextlib.suppress(Exception):
+                    if stream is not None:
+                        stream.flush()
+            _flush_c_stdio()
+        finally:  # given back even if a Ctrl-C lands here
+            if saved.fd is not None:
+                with contextlib.suppress(OSError):
+                    os.dup2(saved.fd, 1)
+                os.close(saved.fd)
+            sys.stdout = saved.stdout
+            sys.argv = saved.argv
+            os._exit = saved.exit
 
 
 def _move_stdout() -> int | None:
@@ -285,9 +288,6 @@ def _fenced_exit(status: int) -> NoReturn:
     real_exit = _REAL_EXIT if saved is None else saved.exit
     real_exit(status)
     raise AssertionError("os._exit returned")  # pragma: no cover
-
-
-_REAL_EXIT = os._exit
 
 
 def _watch_sigint() -> None:

@@ -113,6 +113,11 @@ class Predictor:
             state["fn"] = guard.packed(self.fn)
         return state
 
+    def __copy__(self) -> Predictor:  # the same model: not through __getstate__'s bytes
+        new = object.__new__(type(self))
+        new.__dict__.update(self.__dict__)
+        return new
+
     def __setstate__(self, state: dict[str, Any]) -> None:
         flags = ("_warned_probabilities", "_learned_classes", "_guessed_labels", "_noted_labels")
         defaults: dict[str, Any] = {"timeout": None, "classes": None, "_reading": None}
