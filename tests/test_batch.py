@@ -167,8 +167,14 @@ def test_output_forms_hold_the_same_explanations(run_cli, tmp_path: Path) -> Non
     assert rows[0]["name"] == first["name"] and float(rows[0]["weight"]) == first["weight"]
     assert table.stdout.count("tabular explanation of") == 3
     assert first["name"] in table.stdout
-    # Only the finished outputs are left: no temporary files.
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.csv", "out.json", "out.jsonl"]
+    # Only the finished outputs (and the JSONL/CSV settings for --resume): no temporary files.
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "out.csv",
+        "out.csv.limecli",
+        "out.json",
+        "out.jsonl",
+        "out.jsonl.limecli",
+    ]
 
 
 def test_shared_pool_record_is_the_single_row_explanation(run_cli) -> None:

@@ -13,6 +13,11 @@ and what a batch guarantees):
     tables, one record at a time; error records.
 ``resume``
     What an earlier run's JSONL/CSV output already holds.
+``lock``
+    One writer per JSONL/CSV output: a second run on it is refused.
+``fingerprint``
+    The settings a batch's records depend on, kept beside its output
+    (``out.jsonl.limecli``) and checked by a resume.
 ``tasks_tabular``, ``tasks_text``, ``tasks_image``
     Each kind's batch task and lazy inputs; imported from those modules (not
     re-exported here), so that ``import limecli.batch`` loads no explainer.
@@ -25,6 +30,7 @@ never prints; the command line's wrapper (progress, notes, exit code 6) is
 from __future__ import annotations
 
 from limecli.batch.executors import BACKENDS, check_executor_options
+from limecli.batch.fingerprint import batch_settings
 from limecli.batch.resume import csv_key, key_function
 from limecli.batch.runner import (
     DEFAULT_CHUNK_SIZE,
@@ -65,6 +71,7 @@ __all__ = [
     "RecordSink",
     "Result",
     "StreamSink",
+    "batch_settings",
     "check_executor_options",
     "check_sink",
     "check_stream_format",

@@ -47,22 +47,54 @@ def scan_jsonl(path: Path, kind: str | None) -> set[str]:
         for number, line in enumerate(handle, start=1):
             if not line.endswith(b"\n"):
                 break  # cut mid-write by a kill: redone
-            try:
-                record = json.loads(line)
-                identity = record["input"]
-                record_kind = record.get("kind")
-            except (ValueError, KeyError, TypeError) as e:
-                raise ParameterError(
-                    f"cannot resume: line {number} of {path} is not a limecli record"
-                ) from e
-            if kind is not None and record_kind != kind:
-                raise ParameterError(
-                    f"cannot resume: {path} holds {record_kind} records, not {kind}"
-                )
-            done.add(_record_key(identity))
+            done.add(_record_key(_jsonl_identity(line, number, path, kind)))
             good_end += len(line)
     truncate(path, good_end)
     return done
+
+
+def _jsonl_identity(line: bytes, number: int, path: Path, kind: str | None) -> Any:
+    """The ``input`` of the JSONL record ``line``; ParameterError if it is no limecli
+    record, or one of another kind than ``kind``."""
+    try:
+        record = json.loads(line)
+        identity = record["input"]
+        record_kind = record.get("kind")
+    except (ValueError, KeyError, TypeError, AttributeError) as e:
+        raise ParameterError(
+            f"cannot resume: line {number} of {path} is not a limecli record"
+        ) from e
+    if kind is not None and record_kind != kind:
+        raise ParameterError(f"cannot resume: {path} holds {record_kind} records, not {kind}")
+    return identity
+
+
+#: How much of a file :func:`check_head` reads at most: a first record longer than this
+#: (no line end in sight) is left to :func:`scan`.
+HEAD_LIMIT = 64 * 1024 * 1024
+
+
+def check_head(path: Path, fmt: str, kind: str | None, csv_columns: Sequence[str]) -> None:
+    """What :func:`scan` would refuse in the file's first record, read without changing
+    anything (cheap enough to run before any work): a file that is not limecli's JSONL
+    or batch CSV, or records of another kind."""
+    with open(path, "rb") as handle:
+        first = handle.readline(HEAD_LIMIT)
+        second = handle.readline(HEAD_LIMIT) if fmt == "csv" else b""
+    if not first.endswith(b"\n"):
+        return  # a cut or huge first line: the scan judges it
+    if fmt == "jsonl":
+        _jsonl_identity(first, 1, path, kind)
+        return
+    try:
+        header = next(csv.reader(io.StringIO(first.decode("utf-8"))))
+    except (UnicodeDecodeError, csv.Error, StopIteration) as e:
+        raise ParameterError(f"cannot resume: {path} is not a limecli batch CSV") from e
+    if header != list(csv_columns):
+        raise ParameterError(f"cannot resume: {path} is not a limecli batch CSV")
+    row_kind = second.split(b",", 1)[0].decode("utf-8", "replace")
+    if kind is not None and second.endswith(b"\n") and row_kind != kind:
+        raise ParameterError(f"cannot resume: {path} holds {row_kind} rows, not {kind}")
 
 
 def _record_key(identity: Any) -> str:

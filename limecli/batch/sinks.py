@@ -8,18 +8,20 @@ append to) and refuses, before any work, a format that cannot be streamed.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
 import os
 import sys
-import tempfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import IO, Any, Protocol
 
-from limecli.atomic import finish_atomic
-from limecli.batch.resume import csv_key, scan
+from limecli.atomic import finish_atomic, is_direct_target, make_temp, means_stdout, write_error
+from limecli.batch.fingerprint import check_settings, forget_settings, settings_path, write_settings
+from limecli.batch.lock import check_unlocked, open_locked
+from limecli.batch.resume import check_head, csv_key, scan
 from limecli.errors import LimeCliError, ParameterError
 from limecli.explanation import SCHEMA_VERSION, Explanation
 from limecli.inputs.ref import InputRef
@@ -104,19 +106,35 @@ class StreamSink:
     def _put(self, text: str) -> None:
         # One write per record, then flush: a killed run leaves whole records
         # (at worst one trailing partial line, which a resume drops).
-        self.stream.write(text)
-        self.stream.flush()
+        try:
+            self.stream.write(text)
+            self.stream.flush()
+        except OSError as e:  # a full disk: exit 7 (on stdout, a gone reader stays a broken pipe)
+            if self.path is None:
+                raise
+            raise write_error(self.path, e) from e
 
     def write(self, kind: str, identity: dict[str, Any], result: Explanation | dict) -> None:
         self._put(render_record(self.fmt, result, first=self.count == 0))
         self.count += 1
 
     def close(self, complete: bool) -> None:
-        if self.fmt == "json":
-            self._put("\n]\n" if self.count else "]\n")
+        end = ("\n]\n" if self.count else "]\n") if self.fmt == "json" else ""
         if self.path is None:
+            if end:
+                self._put(end)
             return
-        self.stream.close()
+        try:
+            self.stream.write(end)
+            self.stream.close()
+        except OSError as e:  # a full disk at the end: nothing replaced, no temporary file left
+            with contextlib.suppress(OSError):
+                self.stream.close()
+            if self.atomic_tmp is not None:
+                self.atomic_tmp.unlink(missing_ok=True)
+            if complete:
+                raise write_error(self.path, e) from e
+            return
         if self.atomic_tmp is not None:
             if complete:
                 finish_atomic(self.atomic_tmp, self.path)
@@ -190,9 +208,17 @@ def _csv_error_row(record: dict[str, Any]) -> str:
     return _csv_line([row[c] for c in columns])
 
 
-def check_sink(fmt: str, output: Path | None, *, resume: bool = False) -> None:
-    """What :func:`open_sink` would refuse (ParameterError), checked without touching anything:
-    a caller can run this before any work."""
+def check_sink(
+    fmt: str,
+    output: Path | None,
+    *,
+    resume: bool = False,
+    settings: Mapping[str, Any] | None = None,
+) -> None:
+    """What :func:`open_sink` would refuse, checked without writing anything: a caller
+    can run this before any work. ParameterError (exit 2) for a format or folder that
+    cannot work, or a resume onto a file of another kind or written with other
+    ``settings``; OutputWriteError (exit 7) for a JSONL/CSV file another run is writing."""
     check_stream_format(fmt)
     if resume and (output is None or fmt not in RESUMABLE_FORMATS):
         raise ParameterError(
@@ -200,16 +226,44 @@ def check_sink(fmt: str, output: Path | None, *, resume: bool = False) -> None:
             "or 'output' FILE.csv",
             parameters=("resume", "output"),
         )
-    if output is not None:
-        folder = output.parent if str(output.parent) else Path(".")
-        if not folder.is_dir():
+    if output is None:
+        return
+    folder = output.parent if str(output.parent) else Path(".")
+    if not folder.is_dir():
+        raise ParameterError(
+            f"folder {folder} (of 'output') does not exist", parameters=("output",)
+        )
+    if fmt not in RESUMABLE_FORMATS:
+        return
+    if is_direct_target(output):
+        if resume:
             raise ParameterError(
-                f"folder {folder} (of 'output') does not exist", parameters=("output",)
+                f"'resume' needs a file as 'output', and {output} is not a regular file",
+                parameters=("resume", "output"),
             )
+        return
+    check_unlocked(output)
+    if resume and _size(output) > 0:
+        check_head(output, fmt, None if settings is None else settings.get("kind"), csv_columns())
+        if settings is not None:
+            check_settings(output, settings)
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except FileNotFoundError:
+        return 0
 
 
 def open_sink(
-    fmt: str, output: Path | None, *, resume: bool = False, kind: str | None = None
+    fmt: str,
+    output: Path | None,
+    *,
+    resume: bool = False,
+    kind: str | None = None,
+    settings: Mapping[str, Any] | None = None,
+    notes: Callable[[str], None] | None = None,
 ) -> tuple[StreamSink, set[str]]:
     """Open the output for a batch; with ``resume``, also the keys of inputs already done.
 
@@ -217,21 +271,69 @@ def open_sink(
     (:func:`check_sink`). Keys are those of
     :func:`~limecli.batch.resume.key_function` (``fmt``), which
     :func:`~limecli.batch.runner.run_batch` takes as ``key=``.
+
+    A JSONL/CSV file is locked while the sink is open (:mod:`limecli.batch.lock`), so
+    a second run on it is refused. ``settings``
+    (:func:`~limecli.batch.fingerprint.batch_settings`) are recorded beside it, and a
+    resume is refused if they differ from those recorded
+    (:mod:`limecli.batch.fingerprint`); ``notes`` hears of a resume that could not be
+    checked (nothing recorded).
     """
-    check_sink(fmt, output, resume=resume)
-    if output is None:
+    check_sink(fmt, output, resume=resume, settings=settings)
+    if output is None or means_stdout(output):
         return StreamSink(fmt, sys.stdout), set()
-    folder = output.parent if str(output.parent) else Path(".")
     if fmt not in RESUMABLE_FORMATS:
         # Not appendable: stream into a temporary file, renamed when complete.
-        fd, tmp = tempfile.mkstemp(prefix=f".{output.name}.", suffix=".tmp", dir=folder)
+        fd, tmp = make_temp(output)  # a short name if need be; a device's goes elsewhere
         tmp_stream: IO[str] = os.fdopen(fd, "w", encoding="utf-8", newline="")
-        return StreamSink(fmt, tmp_stream, path=output, atomic_tmp=Path(tmp)), set()
+        return StreamSink(fmt, tmp_stream, path=output, atomic_tmp=tmp), set()
+    if is_direct_target(output):
+        # A device or FIFO (/dev/null): written straight through, never created or locked.
+        try:
+            fd = os.open(output, os.O_WRONLY | os.O_APPEND)
+        except OSError as e:
+            raise write_error(output, e) from e
+        return StreamSink(fmt, os.fdopen(fd, "a", encoding="utf-8", newline=""), path=output), set()
+    fd = open_locked(output)
+    try:
+        done, header = _prepare(fd, fmt, output, resume, kind, settings, notes)
+    except BaseException:
+        os.close(fd)
+        raise
+    stream = os.fdopen(fd, "a", encoding="utf-8", newline="")
+    return StreamSink(fmt, stream, header=header, path=output), done
+
+
+def _prepare(
+    fd: int,
+    fmt: str,
+    output: Path,
+    resume: bool,
+    kind: str | None,
+    settings: Mapping[str, Any] | None,
+    notes: Callable[[str], None] | None,
+) -> tuple[set[str], bool]:
+    """Under the lock: check and scan a file to resume, or empty it; record the settings.
+    Returns the inputs already done and whether a CSV header is due."""
     done: set[str] = set()
     header = True
-    if resume and output.exists() and output.stat().st_size > 0:
+    checked = False
+    if resume and os.fstat(fd).st_size > 0:
+        # Again, now that the file is ours: another run may have rewritten it meanwhile.
+        checked = settings is not None and check_settings(output, settings)
         done = scan(output, fmt, kind, csv_columns())
         header = False
-    mode = "a" if resume else "w"
-    stream = open(output, mode, encoding="utf-8", newline="")  # noqa: SIM115 - closed by the sink
-    return StreamSink(fmt, stream, header=header, path=output), done
+        if settings is not None and not checked and notes is not None:
+            notes(
+                f"{output} has no record of the settings it was written with "
+                f"({settings_path(output).name}; written by an older limecli?): "
+                "resumed without checking them"
+            )
+    elif not resume:
+        os.ftruncate(fd, 0)
+    if settings is None:
+        if not resume:
+            forget_settings(output)  # it would describe records no longer there
+    elif not checked:
+        write_settings(output, settings)
+    return done, header

@@ -14,6 +14,7 @@ from limecli.batch import (
     BatchInput,
     BatchReport,
     ChunkTask,
+    batch_settings,
     check_executor_options,
     check_sink,
     key_function,
@@ -77,13 +78,15 @@ def run_cli_batch(
     seed: int | None,
     quiet: bool,
     chunk_size: int = DEFAULT_CHUNK_SIZE,
+    settings: dict[str, Any] | None = None,
 ) -> BatchReport:
     """A batch from the command line; raises :class:`BatchInputsFailed` (exit 6) if inputs failed.
 
     ``fmt`` is already resolved (``jsonl``, ``csv``, ``json`` or ``table``;
     anything else is refused before any work).
     """
-    sink, done = open_sink(fmt, output, resume=resume, kind=kind)
+    notes = functools.partial(note, quiet)
+    sink, done = open_sink(fmt, output, resume=resume, kind=kind, settings=settings, notes=notes)
     if resume:
         note(quiet, f"resuming {output}: {len(done)} input(s) already there are skipped")
     remaining = None if total is None else max(total - len(done), 0)
@@ -124,8 +127,19 @@ def check_batch(output: Output, batch: Batch) -> str:
     without a JSONL/CSV file, --jobs 0, ...); the format the batch will write."""
     fmt = resolve_format(output.fmt, output.output)
     check_executor_options(batch.jobs, batch.backend, batch.scheduler)
-    check_sink(fmt, output.output, resume=batch.resume)
+    check_sink(fmt, output.output, resume=batch.resume, settings=run_settings(output.output))
     return fmt
+
+
+def run_settings(output: Path | None) -> dict[str, Any] | None:
+    """What the running command's records depend on, kept beside its -o file and checked
+    by --resume (limecli.batch.fingerprint); None without an output file."""
+    import click
+
+    ctx = click.get_current_context(silent=True)
+    if output is None or ctx is None or ctx.command.name is None:
+        return None
+    return batch_settings(ctx.command.name, ctx.params)
 
 
 def run_job(
@@ -147,4 +161,5 @@ def run_job(
         seed=seed,
         quiet=output.quiet,
         chunk_size=job.chunk_size,
+        settings=run_settings(output.output),
     )
