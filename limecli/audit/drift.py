@@ -49,10 +49,15 @@ def load_baseline(path: str | Path) -> list[dict[str, Any]]:
     """The explanation records of a baseline file (JSONL or JSON; error records left out)."""
     from limecli.summary import read_records
 
+    _check_json_file(Path(path))
     try:
         records = [r for r in read_records([path]) if "labels" in r]
     except InputDataError as e:
         raise InputDataError(f"baseline: {e}") from e
+    except UnicodeDecodeError as e:
+        raise InputDataError(
+            f"baseline {path} is not JSON: it is not UTF-8 text (byte {e.start})"
+        ) from e
     for number, record in enumerate(records, start=1):
         try:
             Explanation.from_dict(record)
@@ -64,6 +69,30 @@ def load_baseline(path: str | Path) -> list[dict[str, Any]]:
     if not records:
         raise InputDataError(f"baseline {path} holds no explanations")
     return records
+
+
+#: First bytes of the compressed files a baseline is sometimes stored as.
+_COMPRESSED = {
+    b"\x1f\x8b": "gzip",
+    b"BZh": "bzip2",
+    b"\xfd7zXZ\x00": "xz",
+    b"\x28\xb5\x2f\xfd": "zstd",
+}
+
+
+def _check_json_file(path: Path) -> None:
+    """InputDataError for a baseline that is compressed or binary, named as such."""
+    if not path.is_file():
+        return  # read_records names what is missing
+    with open(path, "rb") as handle:
+        head = handle.read(1 << 12)
+    for magic, what in _COMPRESSED.items():
+        if head.startswith(magic):
+            raise InputDataError(
+                f"baseline {path} is not JSON: it is {what}-compressed; decompress it first"
+            )
+    if b"\x00" in head:
+        raise InputDataError(f"baseline {path} is not JSON: it is a binary file")
 
 
 def read_baselines(policy: Policy) -> dict[str, Any]:

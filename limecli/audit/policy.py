@@ -11,11 +11,11 @@ See the README, "limecli audit", for the whole format.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from limecli.audit.patterns import FeatureSet, check_pattern, read_feature_set
 from limecli.audit.toml_schema import Checker, Table
 from limecli.audit.where import RowFilter, read_row_filter, read_row_spec
 from limecli.config import DISCRETIZERS as CONFIG_DISCRETIZERS
@@ -23,6 +23,7 @@ from limecli.config import FEATURE_SELECTIONS, SEGMENTERS
 from limecli.errors import ParameterError
 from limecli.stability import BLOCKS
 from limecli.uncertainty import AUTO_FEATURES_CAP
+from limecli.validation import check_sample_memory
 
 KINDS = ("tabular", "text", "image")
 SEVERITIES = ("error", "warning")
@@ -43,34 +44,15 @@ DISCRETIZERS = (*CONFIG_DISCRETIZERS, "none")
 STABILITY_MIN_SAMPLES = 5 * BLOCKS
 
 
+#: Largest policy file read (a policy is a page of TOML).
+MAX_POLICY_BYTES = 1024**2
+
+
 class PolicyError(ParameterError):
     """The policy file cannot be read or breaks the format (exit code 2)."""
 
 
 # -- the checked policy ------------------------------------------------------------------------
-@dataclass
-class FeatureSet:
-    """Features named exactly and/or matched by regular expressions (``re.search``)."""
-
-    names: list[str]
-    patterns: list[re.Pattern[str]]
-    ignore_case: bool = False
-
-    def matches(self, feature: Any) -> bool:
-        text = str(feature)
-        if self.ignore_case:
-            folded = text.casefold()
-            if any(folded == n.casefold() for n in self.names):
-                return True
-        elif text in self.names:
-            return True
-        return any(p.search(text) for p in self.patterns)
-
-    def describe(self) -> str:
-        parts = [repr(n) for n in self.names] + [f"/{p.pattern}/" for p in self.patterns]
-        return ", ".join(parts)
-
-
 @dataclass
 class Rule:
     """One rule: common fields plus the type's own settings in ``options``."""
@@ -131,17 +113,25 @@ def load_policy(path: str | Path) -> Policy:
     if path.is_dir():
         raise PolicyError(f"{path} is a folder, not a policy file")
     try:
-        raw = path.read_bytes()
+        with open(path, "rb") as handle:
+            raw = handle.read(MAX_POLICY_BYTES + 1)  # /dev/zero or a stream: never whole
+        if b"\x00" in raw:
+            raise PolicyError(f"{path} is binary (it holds NUL bytes): is it a policy file?")
+        if len(raw) > MAX_POLICY_BYTES:
+            raise PolicyError(f"{path} is over 1 MiB: is it a policy file?")
         text = raw.decode("utf-8")
     except OSError as e:
         raise PolicyError(f"cannot read policy file {path}: {e.strerror or e}") from e
     except UnicodeDecodeError as e:
         raise PolicyError(f"{path} is not UTF-8 text (byte {e.start}): is it a policy file?") from e
     try:
-        document = tomllib.loads(text)
+        return parse_policy(tomllib.loads(text), path, text)
     except tomllib.TOMLDecodeError as e:
         raise PolicyError(f"{path} is not valid TOML: {e}") from None
-    return parse_policy(document, path, text)
+    except RecursionError:  # the parser recurses per level of nesting; policies use a few
+        raise PolicyError(
+            f"{path} nests arrays or tables too deeply: is it a policy file?"
+        ) from None
 
 
 def parse_policy(document: dict[str, Any], path: Path, text: str = "") -> Policy:
@@ -226,6 +216,12 @@ def _explainer_settings(table: Table, kind: str) -> dict[str, Any]:
     }
     if out["jobs"] == 0:
         table.checker.fail("explainer.jobs", "expected a positive number of processes, or -1")
+    try:  # a bound for any input (one feature), as the explainers check it: before any work
+        check_sample_memory(out["num_samples"], 1)
+    except ParameterError as e:
+        table.checker.fail(
+            "explainer.num_samples", str(e).replace("The 'num_samples' parameter ", "")
+        )
     if kind == "tabular":
         out["discretizer"] = table.choice("discretizer", DISCRETIZERS) or "quartile"
         out["sample_around_instance"] = table.boolean("sample_around_instance", False)
@@ -253,7 +249,7 @@ def _rule(table: Table, index: int, kind: str, settings: dict[str, Any]) -> Rule
     options: dict[str, Any] = {}
     num_features: int | str = settings["num_features"]
     if rule_type in ("forbidden_features", "required_features"):
-        options["features"] = _feature_set(table, required=True)
+        options["features"] = read_feature_set(table, required=True)
         options["top_k"] = _top_k(table, num_features)
         if rule_type == "forbidden_features":
             options["max_fraction"] = table.fraction("max_fraction", 0.0)
@@ -262,6 +258,7 @@ def _rule(table: Table, index: int, kind: str, settings: dict[str, Any]) -> Rule
     elif rule_type == "weight_bounds":
         feature = table.string("feature")
         pattern = table.regex("pattern")
+        check_pattern(table, "pattern", pattern)
         if (feature is None) == (pattern is None):
             table.checker.fail(
                 f"{table.where}.feature",
@@ -332,20 +329,6 @@ def _rule(table: Table, index: int, kind: str, settings: dict[str, Any]) -> Rule
         where=where,
         options=options,
     )
-
-
-def _feature_set(table: Table, *, required: bool) -> FeatureSet:
-    names = table.string_list("features") or []
-    patterns = table.regex_list("patterns")
-    ignore_case = table.boolean("ignore_case", False)
-    if required and not names and not patterns:
-        table.checker.fail(
-            f"{table.where}.features",
-            "name at least one feature (features = [...]) or regex (patterns = [...])",
-        )
-    if ignore_case:
-        patterns = [re.compile(p.pattern, p.flags | re.IGNORECASE) for p in patterns]
-    return FeatureSet(names, patterns, ignore_case)
 
 
 def _top_k(table: Table, num_features: int | str) -> int:

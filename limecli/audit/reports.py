@@ -15,6 +15,7 @@ from xml.etree import ElementTree as ET
 
 from limecli.audit.items import FAILED, PASSED, SKIPPED, Offender, RuleResult, describe_input
 from limecli.jsonable import jsonable
+from limecli.render.terminal import json_printable, printable
 
 if TYPE_CHECKING:
     from limecli.audit import AuditResult
@@ -45,7 +46,9 @@ def _features_text(offender: Offender, limit: int = 5) -> str:
 
 # -- JSON ----------------------------------------------------------------------------------------
 def render_json(result: AuditResult) -> str:
-    return json.dumps(jsonable(result.to_dict()), indent=2, ensure_ascii=False) + "\n"
+    return (
+        json_printable(json.dumps(jsonable(result.to_dict()), indent=2, ensure_ascii=False)) + "\n"
+    )
 
 
 # -- terminal ------------------------------------------------------------------------------------
@@ -68,8 +71,9 @@ def render_table(
     )
 
     def line(text: str, style: str = "") -> None:
-        # Whole lines, never wrapped mid-word: they are read in CI logs and grepped.
-        console.print(Text(text, style=style), soft_wrap=True)
+        # Whole lines, never wrapped mid-word: they are read in CI logs and grepped. Names
+        # from the policy or the data may hold control characters: escaped (printable).
+        console.print(Text(printable(text), style=style), soft_wrap=True)
 
     policy = result.policy
     line(f"audit {policy.path}  ·  model {policy.model}")
@@ -92,7 +96,7 @@ def render_table(
         mark = outcome(r)
         table.add_row(
             Text(mark, style=styles[mark]),
-            r.rule.id,
+            Text(printable(r.rule.id)),  # Text: a [tag] in an id is no markup
             r.rule.type,
             r.rule.severity,
             str(r.checked),
@@ -162,10 +166,21 @@ def render_junit(result: AuditResult) -> str:
             out = ET.SubElement(case, "system-out")
             prefix = "WARNING (severity warning, not failing the build): " if r.failed else ""
             out.text = prefix + r.message + ("\n" + body if body else "")
+    _printable_tree(suites)
     ET.indent(suites)
     return (
         '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(suites, encoding="unicode") + "\n"
     )
+
+
+def _printable_tree(root: ET.Element) -> None:
+    """Every text and attribute with control characters escaped: XML 1.0 forbids most of
+    them (a parser refuses the whole report), and the report may be read on a terminal."""
+    for element in root.iter():
+        if element.text:
+            element.text = printable(element.text)
+        for key, value in list(element.attrib.items()):
+            element.set(key, printable(value))
 
 
 def _offenders_text(r: RuleResult) -> str:
@@ -182,8 +197,9 @@ def _offenders_text(r: RuleResult) -> str:
 
 # -- Markdown ------------------------------------------------------------------------------------
 def _md(text: Any) -> str:
-    """A table cell: pipes escaped, newlines flattened, HTML-ish characters neutralised."""
-    value = str(text).replace("\\", "\\\\").replace("|", "\\|")
+    """A table cell: pipes escaped, newlines flattened, HTML-ish characters neutralised,
+    control characters escaped."""
+    value = printable(text).replace("\\", "\\\\").replace("|", "\\|")
     value = value.replace("<", "&lt;").replace(">", "&gt;").replace("`", "'")
     return " ".join(value.split())
 

@@ -49,7 +49,8 @@ from limecli.audit.items import (
     top_features,
     where_label,
 )
-from limecli.audit.policy import FeatureSet, Policy, Rule
+from limecli.audit.patterns import FeatureSet, PatternTimeout
+from limecli.audit.policy import Policy, Rule
 from limecli.audit.uncertainty import FLAT_REASON, evaluate_flat, evaluate_stability, flat_note
 from limecli.errors import ParameterError
 
@@ -76,27 +77,32 @@ def evaluate_rules(
                 )
             )
             continue
-        if rule.type == "forbidden_features":
-            results.append(_forbidden(rule, chosen))
-        elif rule.type == "required_features":
-            results.append(_required(rule, chosen))
-        elif rule.type == "weight_bounds":
-            results.append(_weight_bounds(rule, chosen))
-        elif rule.type == "min_fidelity":
-            results.append(_min_fidelity(rule, chosen))
-        elif rule.type == "stability":
-            results.append(evaluate_stability(rule, chosen))
-        elif rule.type == "flat_outputs":
-            results.append(evaluate_flat(rule, chosen))
-        else:
-            baseline = (baselines or {}).get(rule.id)
-            if baseline is None:
-                results.append(
-                    RuleResult(rule, SKIPPED, 0, f"no baseline file {rule.options['baseline']}")
-                )
-            else:
-                results.append(evaluate_drift(rule, chosen, baseline))
+        try:
+            results.append(_evaluate(rule, chosen, baselines))
+        except PatternTimeout as e:  # say which rule's pattern it was
+            raise PatternTimeout(f"{policy.path}: {rule.where_path}: {e}") from None
     return results
+
+
+def _evaluate(
+    rule: Rule, chosen: Sequence[AuditItem], baselines: dict[str, Any] | None
+) -> RuleResult:
+    if rule.type == "forbidden_features":
+        return _forbidden(rule, chosen)
+    if rule.type == "required_features":
+        return _required(rule, chosen)
+    if rule.type == "weight_bounds":
+        return _weight_bounds(rule, chosen)
+    if rule.type == "min_fidelity":
+        return _min_fidelity(rule, chosen)
+    if rule.type == "stability":
+        return evaluate_stability(rule, chosen)
+    if rule.type == "flat_outputs":
+        return evaluate_flat(rule, chosen)
+    baseline = (baselines or {}).get(rule.id)
+    if baseline is None:
+        return RuleResult(rule, SKIPPED, 0, f"no baseline file {rule.options['baseline']}")
+    return evaluate_drift(rule, chosen, baseline)
 
 
 def _forbidden(rule: Rule, items: Sequence[AuditItem]) -> RuleResult:

@@ -9,6 +9,7 @@ from typing import Any
 
 from limecli.inputs.ref import InputRef
 from limecli.jsonable import jsonable
+from limecli.render.terminal import printable
 from limecli.summary import Summary
 
 FEATURE_COLUMNS = [
@@ -124,7 +125,7 @@ def render_summary_table(
             style = "green" if f.mean_weight >= 0 else "red"
             table.add_row(
                 str(rank),
-                Text(f.feature),
+                Text(printable(f.feature)),
                 f"{f.mean_abs_weight:.4f}",
                 Text(f"{f.mean_weight:+.4f}", style=style),
                 f"{f.top_k:.0%}",
@@ -147,7 +148,11 @@ def render_summary_table(
         table.add_column("Coverage", justify="right")
         for p in summary.picks:
             table.add_row(
-                str(p.rank), _where(p.input), p.label, f"{p.gain:.1%}", f"{p.coverage:.1%}"
+                str(p.rank),
+                Text(printable(_where(p.input))),  # Text: no [markup] in a name is parsed
+                Text(printable(p.label)),
+                f"{p.gain:.1%}",
+                f"{p.coverage:.1%}",
             )
         console.print(table)
     return buffer.getvalue()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import io
+import re
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -18,6 +19,33 @@ BAR_WIDTH = 24
 MIN_BAR_WIDTH = 6
 #: Written next to a weight whose 95% interval contains 0 (not colour alone).
 COULD_BE_ZERO = "could be 0"
+
+#: What a name from the data (a column, a class, a file name) must not bring to a terminal:
+#: C0 and C1 control characters but newline and tab (ESC starts the sequences that recolour,
+#: move the cursor or retitle the window), DEL, the bidirectional overrides that reorder
+#: what is shown, lone surrogates (undecodable file names) and the two non-characters that
+#: XML forbids.
+UNPRINTABLE = re.compile(
+    "[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff\ufffe\uffff]"
+)
+
+
+def printable(text: Any) -> str:
+    """``text`` with the characters of :data:`UNPRINTABLE` written as escapes (``\\x1b``)."""
+    value = str(text)
+    if not UNPRINTABLE.search(value):
+        return value
+    return UNPRINTABLE.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), value)
+
+
+def json_printable(dumped: str) -> str:
+    """JSON text (``json.dumps(..., ensure_ascii=False)``) with the characters of
+    :data:`UNPRINTABLE` it leaves raw (C1 controls, DEL, bidirectional overrides, lone
+    surrogates) written as ``\\uXXXX`` escapes: the same JSON values, safe on a terminal."""
+    if not UNPRINTABLE.search(dumped):
+        return dumped
+    return UNPRINTABLE.sub(lambda m: f"\\u{ord(m.group()):04x}", dumped)
+
 
 #: Extra views per kind, drawn under each label's table: "module:function",
 #: function(explanation, label) -> list of rich renderables.
@@ -76,7 +104,7 @@ def _title(explanation: Explanation) -> str:
     at = f" row {where}" if where is not None else ""
     model = explanation.meta.get("model")
     by = f"  ·  model {model}" if model else ""
-    return f"{explanation.kind} explanation of {source}{at}{by}"
+    return printable(f"{explanation.kind} explanation of {source}{at}{by}")
 
 
 def _prediction_line(explanation: Explanation) -> Any:
@@ -87,9 +115,9 @@ def _prediction_line(explanation: Explanation) -> Any:
         return Text.assemble("Prediction: ", (_num(prediction["value"]), "bold"))
     probs = sorted(prediction["probabilities"].items(), key=lambda kv: -kv[1])
     head, *rest = probs
-    text = Text.assemble("Prediction: ", (f"{head[0]} {head[1]:.2f}", "bold"))
+    text = Text.assemble("Prediction: ", (f"{printable(head[0])} {head[1]:.2f}", "bold"))
     if rest:
-        shown = ", ".join(f"{name} {p:.2f}" for name, p in rest[:4])
+        shown = ", ".join(f"{printable(name)} {p:.2f}" for name, p in rest[:4])
         more = ", ..." if len(rest) > 4 else ""
         text.append(f"  ({shown}{more})", style="dim")
     return text
@@ -214,10 +242,10 @@ def _weights_table(explanation: Explanation, label: LabelExplanation, bar_width:
             # The words are the marker (the dimming only repeats them); a weak weight has a
             # short bar, so they rarely widen the column.
             bar.append(f" {COULD_BE_ZERO}", style="bold")
-        row: list[Any] = [str(rank), Text(str(feat.name))]
+        row: list[Any] = [str(rank), Text(printable(feat.name))]
         if explanation.kind == "tabular":
             # A tabular value of None is a missing cell.
-            row.append(Text("missing" if feat.value is None else _value(feat.value)))
+            row.append(Text("missing" if feat.value is None else printable(_value(feat.value))))
         row.append(Text(f"{feat.weight:+.4f}", style=style))
         if with_ci:
             low, high = feat.extra.get("ci95", (float("nan"), float("nan")))

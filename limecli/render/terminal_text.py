@@ -9,11 +9,10 @@ still says which words were explained and in which direction.
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
-from limecli.render.terminal import COULD_BE_ZERO, OPPOSE, SUPPORT, could_be_zero
+from limecli.render.terminal import COULD_BE_ZERO, OPPOSE, SUPPORT, UNPRINTABLE, could_be_zero
 
 if TYPE_CHECKING:
     from limecli.explanation import Explanation, LabelExplanation
@@ -107,13 +106,8 @@ def _style(weight: float, scale: float) -> str:
 
 
 def _printable(s: str) -> str:
-    """Control characters would move the cursor or restyle the terminal: drop or blank them."""
-    if s.isprintable():
+    """Control characters would move the cursor or restyle the terminal: blank them (one
+    space each, so the words stay where their positions say), and drop carriage returns."""
+    if not UNPRINTABLE.search(s):
         return s
-    out = []
-    for ch in s:
-        if ch in "\n\t" or unicodedata.category(ch) != "Cc":
-            out.append(ch)
-        elif ch != "\r":
-            out.append(" ")
-    return "".join(out)
+    return UNPRINTABLE.sub(lambda m: "" if m.group() == "\r" else " ", s)
