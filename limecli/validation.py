@@ -141,7 +141,8 @@ def check_sample_memory(
     if samples + calls <= limit:
         return
     of = f" of {width:,} features" if width > 1 else ""
-    part, lower, parameters = "", "lower it", ("num_samples",)
+    part, lower = "", "lower it"
+    parameters: tuple[str, ...] = ("num_samples",)
     if calls > samples:  # mostly the model's batches (large images): say which knob helps
         part = f" ({format_size(calls)} of it for model calls of {int(batch):,} inputs)"
         lower, parameters = "lower it or 'batch_size'", ("num_samples", "batch_size")
