@@ -24,6 +24,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import stat
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -115,22 +116,34 @@ def file_token(value: Any) -> Any:
     if value is None or str(value) == "-":
         return _plain(value)
     text = str(value)
-    if os.path.exists(text):
+    if _hashable(text):
         return f"sha256:{_digest(text)}"
     script, colon, function = text.rpartition(":")
-    if colon and script and os.path.isfile(script):
+    if colon and script and _hashable(script):
         return f"sha256:{_digest(script)}:{function}"
-    return text  # a module entrypoint (package.module:fn): by name
+    # A module entrypoint (package.module:fn), or a device or FIFO (/dev/stdin: reading it
+    # here would take what the run needs, /dev/zero never ends): by name.
+    return text
+
+
+def _hashable(path: str) -> bool:
+    try:
+        mode = os.stat(path).st_mode
+    except (OSError, ValueError):
+        return False
+    return stat.S_ISREG(mode) or stat.S_ISDIR(mode)
 
 
 def _digest(path: str) -> str:
     if os.path.isdir(path):
-        # A model folder (MLflow): every file by relative name and content.
+        # A model folder (MLflow): every regular file by relative name and content.
         outer = hashlib.sha256()
-        for folder, dirs, files in sorted(os.walk(path)):
+        for folder, dirs, files in os.walk(path):
             dirs[:] = sorted(d for d in dirs if d != "__pycache__")
             for name in sorted(files):
                 full = os.path.join(folder, name)
+                if not os.path.isfile(full):
+                    continue
                 outer.update(os.path.relpath(full, path).encode("utf-8", "surrogateescape"))
                 outer.update(_digest(full).encode())
         return outer.hexdigest()

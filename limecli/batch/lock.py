@@ -5,15 +5,20 @@ records, and both would exit 0. The lock is taken on the output file (no
 lock file to leave behind); the kernel drops it when the file is closed or
 the process dies, a ``kill -9`` included, so a crashed run never blocks the
 next one. Only regular files are locked: a device or a FIFO (``/dev/null``)
-is shared by nature.
+is shared by nature. Where there is no ``flock`` (Windows), nothing is locked.
 """
 
 from __future__ import annotations
 
-import fcntl
 import os
 import stat
+import time
 from pathlib import Path
+
+try:
+    import fcntl
+except ImportError:  # Windows
+    fcntl = None  # type: ignore[assignment]
 
 from limecli.atomic import write_error
 from limecli.errors import OutputWriteError
@@ -31,6 +36,8 @@ def check_unlocked(path: Path) -> None:
     """Refuse (:class:`OutputWriteError`, exit 7), without waiting and without writing,
     an existing output that another run holds; a look only, the lock is taken by
     :func:`open_locked`."""
+    if fcntl is None:
+        return
     try:
         if not stat.S_ISREG(os.stat(path).st_mode):
             return
@@ -38,7 +45,9 @@ def check_unlocked(path: Path) -> None:
     except OSError:
         return  # missing or unreadable: nothing to look at
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        # Shared: two runs looking at once do not see each other, only a writer's
+        # exclusive lock stands in the way.
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
     except BlockingIOError:
         raise busy_error(path) from None
     finally:
@@ -54,12 +63,26 @@ def open_locked(path: Path) -> int:
     except OSError as e:
         raise write_error(path, e) from e
     try:
-        if stat.S_ISREG(os.fstat(fd).st_mode):
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        os.close(fd)
-        raise busy_error(path) from None
+        if fcntl is not None and stat.S_ISREG(os.fstat(fd).st_mode):
+            _lock(fd, path)
     except BaseException:
         os.close(fd)
         raise
     return fd
+
+
+#: How long a lock is tried for: another run's look (:func:`check_unlocked`) holds it
+#: for microseconds, a writer for its whole run.
+PATIENCE = 0.5
+
+
+def _lock(fd: int, path: Path) -> None:
+    deadline = time.monotonic() + PATIENCE
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return
+        except BlockingIOError:
+            if time.monotonic() > deadline:
+                raise busy_error(path) from None
+            time.sleep(0.02)
