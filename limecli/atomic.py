@@ -22,6 +22,8 @@ from limecli.errors import OutputWriteError, ParameterError
 
 #: Paths that name the process's own stdout: written directly, never replaced.
 STDOUT_NAMES = ("-", "/dev/stdout", "/dev/fd/1", "/proc/self/fd/1")
+#: Names of open file descriptors (the process's own, through /dev or /proc).
+_DESCRIPTOR = re.compile(r"^/dev/(stdin|stdout|stderr|fd/\d+)$|^/proc/(self|\d+)/fd/\d+$")
 #: Longest file name when the file system does not say (Linux, macOS, Windows).
 _NAME_MAX = 255
 #: Why a write failed, by errno: what a user can act on.
@@ -43,6 +45,13 @@ def means_stdout(path: str | Path) -> bool:
     return str(path) in STDOUT_NAMES
 
 
+def is_descriptor_name(path: str | Path) -> bool:
+    """Whether ``path`` names an open file descriptor (``-``, ``/dev/stderr``, ``/dev/fd/3``,
+    ``/proc/self/fd/3``): written through, never resolved or replaced, even when the
+    descriptor is a regular file (a shell's ``2>log``)."""
+    return means_stdout(path) or bool(_DESCRIPTOR.match(str(path)))
+
+
 def write_error(path: str | Path, error: OSError) -> OutputWriteError:
     """The OutputWriteError (exit 7) for an OSError met while writing ``path``."""
     if isinstance(error, OutputWriteError):
@@ -62,13 +71,13 @@ def output_target(path: str | Path) -> Path:
         is_link = stat.S_ISLNK(os.lstat(path).st_mode)
     except OSError:  # nothing there yet, or a name too long: writing says why
         return path
-    return Path(os.path.realpath(path)) if is_link and not means_stdout(path) else path
+    return Path(os.path.realpath(path)) if is_link and not is_descriptor_name(path) else path
 
 
 def is_direct_target(path: str | Path) -> bool:
     """Whether ``path`` is written in place rather than replaced: stdout, or an existing
     device, FIFO or socket (anything but a regular file or a folder)."""
-    if means_stdout(path):
+    if is_descriptor_name(path):
         return True
     try:
         mode = os.stat(path).st_mode
@@ -158,7 +167,9 @@ def check_writable(path: str | Path, *, append: bool = False) -> None:
         raise write_error(path, e) from e
     if mode is not None and stat.S_ISDIR(mode):
         raise OutputWriteError(f"cannot write {path}: it is a folder")
-    if mode is not None and not stat.S_ISREG(mode):
+    if is_descriptor_name(target) and mode is None:
+        raise OutputWriteError(f"cannot write {path}: no such open file descriptor")
+    if mode is not None and (is_descriptor_name(target) or not stat.S_ISREG(mode)):
         if not os.access(target, os.W_OK):
             raise write_error(path, PermissionError(errno.EACCES, "permission denied"))
         return
@@ -288,8 +299,8 @@ def check_overwrite(path: str | Path, *, force: bool = False) -> None:
     """Refuse (ParameterError, exit 2) to replace an existing file limecli did not write
     (a symlink: the file it points to). Devices, FIFOs and stdout have nothing to lose."""
     path = Path(path)
-    if force or means_stdout(path):
-        return
+    if force or is_descriptor_name(path):
+        return  # written through (appended to), not replaced
     try:
         mode = os.stat(path).st_mode  # a symlink: what it points to
     except OSError:
