@@ -103,7 +103,9 @@ def _command(files: dict[str, Path], function: str, *args: object) -> list[str]:
     ]
 
 
-def _start(files: dict[str, Path], function: str, *args: object, after: int = 0) -> Any:
+def _start(
+    files: dict[str, Path], function: str, *args: object, after: int = 0, session: bool = False
+) -> Any:
     log = files["dir"] / "calls.log"
     env = {**os.environ, "LIMECLI_TEST_LOG": str(log), "LIMECLI_TEST_AFTER": str(after)}
     return subprocess.Popen(
@@ -112,6 +114,7 @@ def _start(files: dict[str, Path], function: str, *args: object, after: int = 0)
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        start_new_session=session,  # its own process group, as a terminal's foreground job
     )
 
 
@@ -216,8 +219,12 @@ def test_sigterm_keeps_the_whole_records_of_a_serial_batch(files: dict[str, Path
     stdout, stderr = proc.communicate(timeout=60)
     assert proc.returncode == 143, stderr
     assert stdout == ""
-    _only_error_line(stderr, "terminated (SIGTERM)")
     records = _whole_records(out)
+    _only_error_line(
+        stderr,
+        f"terminated (SIGTERM); {out} keeps {len(records)} whole record(s): "
+        "rerun with --resume to go on",
+    )
     assert 1 <= len(records) < 16
     assert [r["input"]["row"] for r in records] == list(range(len(records)))
     assert all("error" not in r for r in records)
@@ -237,6 +244,21 @@ def test_sigterm_to_a_parallel_batch_stops_its_workers(files: dict[str, Path]) -
     _only_error_line(stderr, "terminated (SIGTERM)")
     assert _survivors(family, within=10) == []
     _whole_records(out)
+
+
+@needs_proc
+def test_ctrl_c_in_a_terminal_stops_a_parallel_batch_quietly(files: dict[str, Path]) -> None:
+    """A terminal sends SIGINT to the whole process group: workers leave it to the parent."""
+    out = files["dir"] / "out.jsonl"
+    proc = _start(files, "slow", *BATCH, "--jobs", "2", "-o", out, session=True)
+    _wait_for(lambda: len(set(_callers(files)) - {proc.pid}) >= 2, proc, "two busy workers")
+    family = list(_descendants(proc.pid))
+    os.killpg(proc.pid, signal.SIGINT)
+    stdout, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 130, stderr
+    assert stdout == ""
+    _only_error_line(stderr, "interrupted")
+    assert _survivors(family, within=10) == []
 
 
 # -- the parent killed outright ------------------------------------------------------------------

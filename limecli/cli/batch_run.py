@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from limecli.batch import (
     DEFAULT_CHUNK_SIZE,
+    RESUMABLE_FORMATS,
     BatchInput,
     BatchReport,
     ChunkTask,
@@ -23,6 +24,7 @@ from limecli.batch import (
 )
 from limecli.cli.options import current_flags, spell_flags
 from limecli.cli.output import note, resolve_format
+from limecli.cli.signals import note_stop
 from limecli.errors import BatchInputsFailed
 
 if TYPE_CHECKING:
@@ -92,6 +94,13 @@ def run_cli_batch(
     remaining = None if total is None else max(total - len(done), 0)
     complete = False
     progress = progress_bar(remaining, kind, enabled=not quiet)
+    written = len(done)
+
+    def advance(n: int) -> None:
+        nonlocal written
+        written += n
+        progress.advance(bar, n)
+
     try:
         with progress:
             bar = progress.add_task(kind, total=remaining)
@@ -107,10 +116,14 @@ def run_cli_batch(
                 scheduler=scheduler,
                 done=done,
                 key=key_function(fmt),
-                on_record=lambda n: progress.advance(bar, n),
+                on_record=advance,
                 spell=functools.partial(spell_flags, flags=current_flags()),
             )
         complete = True
+    except KeyboardInterrupt:  # Ctrl-C or SIGTERM: say what is kept, and how to go on
+        if output is not None and fmt in RESUMABLE_FORMATS and written:
+            note_stop(f"{output} keeps {written} whole record(s): rerun with --resume to go on")
+        raise
     finally:
         sink.close(complete)
     if report.failed:

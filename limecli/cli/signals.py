@@ -9,7 +9,8 @@ interrupt, see :mod:`limecli.model.guard`), which raises KeyboardInterrupt in
 the main thread. Outputs are finished or dropped as on Ctrl-C (a batch's
 stream keeps its whole records, an atomic file is not replaced), joblib stops
 the workers, and the command maps the interrupt to ``Error: terminated
-(SIGTERM)`` and exit 143 (:func:`stop_error`).
+(SIGTERM)`` and exit 143 (:func:`stop_error`; a batch adds what its output
+kept and that ``--resume`` goes on from there).
 
 A second SIGTERM while the run unwinds ends the process at once (exit 143).
 Once the command has returned (interpreter shutdown, the process pool's own
@@ -30,12 +31,14 @@ EXIT_INTERRUPTED = 130
 EXIT_TERMINATED = 143
 
 _terminated = False
+_note: str | None = None
 
 
 def install() -> None:
     """Handle SIGTERM like Ctrl-C for the rest of this process (the command line only)."""
-    global _terminated
+    global _terminated, _note
     _terminated = False
+    _note = None
     with contextlib.suppress(ValueError, OSError):  # not the main thread: leave it as it is
         signal.signal(signal.SIGTERM, _on_sigterm)
 
@@ -45,11 +48,21 @@ def terminated() -> bool:
     return _terminated
 
 
+def note_stop(note: str) -> None:
+    """What the user should know about a stopped run (e.g. what a batch kept): it ends the
+    ``Error:`` line of :func:`stop_error`."""
+    global _note
+    _note = note
+
+
 def stop_error() -> tuple[str, int]:
     """The ``Error:`` message and exit code of a run stopped by KeyboardInterrupt."""
+    global _note
+    note, _note = _note, None  # told once
+    message, code = "interrupted", EXIT_INTERRUPTED
     if _terminated:
-        return "terminated (SIGTERM)", EXIT_TERMINATED
-    return "interrupted", EXIT_INTERRUPTED
+        message, code = "terminated (SIGTERM)", EXIT_TERMINATED
+    return (f"{message}; {note}" if note else message), code
 
 
 def finishing() -> None:
