@@ -241,6 +241,13 @@ CASES = [
         "",
         {"shows": "[/x]ben\\x1b[31mign"},
     ),
+    Case(
+        "summary JSON: C1 controls in feature names",
+        summary({"mean concavity": "mean\x9b1m concavity"}, "--format", "json"),
+        0,
+        "",
+        {"shows": "mean\\u009b1m concavity"},
+    ),
     # -- audit reports
     Case(
         "audit table: ESC and markup in a rule id",

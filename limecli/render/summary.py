@@ -9,7 +9,7 @@ from typing import Any
 
 from limecli.inputs.ref import InputRef
 from limecli.jsonable import jsonable
-from limecli.render.terminal import printable
+from limecli.render.terminal import json_printable, printable
 from limecli.summary import Summary
 
 FEATURE_COLUMNS = [
@@ -37,7 +37,8 @@ def render_summary(
 ) -> str:
     """``limit`` (table only): show at most that many features per label (0: all)."""
     if fmt == "json":
-        return json.dumps(jsonable(summary.to_dict()), indent=2, ensure_ascii=False) + "\n"
+        dumped = json.dumps(jsonable(summary.to_dict()), indent=2, ensure_ascii=False)
+        return json_printable(dumped) + "\n"  # C1 controls as \u escapes: the same JSON
     if fmt == "csv":
         return render_summary_csv(summary)
     if fmt == "table":
