@@ -296,24 +296,28 @@ def test_a_worker_whose_parent_is_gone_ends_itself(tmp_path: Path) -> None:
 
 # -- a worker killed by its model ----------------------------------------------------------------
 def test_a_crashed_worker_becomes_error_records_and_the_batch_goes_on(
-    files: dict[str, Path],
+    run_cli: Any, files: dict[str, Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     crashed = files["dir"] / "crashed.jsonl"
-    rows = ("--rows", "0:10", "--independent-samples")  # chunks of 8: both crashes in the first
+    rows = ("--rows", "0:8", "--independent-samples")  # one chunk (8 rows), crashes in rows 3, 5
     done = _run(files, "crashy", *rows, "--jobs", "2", "-o", crashed)
     assert done.returncode == 6, done.stderr
-    _only_error_line(done.stderr, "2 of 10 input(s) failed")
+    _only_error_line(done.stderr, "2 of 8 input(s) failed")
     records = _whole_records(crashed)
-    assert [r["input"]["row"] for r in records] == list(range(10))
+    assert [r["input"]["row"] for r in records] == list(range(8))
     assert records[3]["error"] == {
         "type": "PredictorCallError",
         "message": "the model crashed the worker process (signal 11, SIGSEGV)",
         "exit_code": 5,
     }
     assert records[5]["error"]["message"] == "the model ended the worker process (exit code 3)"
-    # Every other input is explained as if nothing had happened (jobs 1, no crash).
+    # Every other input is explained as if nothing had happened (jobs 1, in this process).
     expected = files["dir"] / "expected.jsonl"
-    assert _run(files, "raises", *rows, "-o", expected).returncode == 6
+    monkeypatch.setenv("LIMECLI_TEST_LOG", str(files["dir"] / "calls.log"))
+    result = run_cli(
+        "tabular", f"{files['model']}:raises", files["data"], *FAST, *rows, "-o", expected
+    )
+    assert result.exit_code == 6, result.stderr
     same = [r for r in _whole_records(expected) if r["input"]["row"] not in (3, 5)]
     got = [r for r in records if r["input"]["row"] not in (3, 5)]
     for record in (*same, *got):
@@ -323,7 +327,7 @@ def test_a_crashed_worker_becomes_error_records_and_the_batch_goes_on(
 
 def test_a_model_that_crashes_every_worker_stops_the_batch(files: dict[str, Path]) -> None:
     out = files["dir"] / "out.jsonl"
-    done = _run(files, "always", *BATCH, "--jobs", "2", "-o", out)
+    done = _run(files, "always", "--rows", "0:8", "--independent-samples", "--jobs", "2", "-o", out)
     assert done.returncode == 5, done.stderr
     _only_error_line(done.stderr, "(signal 11, SIGSEGV) on each of the first 3 inputs")
     assert len(_whole_records(out)) <= 3

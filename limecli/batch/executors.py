@@ -158,13 +158,16 @@ class _LocalRun:
                 lost = list(in_flight)
                 in_flight.clear()
             for chunk in lost:
-                yield self._isolated(chunk)
+                yield self._isolated(chunk, guilty=len(lost) == 1)
 
-    def _isolated(self, chunk: list[BatchInput]) -> list[Any]:
-        """``work(chunk)`` alone in the pool; input by input if its worker dies."""
+    def _isolated(self, chunk: list[BatchInput], guilty: bool = False) -> list[Any]:
+        """``work(chunk)`` alone in the pool; input by input if its worker dies (``guilty``:
+        it was the only chunk in flight when a worker died, so go input by input at once)."""
         from joblib import Parallel, delayed
         from joblib.externals.loky.process_executor import TerminatedWorkerError
 
+        if guilty and len(chunk) > 1:
+            return [record for item in chunk for record in self._isolated([item])]
         try:
             (records,) = Parallel(n_jobs=self.jobs, batch_size=1, **self.kwargs)(
                 [delayed(self.work)(chunk)]
