@@ -135,6 +135,10 @@ def cli(debug: bool) -> None:
 
     Pickled models run code when loaded: only load models you trust.
     """
+    if debug:
+        from limecli.cli.signals import debug_crashes
+
+        debug_crashes()
 
 
 def main() -> None:

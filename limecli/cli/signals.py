@@ -32,15 +32,33 @@ EXIT_TERMINATED = 143
 
 _terminated = False
 _note: str | None = None
+_installed = False
 
 
 def install() -> None:
     """Handle SIGTERM like Ctrl-C for the rest of this process (the command line only)."""
-    global _terminated, _note
+    global _terminated, _note, _installed
     _terminated = False
     _note = None
     with contextlib.suppress(ValueError, OSError):  # not the main thread: leave it as it is
         signal.signal(signal.SIGTERM, _on_sigterm)
+        _installed = True
+
+
+def debug_crashes() -> None:
+    """``--debug``: a crash in native code (a segfault in a model) prints Python's traceback,
+    here and in batch workers (which otherwise turn it into an error record quietly).
+
+    Only in the command's own process (after :func:`install`): the environment it sets is
+    inherited by every process started later.
+    """
+    if not _installed:
+        return
+    import faulthandler
+
+    os.environ.setdefault("PYTHONFAULTHANDLER", "1")
+    with contextlib.suppress(Exception):  # no usable stderr: nothing to show it on
+        faulthandler.enable()
 
 
 def terminated() -> bool:
