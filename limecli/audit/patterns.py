@@ -8,9 +8,9 @@ long feature name (a text's word), and the audit would hang. Two guards:
   policy is refused (exit 2): it can be written without the nesting, or with
   the inner repeat possessive (``a++``) or atomic (``(?>a+)``), which never
   backtrack;
-* when rules run, :func:`search` gives one search :data:`SEARCH_SECONDS`
-  (an interval timer interrupts it, in the main thread where signals can be
-  used); past it, :class:`PatternTimeout`. This catches what the first guard
+* when rules run, :func:`search` gives one search :data:`SEARCH_SECONDS` of
+  CPU time (a profiling interval timer interrupts it, in the main thread
+  where signals can be used); past it, :class:`PatternTimeout`. This catches what the first guard
   cannot see, such as overlapping alternatives under a repeat (``(a|a)*b``).
 
 A linear-time engine (RE2) would need neither, but it is a compiled
@@ -32,7 +32,8 @@ from typing import Any
 from limecli.audit.toml_schema import Table
 from limecli.errors import ParameterError
 
-#: Longest one search of a feature name may take (seconds).
+#: Longest one search of a feature name may take (seconds of CPU time: a loaded machine
+#: does not make a good pattern fail).
 SEARCH_SECONDS = 1.0
 _REPEATS = ("MAX_REPEAT", "MIN_REPEAT")
 NESTED = (
@@ -157,14 +158,14 @@ def _children(name: str, av: Any, inside: bool) -> list[tuple[Any, bool]]:
 def search(pattern: re.Pattern[str], text: str, seconds: float = SEARCH_SECONDS) -> bool:
     """Whether ``pattern`` is found in ``text``; :class:`PatternTimeout` past ``seconds``.
 
-    The timer needs SIGALRM (Unix), the main thread, and no timer of someone
-    else's running; otherwise the search runs unguarded (the check when the
+    The timer needs SIGPROF (Unix), the main thread, and no profiling timer of
+    someone else's running; otherwise the search runs unguarded (the check when the
     policy is read still applies).
     """
     guarded = (
         hasattr(signal, "setitimer")
         and threading.current_thread() is threading.main_thread()
-        and signal.getitimer(signal.ITIMER_REAL)[0] == 0
+        and signal.getitimer(signal.ITIMER_PROF)[0] == 0
     )
     if not guarded:
         return pattern.search(text) is not None
@@ -173,19 +174,19 @@ def search(pattern: re.Pattern[str], text: str, seconds: float = SEARCH_SECONDS)
         raise _Expired
 
     # The re engine checks for signals as it backtracks, so the handler interrupts it.
-    previous = signal.signal(signal.SIGALRM, expire)
+    previous = signal.signal(signal.SIGPROF, expire)
     try:
-        signal.setitimer(signal.ITIMER_REAL, seconds)
+        signal.setitimer(signal.ITIMER_PROF, seconds)
         try:
             return pattern.search(text) is not None
         finally:
-            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.setitimer(signal.ITIMER_PROF, 0)
     except _Expired:
         shown = text if len(text) <= 40 else f"{text[:37]}..."
         raise PatternTimeout(
-            f"the pattern /{pattern.pattern}/ took over {seconds:g} s on the feature {shown!r} "
+            f"the pattern /{pattern.pattern}/ took over {seconds:g} s of CPU time on the feature {shown!r} "
             "(catastrophic backtracking: overlapping alternatives or repeats under a repeat); "
             "simplify it"
         ) from None
     finally:
-        signal.signal(signal.SIGALRM, previous if previous is not None else signal.SIG_DFL)
+        signal.signal(signal.SIGPROF, previous if previous is not None else signal.SIG_DFL)
