@@ -184,8 +184,9 @@ def search(pattern: re.Pattern[str], text: str, seconds: float = SEARCH_SECONDS)
     except _Expired:
         shown = text if len(text) <= 40 else f"{text[:37]}..."
         raise PatternTimeout(
-            f"the pattern /{pattern.pattern}/ took over {seconds:g} s of CPU time on the feature {shown!r} "
-            "(catastrophic backtracking: overlapping alternatives or repeats under a repeat); "
+            f"the pattern /{pattern.pattern}/ took over {seconds:g} s of CPU time on the feature "
+            f"{shown!r} (catastrophic backtracking: overlapping alternatives or repeats under a "
+            "repeat); "
             "simplify it"
         ) from None
     finally:
