@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import re
 
+import test_hostile_batches
+import test_hostile_bounds
 import test_hostile_csv
+import test_hostile_files
 import test_hostile_images
+import test_hostile_models
 import test_hostile_options
 import test_hostile_predictor
+import test_hostile_strings
 import test_hostile_text
 from conftest import ROOT
 
@@ -20,6 +25,11 @@ FAMILIES = [
     test_hostile_images,
     test_hostile_predictor,
     test_hostile_options,
+    test_hostile_files,
+    test_hostile_models,
+    test_hostile_batches,
+    test_hostile_bounds,
+    test_hostile_strings,
 ]
 
 
