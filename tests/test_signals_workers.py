@@ -7,6 +7,7 @@ cannot be tried in-process.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -172,12 +173,18 @@ def _alive(pid: int) -> bool:
 
 
 def _survivors(pids: list[int], within: float) -> list[int]:
+    """Which of ``pids`` still run after ``within`` seconds (those are then killed: a failed
+    test leaves nothing behind)."""
     deadline = time.monotonic() + within
     while True:
         alive = [p for p in pids if _alive(p)]
         if not alive or time.monotonic() > deadline:
-            return alive
+            break
         time.sleep(0.1)
+    for pid in alive:
+        with contextlib.suppress(OSError):
+            os.kill(pid, signal.SIGKILL)
+    return alive
 
 
 def _only_error_line(stderr: str, fragment: str) -> None:
@@ -279,14 +286,18 @@ def test_a_worker_whose_parent_is_gone_ends_itself(tmp_path: Path) -> None:
     """The watch thread alone (no prctl): a process whose parent ends, ends within a second."""
     script = tmp_path / "orphan.py"
     script.write_text(
-        "import os, sys, time\n"
+        "import os, time\n"
         "from limecli.batch import workers\n"
         "workers._kernel_kills_orphan = lambda: None\n"
+        "parent = os.getpid()\n"
         "if os.fork():\n"
         "    time.sleep(1)\n"
         "    os._exit(0)\n"
-        "workers.worker_setup(os.getppid())\n"
+        "workers.worker_setup(parent)\n"
         "print(os.getpid(), flush=True)\n"
+        "null = os.open(os.devnull, os.O_WRONLY)\n"
+        "os.dup2(null, 1)\n"
+        "os.dup2(null, 2)\n"
         "time.sleep(60)\n"
     )
     done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=60)
