@@ -87,8 +87,11 @@ def _serial(
 
 
 def _parallel(
-    jobs: int, work: Work, chunks: Iterator[list[BatchInput]], **backend_kwargs: Any
-) -> Iterator[list[Any]]:
+    jobs: int,
+    work: Callable[[list[BatchInput]], Any],
+    chunks: Iterator[list[BatchInput]],
+    **backend_kwargs: Any,
+) -> Iterator[Any]:
     from joblib import Parallel, delayed
 
     # return_as="generator": results come back in submission order as they
@@ -129,8 +132,10 @@ class _LocalRun:
     """One batch on local worker processes, going on when a worker dies under a chunk."""
 
     def __init__(self, jobs: int, work: Work, crashed: Crashed) -> None:
+        from limecli.batch.workers import WithWarnings
+
         self.jobs = jobs
-        self.work = work
+        self.work = WithWarnings(work)
         self.crashed = crashed
         self.kwargs = _worker_kwargs()
         self.explained = False  # some chunk came back: the model can run in a worker
@@ -148,10 +153,10 @@ class _LocalRun:
 
         while True:
             try:
-                for records in _parallel(self.jobs, self.work, tracked(), **self.kwargs):
+                for result in _parallel(self.jobs, self.work, tracked(), **self.kwargs):
                     in_flight.popleft()
                     self.explained = True
-                    yield records
+                    yield _relayed(result)
                 return
             except TerminatedWorkerError:
                 # The pool is gone with every chunk in flight; which one killed it is unknown.
@@ -169,7 +174,7 @@ class _LocalRun:
         if guilty and len(chunk) > 1:
             return [record for item in chunk for record in self._isolated([item])]
         try:
-            (records,) = Parallel(n_jobs=self.jobs, batch_size=1, **self.kwargs)(
+            (result,) = Parallel(n_jobs=self.jobs, batch_size=1, **self.kwargs)(
                 [delayed(self.work)(chunk)]
             )
         except TerminatedWorkerError as e:
@@ -177,7 +182,7 @@ class _LocalRun:
                 return [record for item in chunk for record in self._isolated([item])]
             return [self._crashed(chunk[0], e)]
         self.explained = True
-        return list(records)
+        return _relayed(result)
 
     def _crashed(self, item: BatchInput, error: BaseException) -> Any:
         crash = PredictorCallError(crash_message(str(error)))
@@ -187,6 +192,14 @@ class _LocalRun:
                 f"{crash} on each of the first {self.crashes} inputs it was given: the batch stops"
             )
         return self.crashed(item, crash)
+
+
+def _relayed(result: tuple[list[Any], list[Warning]]) -> list[Any]:
+    from limecli.batch.workers import relay
+
+    records, caught = result
+    relay(caught)
+    return records
 
 
 def crash_message(worker_error: str) -> str:
@@ -242,8 +255,11 @@ class _DaskExecutor:
         ) -> Iterator[list[Any]]:
             from joblib import parallel_config
 
+            from limecli.batch.workers import WithWarnings
+
             with parallel_config(backend="dask", client=client):
-                yield from _parallel(self.jobs, work, chunks)
+                for result in _parallel(self.jobs, WithWarnings(work), chunks):
+                    yield _relayed(result)
 
         return execute
 

@@ -20,6 +20,12 @@
 
 :func:`in_worker` tells the runner it runs in such a worker, where any
 ``BaseException`` is the input's failure, not the user stopping the run.
+
+:class:`WithWarnings` runs a chunk in a worker and returns the warnings it
+raised with its records; :func:`relay` raises them again in the batch's own
+process. A worker's warnings were printed raw by each worker (file, line and
+source of the ``warnings.warn`` call); now they are shown as the same run with
+one process shows them (the CLI's one ``Warning:`` line per message).
 """
 
 from __future__ import annotations
@@ -27,10 +33,13 @@ from __future__ import annotations
 import contextlib
 import faulthandler
 import os
+import pickle
 import signal
 import sys
 import threading
 import time
+import warnings
+from collections.abc import Callable
 from typing import IO, Any
 
 #: How often a worker checks that its parent is alive (seconds).
@@ -113,3 +122,33 @@ def _watch_parent(parent: int, direct: bool) -> None:
     while _parent_alive(parent, direct):
         time.sleep(PARENT_POLL)
     _exit(1)
+
+
+class WithWarnings:
+    """``work(chunk)`` returning ``(records, warnings)``: what the chunk warned, for :func:`relay`."""
+
+    def __init__(self, work: Callable[[Any], list[Any]]) -> None:
+        self.work = work
+
+    def __call__(self, chunk: Any) -> tuple[list[Any], list[Warning]]:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")  # the batch's process decides what to show
+            records = self.work(chunk)
+        return records, [_portable(w.message, w.category) for w in caught]
+
+
+def relay(caught: list[Warning]) -> None:
+    """Raise again, in this process, the warnings a worker caught."""
+    for message in caught:
+        warnings.warn(message, stacklevel=2)
+
+
+def _portable(message: Warning | str, category: type[Warning]) -> Warning:
+    """The warning as it can travel back to the parent (a class defined in a function or
+    an attribute that does not pickle: its text, as a UserWarning)."""
+    warning = message if isinstance(message, Warning) else category(str(message))
+    try:
+        pickle.loads(pickle.dumps(warning))
+    except Exception:
+        return UserWarning(str(message))
+    return warning
