@@ -14,6 +14,7 @@ import signal
 import subprocess
 import sys
 import time
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -32,6 +33,7 @@ MODEL = """
 import ctypes
 import os
 import time
+import warnings
 
 import numpy as np
 
@@ -59,6 +61,7 @@ def slow(batch):
 
 
 def crashy(batch):
+    warnings.warn("calibration is approximate")
     a = np.asarray(batch, dtype=float)[:, 0]
     if np.any(a == 3.5):
         ctypes.string_at(0)
@@ -313,7 +316,11 @@ def test_a_crashed_worker_becomes_error_records_and_the_batch_goes_on(
     rows = ("--rows", "0:8", "--independent-samples")  # one chunk (8 rows), crashes in rows 3, 5
     done = _run(files, "crashy", *rows, "--jobs", "2", "-o", crashed)
     assert done.returncode == 6, done.stderr
-    _only_error_line(done.stderr, "2 of 8 input(s) failed")
+    # The model's warning, raised in every worker, is shown once, as a run in one process does.
+    assert done.stderr.splitlines() == [
+        "Warning: calibration is approximate",
+        f"Error: 2 of 8 input(s) failed; each has an error record in {crashed}",
+    ]
     records = _whole_records(crashed)
     assert [r["input"]["row"] for r in records] == list(range(8))
     assert records[3]["error"] == {
@@ -362,6 +369,26 @@ def test_a_model_that_crashes_every_worker_stops_the_batch(files: dict[str, Path
 )
 def test_crash_message(text: str, message: str) -> None:
     assert message in crash_message(text)
+
+
+def _warning_work(chunk: list[BatchInput]) -> list[Any]:
+    class Local(UserWarning):  # cannot be pickled back to the parent
+        pass
+
+    warnings.warn("shared", UserWarning, stacklevel=1)
+    warnings.warn("local", Local, stacklevel=1)
+    return ["record"]
+
+
+def test_a_workers_warnings_travel_with_its_records() -> None:
+    records, caught = batch_workers.WithWarnings(_warning_work)([])
+    assert records == ["record"]
+    assert [(type(w), str(w)) for w in caught] == [(UserWarning, "shared"), (UserWarning, "local")]
+    seen: set[tuple[type, str]] = set()
+    with pytest.warns(UserWarning) as shown:
+        batch_workers.relay(caught, seen)
+        batch_workers.relay(caught, seen)  # another chunk's: already shown
+    assert [str(w.message) for w in shown] == ["shared", "local"]
 
 
 def _interrupting(chunk: list[BatchInput]) -> list[Any]:

@@ -136,6 +136,7 @@ class _LocalRun:
 
         self.jobs = jobs
         self.work = WithWarnings(work)
+        self.warned: set[tuple[type, str]] = set()
         self.crashed = crashed
         self.kwargs = _worker_kwargs()
         self.explained = False  # some chunk came back: the model can run in a worker
@@ -156,7 +157,7 @@ class _LocalRun:
                 for result in _parallel(self.jobs, self.work, tracked(), **self.kwargs):
                     in_flight.popleft()
                     self.explained = True
-                    yield _relayed(result)
+                    yield _relayed(result, self.warned)
                 return
             except TerminatedWorkerError:
                 # The pool is gone with every chunk in flight; which one killed it is unknown.
@@ -182,7 +183,7 @@ class _LocalRun:
                 return [record for item in chunk for record in self._isolated([item])]
             return [self._crashed(chunk[0], e)]
         self.explained = True
-        return _relayed(result)
+        return _relayed(result, self.warned)
 
     def _crashed(self, item: BatchInput, error: BaseException) -> Any:
         crash = PredictorCallError(crash_message(str(error)))
@@ -194,11 +195,11 @@ class _LocalRun:
         return self.crashed(item, crash)
 
 
-def _relayed(result: tuple[list[Any], list[Warning]]) -> list[Any]:
+def _relayed(result: tuple[list[Any], list[Warning]], seen: set[tuple[type, str]]) -> list[Any]:
     from limecli.batch.workers import relay
 
     records, caught = result
-    relay(caught)
+    relay(caught, seen)
     return records
 
 
@@ -257,9 +258,10 @@ class _DaskExecutor:
 
             from limecli.batch.workers import WithWarnings
 
+            warned: set[tuple[type, str]] = set()
             with parallel_config(backend="dask", client=client):
                 for result in _parallel(self.jobs, WithWarnings(work), chunks):
-                    yield _relayed(result)
+                    yield _relayed(result, warned)
 
         return execute
 

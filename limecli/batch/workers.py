@@ -137,10 +137,15 @@ class WithWarnings:
         return records, [_portable(w.message, w.category) for w in caught]
 
 
-def relay(caught: list[Warning]) -> None:
-    """Raise again, in this process, the warnings a worker caught."""
+def relay(caught: list[Warning], seen: set[tuple[type, str]]) -> None:
+    """Raise again, in this process, the warnings a worker caught, each distinct one once per
+    batch (``seen``: what was relayed already). Python's own "once" cannot be relied on here:
+    any change of the warning filters (joblib makes some) forgets what it has shown."""
     for message in caught:
-        warnings.warn(message, stacklevel=2)
+        key = (type(message), str(message))
+        if key not in seen:
+            seen.add(key)
+            warnings.warn(message, stacklevel=2)
 
 
 def _portable(message: Warning | str, category: type[Warning]) -> Warning:
