@@ -28,7 +28,8 @@ from limecli.batch.executors import crash_message
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals and /proc")
 
 # Each call logs its pid; `slow` sleeps once AFTER calls were logged; `crashy` kills its
-# process on the row whose `a` is 3.5 (segfault) or 5.5 (C-level exit(3), no Python cleanup).
+# process on the row whose `a` is 3.5 (segfault) or 5.5 (C-level exit(3), no Python cleanup),
+# and raises KeyboardInterrupt on 6.5.
 MODEL = """
 import ctypes
 import os
@@ -67,12 +68,14 @@ def crashy(batch):
         ctypes.string_at(0)
     if np.any(a == 5.5):
         ctypes.CDLL(None)._exit(3)
+    if np.any(a == 6.5):
+        raise KeyboardInterrupt  # its own: not the user's Ctrl-C
     return ok(batch)
 
 
 def raises(batch):
     a = np.asarray(batch, dtype=float)[:, 0]
-    if np.any(a == 3.5) or np.any(a == 5.5):
+    if np.any(a == 3.5) or np.any(a == 5.5) or np.any(a == 6.5):
         raise RuntimeError("boom")
     return ok(batch)
 
@@ -313,13 +316,13 @@ def test_a_crashed_worker_becomes_error_records_and_the_batch_goes_on(
     run_cli: Any, files: dict[str, Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     crashed = files["dir"] / "crashed.jsonl"
-    rows = ("--rows", "0:8", "--independent-samples")  # one chunk (8 rows), crashes in rows 3, 5
+    rows = ("--rows", "0:8", "--independent-samples")  # one chunk; crashes in rows 3, 5
     done = _run(files, "crashy", *rows, "--jobs", "2", "-o", crashed)
     assert done.returncode == 6, done.stderr
     # The model's warning, raised in every worker, is shown once, as a run in one process does.
     assert done.stderr.splitlines() == [
         "Warning: calibration is approximate",
-        f"Error: 2 of 8 input(s) failed; each has an error record in {crashed}",
+        f"Error: 3 of 8 input(s) failed; each has an error record in {crashed}",
     ]
     records = _whole_records(crashed)
     assert [r["input"]["row"] for r in records] == list(range(8))
@@ -329,6 +332,7 @@ def test_a_crashed_worker_becomes_error_records_and_the_batch_goes_on(
         "exit_code": 5,
     }
     assert records[5]["error"]["message"] == "the model ended the worker process (exit code 3)"
+    assert "KeyboardInterrupt" in records[6]["error"]["message"]
     # Every other input is explained as if nothing had happened (jobs 1, in this process).
     expected = files["dir"] / "expected.jsonl"
     monkeypatch.setenv("LIMECLI_TEST_LOG", str(files["dir"] / "calls.log"))
@@ -336,8 +340,8 @@ def test_a_crashed_worker_becomes_error_records_and_the_batch_goes_on(
         "tabular", f"{files['model']}:raises", files["data"], *FAST, *rows, "-o", expected
     )
     assert result.exit_code == 6, result.stderr
-    same = [r for r in _whole_records(expected) if r["input"]["row"] not in (3, 5)]
-    got = [r for r in records if r["input"]["row"] not in (3, 5)]
+    same = [r for r in _whole_records(expected) if r["input"]["row"] not in (3, 5, 6)]
+    got = [r for r in records if r["input"]["row"] not in (3, 5, 6)]
     for record in (*same, *got):
         record["meta"].pop("model")  # the function's name
     assert got == same
