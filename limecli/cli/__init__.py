@@ -35,8 +35,11 @@ class CommandError(click.ClickException):
 
 def command_error(message: str, exit_code: int) -> click.ClickException:
     """A ClickException that exits with ``exit_code`` (click reads it from the class)."""
+    from limecli.render.terminal import printable
+
     error_type = type(f"CommandError{exit_code}", (CommandError,), {"exit_code": exit_code})
-    return error_type(message)
+    # Names from the user's files reach this line: no escape sequence reaches the terminal.
+    return error_type(printable(message))
 
 
 class LimeGroup(click.Group):
@@ -113,7 +116,10 @@ def _show_warning(message: Any, category: Any, filename: str, lineno: int, *args
 
     # A library warning names parameters as errors do ('mode'): spell them as flags.
     parameters = getattr(message, "parameters", ())
-    click.echo(f"Warning: {spell_flags(str(message), parameters, current_flags())}", err=True)
+    from limecli.render.terminal import printable
+
+    text = printable(spell_flags(str(message), parameters, current_flags()))
+    click.echo(f"Warning: {text}", err=True)
 
 
 @click.group(cls=LimeGroup, context_settings={"help_option_names": ["-h", "--help"]})

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from limecli.cli.options import current_flags, spell_flags
+from limecli.render.terminal import printable
 
 if TYPE_CHECKING:
     from limecli.config.image import Pictures
@@ -25,7 +26,7 @@ def make_notes(quiet: bool) -> Any:
 
     def notes(message: str, *parameters: str) -> None:
         if not quiet:
-            click.echo(f"Note: {spell_flags(message, parameters, flags)}", err=True)
+            click.echo(f"Note: {printable(spell_flags(message, parameters, flags))}", err=True)
 
     return notes
 
@@ -33,7 +34,7 @@ def make_notes(quiet: bool) -> Any:
 def note(quiet: bool, message: str) -> None:
     """An informational line on stderr, silenced by --quiet."""
     if not quiet:
-        click.echo(f"Note: {message}", err=True)
+        click.echo(f"Note: {printable(message)}", err=True)
 
 
 def resolve_format(fmt: str | None, output: Path | None) -> str:
