@@ -67,7 +67,11 @@ def sandwich_std_errors(
     resid = target - z @ np.concatenate([[fit.intercept], fit.weights])
     penalty = np.full(z.shape[1], alpha)
     penalty[0] = 0.0  # the intercept is not penalised
-    inverse = np.linalg.pinv((z * weights[:, None]).T @ z + np.diag(penalty))
+    bread = (z * weights[:, None]).T @ z + np.diag(penalty)
+    try:
+        inverse = np.linalg.inv(bread)
+    except np.linalg.LinAlgError:  # a feature without spread in the samples
+        inverse = np.linalg.pinv(bread)
     pull = z[1:] * (weights[1:] * resid[1:])[:, None]
     variance = np.einsum("ij,ji->i", inverse @ (pull.T @ pull), inverse)
     return np.sqrt(np.clip(variance[1:], 0.0, None))
@@ -121,10 +125,19 @@ def rank_agreement(chosen: np.ndarray, replicate_orders: list[np.ndarray]) -> np
     ``chosen`` and each replicate order list features by decreasing |weight|.
     """
     k = len(chosen)
+    orders = [order for order in replicate_orders if len(order) >= k]
     same = np.zeros(k)
-    for order in replicate_orders:
+    if orders:
+        ranked = np.asarray([order[:k] for order in orders])  # (R, k)
         for m in range(1, k + 1):
-            same[m - 1] += set(order[:m].tolist()) == set(chosen[:m].tolist())
+            same[m - 1] = np.all(
+                np.sort(ranked[:, :m], axis=1) == np.sort(chosen[:m]), axis=1
+            ).sum()
+    # A replicate that selected fewer than m features never has our top-m set.
+    for order in replicate_orders:
+        if len(order) < k:
+            for m in range(1, len(order) + 1):
+                same[m - 1] += set(order[:m].tolist()) == set(chosen[:m].tolist())
     return same / max(len(replicate_orders), 1)
 
 
