@@ -102,7 +102,7 @@ def distinguishable(
     while len(fit.features):
         errors = sandwich_std_errors(data, target, weights, fit, alpha)
         size = np.abs(fit.weights)
-        keep = (size >= bar * errors) & (size >= AUTO_FEATURES_FLOOR * size.max())
+        keep = (size > bar * errors) & (size >= AUTO_FEATURES_FLOOR * size.max())
         if keep.all():
             break
         fit = fit_on_features(gram, np.sort(fit.features[keep]), data[0], alpha)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import re
 from collections.abc import Iterable
@@ -100,6 +101,7 @@ def memory_limit() -> tuple[int, str]:
     return total // 2, f"half of this machine's memory; set {MEMORY_LIMIT_ENV} to change it"
 
 
+@functools.cache  # read once: every explanation of a batch checks against it
 def _machine_memory() -> int | None:
     sizes = []
     with contextlib.suppress(AttributeError, ValueError, OSError):  # not on this platform
