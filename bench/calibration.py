@@ -43,7 +43,7 @@ ROOT = Path(__file__).resolve().parent.parent
 # Run from a checkout without installing, like the other benchmarks' users do.
 sys.path.insert(0, str(ROOT))
 
-from limecli import TabularExplainer, TextExplainer  # noqa: E402
+from limecli import TabularExplainer, TextExplainer
 
 Z95 = 1.959963984540054
 MIN_SEEDS = 5  # a feature needs this many seeds' weights to estimate its expected weight

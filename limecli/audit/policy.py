@@ -105,6 +105,7 @@ class Policy:
 # -- reading ---------------------------------------------------------------------------------
 def load_policy(path: str | Path) -> Policy:
     """Read and check a policy file; :class:`PolicyError` (exit 2) for anything wrong."""
+    # Standard library from Python 3.11, limecli's floor (requires-python), so no tomli fallback.
     import tomllib
 
     path = Path(path)
