@@ -90,11 +90,32 @@ def check_head(path: Path, fmt: str, kind: str | None, csv_columns: Sequence[str
         header = next(csv.reader(io.StringIO(first.decode("utf-8"))))
     except (UnicodeDecodeError, csv.Error, StopIteration) as e:
         raise ParameterError(f"cannot resume: {path} is not a limecli batch CSV") from e
-    if header != list(csv_columns):
-        raise ParameterError(f"cannot resume: {path} is not a limecli batch CSV")
+    check_csv_header(header, csv_columns, path)
     row_kind = second.split(b",", 1)[0].decode("utf-8", "replace")
     if kind is not None and second.endswith(b"\n") and row_kind != kind:
         raise ParameterError(f"cannot resume: {path} holds {row_kind} rows, not {kind}")
+
+
+def check_csv_header(header: Sequence[str], columns: Sequence[str], path: Path) -> None:
+    """ParameterError (exit 2) unless ``header`` is this limecli's batch CSV header.
+
+    A header with only some of today's columns, starting the same way, is an older
+    limecli's (before the interval and stability columns): appending rows with more
+    cells would make a ragged table, so such a file is refused with what to do
+    rather than as "not a limecli batch CSV".
+    """
+    header, columns = list(header), list(columns)
+    if header == columns:
+        return
+    if header and header[0] == columns[0] and set(header) < set(columns):
+        missing = [c for c in columns if c not in header]
+        raise ParameterError(
+            f"cannot resume: {path} was written by an older limecli, without the columns "
+            f"{', '.join(missing[:3])}{', ...' if len(missing) > 3 else ''}: "
+            "write to a new 'output' file, or run again without 'resume'",
+            parameters=("resume", "output"),
+        )
+    raise ParameterError(f"cannot resume: {path} is not a limecli batch CSV")
 
 
 def _record_key(identity: Any) -> str:
@@ -130,8 +151,7 @@ def scan_csv(path: Path, kind: str | None, columns: Sequence[str]) -> set[str]:
             cells = next(csv.reader(io.StringIO(pending.decode("utf-8"))))
             pending = b""
             if not header_seen:
-                if cells != columns:
-                    raise ParameterError(f"cannot resume: {path} is not a limecli batch CSV")
+                check_csv_header(cells, columns, path)
                 header_seen = True
                 good_end = offset
                 continue

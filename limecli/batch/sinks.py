@@ -31,7 +31,8 @@ from limecli.jsonable import jsonable
 STREAM_FORMATS = ("jsonl", "csv", "json", "table")
 #: Formats a batch can append to, and so resume.
 RESUMABLE_FORMATS = ("jsonl", "csv")
-#: The batch CSV's columns after an explanation's own (empty unless the input failed).
+#: The batch CSV's columns after a single explanation's (empty unless the input failed): a
+#: batch row is the row a single run writes for the same input and seed, plus its error cell.
 CSV_EXTRA_COLUMNS = ["error"]
 
 
@@ -70,9 +71,9 @@ class RecordSink(Protocol):
 
 
 def csv_columns() -> list[str]:
-    from limecli.render.csv_format import COLUMNS
+    from limecli.render.csv_format import ALL_COLUMNS
 
-    return [*COLUMNS, *CSV_EXTRA_COLUMNS]
+    return [*ALL_COLUMNS, *CSV_EXTRA_COLUMNS]
 
 
 class StreamSink:
