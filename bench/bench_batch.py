@@ -1,6 +1,7 @@
 """Batch throughput (inputs/second): tabular shared pool vs independent pools vs one by one;
 text and image batches at 1 and 2 jobs.
 
+    pip install -e '.[bench]'
     python bench/bench_batch.py [--rows 100] [--num-samples 5000] [--repeats 3]
                                 [--texts 40] [--images 16] [--kinds tabular,text,image]
 
@@ -25,6 +26,11 @@ worker and drawn to an overlay PNG in a temporary ``--out-dir``.
 """
 
 from __future__ import annotations
+
+if __name__ == "__main__":  # its extra first, before the heavy imports below
+    from _requires import require
+
+    require("lime")
 
 import argparse
 import io

@@ -29,6 +29,11 @@ separately. Three runs side by side:
 
 from __future__ import annotations
 
+if __name__ == "__main__":  # its extra first, before the heavy imports below
+    from _requires import require
+
+    require("lime")
+
 import argparse
 import contextlib
 import io

@@ -1,5 +1,6 @@
 """Batch memory: peak RSS of ``limecli tabular --train ... --rows`` over 10,000 vs 1,000,000 rows.
 
+    pip install -e '.[bench]'   # pyarrow, for the Parquet tables
     python bench/bench_memory.py [--small 10000] [--large 1000000] [--explain 1000]
                                  [--num-samples 100] [--formats csv,parquet] [--jobs 1]
 
@@ -142,6 +143,10 @@ def main() -> None:
     parser.add_argument("--prepare", type=Path, help=argparse.SUPPRESS)  # the child's job
     args = parser.parse_args()
     formats = [f.strip() for f in args.formats.split(",")]
+    if "parquet" in formats:
+        from _requires import require
+
+        require("pyarrow")
     sizes = [args.small, args.large]
     if args.prepare is not None:
         prepare(args.prepare, sizes, formats, args.row_group)

@@ -9,6 +9,11 @@ are shared and noisy, so read the ratios, not the seconds.
 
 from __future__ import annotations
 
+if __name__ == "__main__":  # its extra first, before the heavy imports below
+    from _requires import require
+
+    require("lime")
+
 import argparse
 import sys
 import warnings

@@ -17,6 +17,11 @@ extra runs) and the text-specific rest.
 
 from __future__ import annotations
 
+if __name__ == "__main__":  # its extra first, before the heavy imports below
+    from _requires import require
+
+    require("lime")
+
 import argparse
 import re
 import statistics

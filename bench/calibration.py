@@ -1,5 +1,6 @@
 """Are the reported 95% intervals calibrated? Checked against fresh seeds.
 
+    pip install -e '.[bench]'   # palmerpenguins, for the penguins model
     python bench/calibration.py [--inputs 20] [--seeds 20] [--num-samples 5000] [--quick]
 
 Every model explains each of its inputs once per seed, with fresh seeds for
@@ -385,6 +386,10 @@ def main(argv: Sequence[str] | None = None) -> list[Result]:
         args.inputs, args.seeds, args.num_samples = 4, 6, 1000
     if args.seeds < MIN_SEEDS + 1:
         parser.error(f"--seeds must be at least {MIN_SEEDS + 1}")
+    if "penguins" in args.models.split(","):
+        from _requires import require
+
+        require("palmerpenguins")
     results = []
     for key in args.models.split(","):
         case = CASES[key]()

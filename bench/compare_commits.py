@@ -1,5 +1,6 @@
 """bench/run.py on two checkouts of limecli, interleaved, compared as ratios to lime.
 
+    pip install -e '.[bench]'   # lime, which bench/run.py times beside limecli
     python bench/compare_commits.py --old OLD [--new NEW] [--rounds 3] [--repeats 5]
                                     [--only batch|cpu] [--json runs.json]
 
@@ -307,6 +308,10 @@ def main() -> None:
     if args.child_cpu:
         cpu_child(args.child_cpu, args.repeats)
         return
+    if args.only != "cpu":  # bench/run.py times lime beside limecli
+        from _requires import require
+
+        require("lime")
     if args.old is None:
         parser.error("--old is required")
     checkouts = {"old": args.old.resolve(), "new": args.new.resolve()}

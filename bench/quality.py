@@ -1,6 +1,6 @@
 """Agreement with lime and stability across seeds, on the breast-cancer sample.
 
-    python bench/quality.py [--rows 20] [--seeds 5]
+    pip install -e '.[bench]' && python bench/quality.py [--rows 20] [--seeds 5]
 
 Agreement: mean Jaccard similarity of the top-5 feature sets (limecli vs lime,
 same rows, 20000 samples each). Stability: mean pairwise Jaccard of the top-5
@@ -10,6 +10,11 @@ samples, limecli at 5000, and limecli at its default (--num-samples auto:
 """
 
 from __future__ import annotations
+
+if __name__ == "__main__":  # its extra first, before the heavy imports below
+    from _requires import require
+
+    require("lime")
 
 import argparse
 import itertools

@@ -12,6 +12,11 @@ Medians of --repeats runs; on a shared machine, read the ratios.
 
 from __future__ import annotations
 
+if __name__ == "__main__":  # its extra first, before the heavy imports below
+    from _requires import require
+
+    require("lime")
+
 import argparse
 import contextlib
 import io
