@@ -112,6 +112,48 @@ def write_atomic(path: str | Path, data: str | bytes) -> None:
         raise
 
 
+def append_once(path: str | Path, data: str) -> None:
+    """Append ``data`` (UTF-8) to ``path`` in one ``write`` on an ``O_APPEND`` descriptor,
+    creating the file if need be: what is there stays, and the text lands whole after it
+    (a blank line first, if the file does not already end with one, so Markdown blocks stay
+    apart). A short write (a full disk) is cut off again, so no half of it stays;
+    OutputWriteError (exit 7) if it cannot be written."""
+    target = output_target(path)
+    try:
+        fd = os.open(target, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o666)
+    except OSError as e:
+        raise write_error(path, e) from e
+    try:
+        start = os.fstat(fd).st_size
+        payload = (_separator(target, start) + data).encode("utf-8")
+        regular = stat.S_ISREG(os.fstat(fd).st_mode)
+        written = os.write(fd, payload)
+        if written != len(payload):
+            # Cut back only if nobody appended meanwhile: never lose another writer's text.
+            if regular and os.fstat(fd).st_size == start + written:
+                os.ftruncate(fd, start)
+            raise OSError(errno.ENOSPC, "no space left on the disk")
+        if regular:
+            os.fsync(fd)  # a full disk often reports only here (delayed allocation)
+    except OSError as e:
+        raise write_error(path, e) from e
+    finally:
+        os.close(fd)
+
+
+def _separator(target: Path, size: int) -> str:
+    """What goes before appended text so that it starts a block: '' for an empty file (or a
+    device), else the line ends missing to make a blank line."""
+    if size == 0 or not target.is_file():
+        return ""
+    with open(target, "rb") as handle:
+        handle.seek(max(size - 2, 0))
+        tail = handle.read(2)
+    if tail.endswith(b"\n\n") or tail == b"\n":
+        return ""
+    return "\n" if tail.endswith(b"\n") else "\n\n"
+
+
 def make_temp(path: str | Path) -> tuple[int, Path]:
     """A new temporary file (descriptor, path) for an atomic write of ``path``: in the target's
     folder (a rename never crosses file systems), named ``.NAME.XXXXXXXX.tmp``, or

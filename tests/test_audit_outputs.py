@@ -19,6 +19,13 @@ REPORTS = ["--json", "--junit", "--markdown", "--baseline-out"]
 USER_TEXT = "my notes, not limecli's\n"
 
 
+@pytest.fixture(autouse=True)
+def _not_on_github(monkeypatch: pytest.MonkeyPatch) -> None:
+    """These tests hold on any machine, a GitHub runner too: no annotations, no step summary."""
+    for name in ("GITHUB_ACTIONS", "GITHUB_STEP_SUMMARY", "GITHUB_WORKSPACE"):
+        monkeypatch.delenv(name, raising=False)
+
+
 def policy_file(tmp_path: Path, *, model: Path = SAMPLE_MODELS / "loans_pipeline.joblib") -> Path:
     """Three loans rows, 200 samples: a quick passing audit."""
     path = tmp_path / "audit.toml"
@@ -195,3 +202,105 @@ def test_missing_baseline_names_the_parameter(tmp_path: Path) -> None:
         run_audit(policy)
     assert "write one with 'baseline_out'" in str(info.value)  # run_audit's parameter
     assert info.value.parameters == ("baseline_out",)
+
+
+# -- Markdown appended: --markdown-append and $GITHUB_STEP_SUMMARY ------------------------------
+EARLIER = "## Tests\n\n42 passed"  # an earlier step's summary, without a final line end
+
+
+def test_markdown_append_keeps_a_users_file_and_needs_no_force(
+    tmp_path: Path, run_cli: Run
+) -> None:
+    target = tmp_path / "notes.md"
+    target.write_text(USER_TEXT, encoding="utf-8")
+    inode = target.stat().st_ino
+    result = run_cli(
+        "audit", policy_file(tmp_path), "-q", "--markdown", target, "--markdown-append"
+    )
+    assert result.exit_code == 0, result.stderr
+    text = target.read_text(encoding="utf-8")
+    # The user's text, a blank line, then the report: a Markdown block of its own.
+    assert text.startswith(USER_TEXT + "\n## limecli audit ✅ passed\n")
+    assert target.stat().st_ino == inode  # added to, not replaced
+
+
+def test_the_step_summary_is_always_appended(
+    tmp_path: Path, run_cli: Run, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    summary = tmp_path / "step_summary.md"
+    summary.write_text(EARLIER, encoding="utf-8")
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
+    monkeypatch.chdir(tmp_path)
+    # Named another way (relative, through a symlinked folder): still the same file.
+    (tmp_path / "link").symlink_to(tmp_path, target_is_directory=True)
+    for name in ("step_summary.md", "link/step_summary.md"):
+        result = run_cli("audit", policy_file(tmp_path), "-q", "--markdown", name)
+        assert result.exit_code == 0, result.stderr
+    text = summary.read_text(encoding="utf-8")
+    assert text.startswith(EARLIER + "\n\n## limecli audit ✅ passed\n")
+    # Two steps, two whole reports, one after the other, each starting a block.
+    first, second = text[len(EARLIER) :].split("\n\n## limecli audit ✅ passed\n")[1:]
+    assert first + "\n" == second  # the same report (same seed), the second one last
+
+
+def test_another_file_is_still_replaced_on_github(
+    tmp_path: Path, run_cli: Run, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    summary = tmp_path / "step_summary.md"
+    summary.write_text(EARLIER, encoding="utf-8")
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
+    report = tmp_path / "report.md"
+    for _ in range(2):
+        result = run_cli("audit", policy_file(tmp_path), "-q", "--markdown", report)
+        assert result.exit_code == 0, result.stderr
+    assert report.read_text(encoding="utf-8").count("## limecli audit") == 1
+    assert summary.read_text(encoding="utf-8") == EARLIER
+
+
+def test_an_append_that_cannot_be_written_is_exit_7(tmp_path: Path, run_cli: Run) -> None:
+    # /dev/full takes the open and refuses the write (no space left): found after the work.
+    result = run_cli(
+        "audit", policy_file(tmp_path), "-q", "--markdown", "/dev/full", "--markdown-append"
+    )
+    assert result.exit_code == 7
+    assert "cannot write /dev/full: no space left on the disk" in one_error_line(result)
+
+
+def test_an_append_into_a_folder_that_takes_no_files_is_exit_7_before_work(
+    tmp_path: Path, run_cli: Run
+) -> None:
+    policy = policy_file(tmp_path, model=tmp_path / "missing.joblib")  # loading it: exit 4
+    result = run_cli("audit", policy, "-q", "--markdown", "/proc/limecli.md", "--markdown-append")
+    assert result.exit_code == 7
+    assert one_error_line(result).startswith("Error: cannot write /proc/limecli.md")
+
+
+def test_append_once_is_one_write_and_a_short_one_is_cut_back(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import os
+
+    from limecli import atomic
+    from limecli.errors import OutputWriteError
+
+    target = tmp_path / "summary.md"
+    target.write_text("before\n", encoding="utf-8")
+    calls: list[int] = []
+    real_write = os.write
+
+    def counted(fd: int, data: bytes) -> int:
+        calls.append(len(data))
+        return real_write(fd, data)
+
+    monkeypatch.setattr(atomic.os, "write", counted)
+    atomic.append_once(target, "## report\nline\n")
+    assert calls == [len("\n## report\nline\n")]  # the blank line and the text, one write
+    assert target.read_text(encoding="utf-8") == "before\n\n## report\nline\n"
+
+    def short(fd: int, data: bytes) -> int:
+        return real_write(fd, data[:5])  # a disk that filled up after 5 bytes
+
+    monkeypatch.setattr(atomic.os, "write", short)
+    with pytest.raises(OutputWriteError, match="no space left on the disk"):
+        atomic.append_once(target, "## second report\n")
+    assert target.read_text(encoding="utf-8") == "before\n\n## report\nline\n"  # nothing half

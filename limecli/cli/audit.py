@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import sys
 from pathlib import Path
@@ -34,7 +35,19 @@ STDOUT = "-"
     "markdown_out",
     default=None,
     metavar="FILE",
-    help="Write a Markdown report, e.g. for $GITHUB_STEP_SUMMARY (- for stdout).",
+    help="Write a Markdown report, e.g. to $GITHUB_STEP_SUMMARY (- for stdout).",
+)
+@click.option(
+    "--markdown-append",
+    is_flag=True,
+    help="Add the Markdown report to the end of FILE instead of replacing it "
+    "(always so when FILE is $GITHUB_STEP_SUMMARY).",
+)
+@click.option(
+    "--annotations/--no-annotations",
+    default=None,
+    help="Print a GitHub Actions ::error/::warning line per failed rule on stderr "
+    "(default: when GITHUB_ACTIONS=true).",
 )
 @click.option(
     "--baseline-out",
@@ -67,6 +80,8 @@ def audit(
     json_out: str | None,
     junit_out: str | None,
     markdown_out: str | None,
+    markdown_append: bool,
+    annotations: bool | None,
     baseline_out: Path | None,
     jobs: int | None,
     show: int,
@@ -80,19 +95,23 @@ def audit(
     A summary table goes to stdout; --json, --junit and --markdown also write
     reports. The seed is fixed, so the same model and data give the same verdict.
     Like -o elsewhere, a report or baseline replaces an existing file only if
-    limecli wrote it (or with --force), and never the policy file.
+    limecli wrote it (or with --force), and never the policy file; a Markdown
+    report appended (--markdown-append, or to $GITHUB_STEP_SUMMARY) keeps what
+    the file holds.
 
     Exit codes: 0 every rule passed (failed warning rules allowed), 1 a rule
     of severity error failed, 2 bad policy or option, 3 bad data or baseline,
-    4 model cannot be loaded, 5 the model failed when called.
+    4 model cannot be loaded, 5 the model failed when called, 7 a report
+    cannot be written.
 
     \b
     Example:
       limecli audit examples/audit/text_leak.toml --junit audit.xml \\
           --markdown "$GITHUB_STEP_SUMMARY"
     """
-    from limecli.atomic import write_atomic
     from limecli.audit import check_outputs, load_policy, run_audit
+    from limecli.audit.annotations import on_github_actions, render_annotations
+    from limecli.audit.outputs import markdown_appends, write_report
     from limecli.audit.reports import render_json, render_junit, render_markdown, render_table
     from limecli.cli.batch_run import progress_bar
     from limecli.errors import ParameterError
@@ -105,8 +124,11 @@ def audit(
     targets = [Path(v) for v in outputs.values() if v not in (None, STDOUT)]
     if baseline_out is not None:
         targets.append(baseline_out)
+    appended = markdown_out not in (None, STDOUT) and markdown_appends(
+        str(markdown_out), asked=markdown_append
+    )
     # The same checks as -o, before any work: nothing is lost if the audit cannot write.
-    check_outputs(policy, targets, force=force)
+    check_outputs(policy, targets, force=force, append=[str(markdown_out)] if appended else [])
     if jobs == 0:
         raise ParameterError("--jobs must be a positive number of processes, or -1 for all cores")
 
@@ -135,12 +157,18 @@ def audit(
     }
     for name, value in outputs.items():
         if value is not None and value != STDOUT:
-            write_atomic(Path(value), renderers[name](result))
+            write_report(value, renderers[name](result), append=appended and name == "--markdown")
     if to_stdout:
         click.echo(renderers[to_stdout[0]](result), nl=False)
     else:
         color = sys.stdout.isatty()
         width = shutil.get_terminal_size().columns if color else None
         click.echo(render_table(result, color=color, width=width, show=show), nl=False)
+    if annotations if annotations is not None else on_github_actions():
+        # stderr: stdout carries the results (a report sent to -, piped on), and the Actions
+        # runner reads workflow commands from both streams of a step (actions/runner's
+        # ScriptHandler hands stdout and stderr alike to its command manager).
+        workspace = os.environ.get("GITHUB_WORKSPACE")
+        click.echo(render_annotations(result, workspace=workspace), err=True, nl=False)
     if not result.passed:
         raise click.exceptions.Exit(result.exit_code)
