@@ -13,6 +13,7 @@ import pytest
 from conftest import ROOT, SAMPLE_DATA, SAMPLE_MODELS
 
 from limecli.cli import cli
+from limecli.cli.global_flags import GLOBAL_NAMES
 from limecli.config.common import Batch, Discovery, Labels, ModelSpec, Output, Sampling
 from limecli.config.image import ImageSettings, Pictures, Segmentation
 from limecli.config.tabular import RowSelection, TabularSettings
@@ -43,7 +44,11 @@ def test_every_option_is_a_settings_field(kind: str) -> None:
     field of those classes is an option (MODEL is the argument of ModelSpec)."""
     command = cli.get_command(click.Context(cli), kind)
     assert command is not None
-    options = {p.name for p in command.params if isinstance(p, click.Option)} - {"help"}
+    # --debug and --color are every command's (limecli.cli.global_flags), not settings.
+    options = {p.name for p in command.params if isinstance(p, click.Option)} - {
+        "help",
+        *GLOBAL_NAMES,
+    }
     fields = {f.name for cls in SETTINGS[kind] for f in dataclasses.fields(cls)} - {"model"}
     assert options == fields
 

@@ -52,28 +52,54 @@ def render_json(result: AuditResult) -> str:
 
 
 # -- terminal ------------------------------------------------------------------------------------
+#: The table's columns: header, justify, and whether its cells are numbers (never cut).
+TABLE_COLUMNS = (
+    ("Result", "left"),
+    ("Rule", "left"),
+    ("Type", "left"),
+    ("Severity", "left"),
+    ("Checked", "right"),
+    ("Offending", "right"),
+)
+#: A rule id cut shorter than this no longer says which rule (the lines under the table
+#: name each rule whole).
+MIN_RULE_WIDTH = 12
+#: Columns given up, in this order, when the table is still too wide with ids cut.
+DROPPABLE = ("Type", "Severity")
+GAP = 2  # rich's collapsed padding plus the divider
+
+
 def render_table(
     result: AuditResult, *, color: bool = False, width: int | None = None, show: int = DEFAULT_SHOW
 ) -> str:
-    from rich import box
-    from rich.console import Console
-    from rich.table import Table
-    from rich.text import Text
+    """The summary table and one line per rule (and its offenders) for a terminal or a log.
 
+    ``width``: the console's columns (default ``$COLUMNS``); the table's rows are one line
+    each at any width (rule ids cut with an ellipsis, then the Type and Severity columns
+    dropped), numbers are never cut, and the lines under it wrap between words. Without
+    a width or ``$COLUMNS`` (a log), the lines stay whole, to be grepped.
+    """
+    from rich.console import Console
+
+    from limecli.render.terminal_layout import DEFAULT_WIDTH, columns_env
+
+    wrap_at = width or columns_env()
     buffer = io.StringIO()
     console = Console(
         file=buffer,
-        width=width or 120,
+        width=wrap_at or DEFAULT_WIDTH,
         force_terminal=color,
         no_color=not color,
         highlight=False,
         emoji=False,
     )
 
-    def line(text: str, style: str = "") -> None:
-        # Whole lines, never wrapped mid-word: they are read in CI logs and grepped. Names
-        # from the policy or the data may hold control characters: escaped (printable).
-        console.print(Text(printable(text), style=style), soft_wrap=True)
+    def line(text: str, style: str = "", indent: str = "") -> None:
+        # Names from the policy or the data may hold control characters: escaped.
+        for part in _wrapped(printable(text), wrap_at, indent):
+            console.print(Text(part, style=style), soft_wrap=True)
+
+    from rich.text import Text
 
     policy = result.policy
     line(f"audit {policy.path}  ·  model {policy.model}")
@@ -82,41 +108,90 @@ def render_table(
         f"  ·  {policy.explainer['num_samples']} samples"
     )
     styles = {"PASS": "green", "FAIL": "bold red", "WARN": "yellow", "SKIP": "dim"}
-    table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
-    for name, justify in (
-        ("Result", "left"),
-        ("Rule", "left"),
-        ("Type", "left"),
-        ("Severity", "left"),
-        ("Checked", "right"),
-        ("Offending", "right"),
-    ):
-        table.add_column(name, justify=justify)  # type: ignore[arg-type]
+    console.print(_rules_table(result, console.width, styles))
     for r in result.rules:
         mark = outcome(r)
-        table.add_row(
-            Text(mark, style=styles[mark]),
-            Text(printable(r.rule.id)),  # Text: a [tag] in an id is no markup
-            r.rule.type,
-            r.rule.severity,
-            str(r.checked),
-            str(len(r.offenders)),
-        )
-    console.print(table)
-    for r in result.rules:
-        mark = outcome(r)
-        line(f"{mark} {r.rule.id}: {r.message}", styles[mark])
+        line(f"{mark} {r.rule.id}: {r.message}", styles[mark], indent="     ")
         if r.status != FAILED or not r.offenders:
             continue
         for offender in r.offenders[:show]:
             where = describe_input(offender.input)
-            line(f"  {where} (predicted {offender.prediction})")
-            line(f"      {offender.reason}")
-            line(f"      top for {offender.label!r}: {_features_text(offender)}")
+            line(f"  {where} (predicted {offender.prediction})", indent="    ")
+            line(f"      {offender.reason}", indent="      ")
+            line(f"      top for {offender.label!r}: {_features_text(offender)}", indent="        ")
         if len(r.offenders) > show:
-            line(f"  ... and {len(r.offenders) - show} more (all in --json/--junit)")
+            line(f"  ... and {len(r.offenders) - show} more (all in --json/--junit)", indent="    ")
     line(result.verdict(), "bold green" if result.passed else "bold red")
     return buffer.getvalue()
+
+
+def _rules_table(result: AuditResult, width: int, styles: dict[str, str]) -> Any:
+    """One row per rule, each on one line within ``width`` columns."""
+    from rich import box
+    from rich.cells import cell_len
+    from rich.table import Table
+    from rich.text import Text
+
+    rows = [
+        {
+            "Result": outcome(r),
+            "Rule": printable(r.rule.id),
+            "Type": r.rule.type,
+            "Severity": r.rule.severity,
+            "Checked": str(r.checked),
+            "Offending": str(len(r.offenders)),
+        }
+        for r in result.rules
+    ]
+    natural = {
+        name: max([cell_len(name), *(cell_len(row[name]) for row in rows)])
+        for name, _ in TABLE_COLUMNS
+    }
+    shown = [name for name, _ in TABLE_COLUMNS]
+
+    def others() -> int:
+        return sum(natural[n] for n in shown if n != "Rule") + GAP * (len(shown) - 1)
+
+    for name in DROPPABLE:
+        if others() + min(natural["Rule"], MIN_RULE_WIDTH) <= width:
+            break
+        shown.remove(name)
+    rule_width = max(min(natural["Rule"], width - others()), min(natural["Rule"], 4))
+    table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, collapse_padding=True)
+    for name, justify in TABLE_COLUMNS:
+        if name in shown:
+            table.add_column(
+                name,
+                justify=justify,  # type: ignore[arg-type]
+                no_wrap=True,
+                overflow="ellipsis",
+                max_width=rule_width if name == "Rule" else None,
+            )
+    for row in rows:
+        cells = [
+            Text(row[name], style=styles[row["Result"]] if name == "Result" else "")
+            for name in shown  # Text: a [tag] in an id is no markup
+        ]
+        table.add_row(*cells)
+    return table
+
+
+def _wrapped(text: str, width: int | None, indent: str) -> list[str]:
+    """``text`` as lines of at most ``width`` columns, broken between words only (a path or
+    a number longer than a line stays whole); one line when ``width`` is None."""
+    if width is None or len(text) <= width:
+        return [text]
+    import textwrap
+
+    lead = text[: len(text) - len(text.lstrip(" "))]
+    return textwrap.wrap(
+        text,
+        width,
+        initial_indent="",
+        subsequent_indent=indent or lead,
+        break_long_words=False,
+        break_on_hyphens=False,
+    ) or [text]
 
 
 # -- JUnit XML -----------------------------------------------------------------------------------

@@ -17,6 +17,7 @@ from typing import Any
 import click
 
 from limecli import __version__
+from limecli.cli.global_flags import color_option, debug_option, quiet_option
 from limecli.errors import EXIT_BROKEN_PIPE, LimeCliError
 
 #: command name -> "module:attribute"; each module defines one click command.
@@ -52,7 +53,10 @@ class LimeGroup(click.Group):
             return None
         module, _, attr = spec.partition(":")
         command: click.Command = getattr(importlib.import_module(module), attr)
-        return command
+        from limecli.cli.global_flags import add_global_options
+
+        # --debug, -q and --color after the command too, whatever the command declares.
+        return add_global_options(command)
 
     def resolve_command(
         self, ctx: click.Context, args: list[str]
@@ -67,14 +71,15 @@ class LimeGroup(click.Group):
         return name, command, rest
 
     def invoke(self, ctx: click.Context) -> Any:
-        debug = bool(ctx.params.get("debug"))
+        from limecli.cli.global_flags import is_debug
+
         with warnings.catch_warnings():
             warnings.simplefilter("once")
             warnings.showwarning = _show_warning  # type: ignore[assignment]
             try:
                 return super().invoke(ctx)
             except LimeCliError as e:
-                if debug:
+                if is_debug(ctx):  # given before or after the command
                     raise
                 flags = ctx.meta.get("limecli.flags", {})
                 raise command_error(cli_message(e, flags), e.exit_code) from e
@@ -89,7 +94,7 @@ class LimeGroup(click.Group):
 
                 raise command_error(*stop_error()) from None
             except Exception as e:
-                if debug:
+                if is_debug(ctx):
                     raise
                 raise command_error(
                     f"unexpected {type(e).__name__}: {e} (run with --debug for the traceback)", 1
@@ -124,8 +129,7 @@ def _show_warning(message: Any, category: Any, filename: str, lineno: int, *args
 
 @click.group(cls=LimeGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="limecli")
-@click.option("--debug", is_flag=True, help="Show Python tracebacks instead of one-line errors.")
-def cli(debug: bool) -> None:
+def cli() -> None:
     """Explain any model's predictions with LIME.
 
     \b
@@ -139,12 +143,14 @@ def cli(debug: bool) -> None:
     5 model failed when called, 6 some inputs of a batch failed, 7 output
     cannot be written, 130 interrupted, 143 terminated (SIGTERM).
 
+    --debug, -q/--quiet and --color work before or after the command.
+
     Pickled models run code when loaded: only load models you trust.
     """
-    if debug:
-        from limecli.cli.signals import debug_crashes
 
-        debug_crashes()
+
+# The group's own --debug, -q and --color: the same flags every command takes after its name.
+cli.params.extend([debug_option(), quiet_option(), color_option()])
 
 
 def main() -> None:

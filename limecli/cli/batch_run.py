@@ -4,7 +4,6 @@ stderr, and exit code 6 when inputs failed. The work itself is :mod:`limecli.bat
 from __future__ import annotations
 
 import functools
-import sys
 from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -24,45 +23,13 @@ from limecli.batch import (
 )
 from limecli.cli.options import current_flags, spell_flags
 from limecli.cli.output import note, resolve_format
+from limecli.cli.progress import progress_bar
 from limecli.cli.signals import note_stop
 from limecli.errors import BatchInputsFailed
 
 if TYPE_CHECKING:
     from limecli.config.common import Batch, Output
     from limecli.pipelines import BatchJob
-
-
-def progress_bar(total: int | None, description: str, enabled: bool) -> Any:
-    """A rich progress bar on stderr (done/total, rate, ETA), or a no-op."""
-    from rich.console import Console
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        ProgressColumn,
-        TextColumn,
-        TimeElapsedColumn,
-        TimeRemainingColumn,
-    )
-    from rich.text import Text
-
-    class RateColumn(ProgressColumn):
-        def render(self, task: Any) -> Text:
-            speed = task.finished_speed or task.speed
-            return Text(f"{speed:.1f}/s" if speed else "-/s", style="progress.data.speed")
-
-    return Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        RateColumn(),
-        TimeElapsedColumn(),
-        TextColumn("ETA"),
-        TimeRemainingColumn(),
-        console=Console(file=sys.stderr),
-        disable=not enabled,
-        transient=False,
-    )
 
 
 def run_cli_batch(

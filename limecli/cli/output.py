@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import glob
 import re
-import shutil
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -12,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from limecli.cli.color import stdout_table_style
 from limecli.cli.options import current_flags, spell_flags
 from limecli.render.terminal import printable
 
@@ -53,11 +53,12 @@ def emit(explanations: Sequence[Any], fmt: str | None, output: Path | None) -> N
     from limecli.render import render
 
     fmt = resolve_format(fmt, output)
-    to_terminal = output is None and sys.stdout.isatty()
-    width = shutil.get_terminal_size().columns if to_terminal else None
-    text = render(explanations, fmt, color=to_terminal and fmt == "table", width=width)
+    color, width = stdout_table_style() if output is None else (False, None)
+    color = color and fmt == "table"
+    text = render(explanations, fmt, color=color, width=width)
     if output is None:
-        click.echo(text, nl=False)
+        # click strips escapes on a pipe unless told otherwise: --color always means them.
+        click.echo(text, nl=False, color=color)
     else:
         write_atomic(output, text)
 

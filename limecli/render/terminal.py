@@ -9,14 +9,13 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from limecli.inputs.ref import InputRef
+from limecli.render.terminal_layout import Widths, default_width, fit
 
 if TYPE_CHECKING:
     from limecli.explanation import Explanation, FeatureWeight, LabelExplanation
 
 SUPPORT = "green"
 OPPOSE = "red"
-BAR_WIDTH = 24
-MIN_BAR_WIDTH = 6
 #: Written next to a weight whose 95% interval contains 0 (not colour alone).
 COULD_BE_ZERO = "could be 0"
 
@@ -65,7 +64,7 @@ def render_table(
         force_terminal=color,
         no_color=not color,
         color_system="standard" if color else None,
-        width=width or 120,  # not a terminal: wide enough for long conditions
+        width=width or default_width(),
         highlight=False,
         emoji=False,
     )
@@ -78,7 +77,8 @@ def render_table(
 
 
 def explanation_renderables(explanation: Explanation, width: int | None = None) -> list[Any]:
-    """The renderables of one explanation for a console ``width`` columns wide (None: 120)."""
+    """The renderables of one explanation for a console ``width`` columns wide (None:
+    :func:`~limecli.render.terminal_layout.default_width`)."""
     from rich.text import Text
 
     out: list[Any] = [Text(_title(explanation), style="bold"), _prediction_line(explanation)]
@@ -90,7 +90,7 @@ def explanation_renderables(explanation: Explanation, width: int | None = None) 
         if not label.features:
             out.append(Text(no_features_summary(explanation), style="bold"))
             continue
-        out.append(_weights_table(explanation, label, bar_width(width)))
+        out.append(_weights_table(explanation, label, width or default_width()))
         if any(could_be_zero(f) for f in label.features):
             out.append(Text(f"{COULD_BE_ZERO}: {could_be_zero_means(label)}", style="dim"))
         if extras is not None:
@@ -214,51 +214,116 @@ def trust_summary(label: LabelExplanation) -> str:
     return "; ".join(part for part in parts if part)
 
 
-def _weights_table(explanation: Explanation, label: LabelExplanation, bar_width: int) -> Any:
+def _weights_table(explanation: Explanation, label: LabelExplanation, width: int) -> Any:
     from rich import box
     from rich.table import Table
     from rich.text import Text
 
-    table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
-    table.add_column("#", justify="right", style="dim")
-    table.add_column("Feature")
-    if explanation.kind == "tabular":
-        table.add_column("Value", justify="right")
-    table.add_column("Weight", justify="right")
-    with_ci = any("ci95" in f.extra for f in label.features)
+    tabular = explanation.kind == "tabular"
+    names = [printable(f.name) for f in label.features]
+    values = [_value_cell(f) for f in label.features] if tabular else []
+    weights = [f"{f.weight:+.4f}" for f in label.features]
+    intervals = [_interval(f) for f in label.features]
+    with_ci = any(i is not None for i in intervals)
+    layout = fit(_widths(label, names, values, weights, intervals), width)
+
+    # Collapsed padding: two columns between cells; every cell one line, cut with "…" if
+    # the layout says so (feature names and category values only: numbers fit by design).
+    table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, collapse_padding=True)
+    table.add_column("#", justify="right", style="dim", no_wrap=True)
+    table.add_column("Feature", no_wrap=True, overflow="ellipsis", max_width=layout.feature)
+    if tabular:
+        table.add_column(
+            "Value", justify="right", no_wrap=True, overflow="ellipsis", max_width=layout.value
+        )
+    table.add_column("Weight", justify="right", no_wrap=True)
     if with_ci:
-        table.add_column("95% interval", justify="right", style="dim")
-    table.add_column("Effect", no_wrap=True)
+        header = SHORT_INTERVAL_HEADER if layout.short_interval else "95% interval"
+        table.add_column(header, justify="right", style="dim", no_wrap=True)
+    marked = any(could_be_zero(f) for f in label.features)
+    if layout.bar or marked:
+        table.add_column("Effect" if layout.bar else "", no_wrap=True)
     scale = max((abs(f.weight) for f in label.features), default=0.0) or 1.0
     for rank, feat in enumerate(label.features, start=1):
         style = SUPPORT if feat.weight >= 0 else OPPOSE
         faint = could_be_zero(feat)
         if faint:
             style = f"dim {style}"
-        cells = max(1, round(abs(feat.weight) / scale * bar_width)) if feat.weight else 0
-        # Direction is spelled out, not shown by colour alone.
-        bar = Text("█" * cells + (" +" if feat.weight >= 0 else " -"), style=style)
-        if faint:
-            # The words are the marker (the dimming only repeats them); a weak weight has a
-            # short bar, so they rarely widen the column.
-            bar.append(f" {COULD_BE_ZERO}", style="bold")
-        row: list[Any] = [str(rank), Text(printable(feat.name))]
-        if explanation.kind == "tabular":
-            # A tabular value of None is a missing cell.
-            row.append(Text("missing" if feat.value is None else printable(_value(feat.value))))
-        row.append(Text(f"{feat.weight:+.4f}", style=style))
+        row: list[Any] = [str(rank), Text(names[rank - 1])]
+        if tabular:
+            row.append(Text(values[rank - 1]))
+        row.append(Text(weights[rank - 1], style=style))
         if with_ci:
-            low, high = feat.extra.get("ci95", (float("nan"), float("nan")))
-            row.append(Text(f"{low:+.3f} … {high:+.3f}"))
-        row.append(bar)
+            row.append(Text(_interval_text(intervals[rank - 1], short=layout.short_interval)))
+        if layout.bar:
+            cells = max(1, round(abs(feat.weight) / scale * layout.bar)) if feat.weight else 0
+            # Direction is spelled out, not shown by colour alone.
+            effect = Text("█" * cells + (" +" if feat.weight >= 0 else " -"), style=style)
+            if faint:
+                # The words are the marker (the dimming only repeats them); a weak weight has
+                # a short bar, so they rarely widen the column.
+                effect.append(f" {COULD_BE_ZERO}", style="bold")
+            row.append(effect)
+        elif marked:
+            row.append(Text(COULD_BE_ZERO if faint else "", style="bold"))
         table.add_row(*row)
     return table
 
 
-def bar_width(width: int | None) -> int:
-    """Cells of the longest bar: shorter on a narrow console, so numbers are not squeezed."""
-    # About 70 columns go to rank, value, weight and interval and a readable condition.
-    return max(MIN_BAR_WIDTH, min(BAR_WIDTH, (width or 120) - 70))
+#: The short interval's header: ``±0.033`` is half the 95% interval's width.
+SHORT_INTERVAL_HEADER = "±95%"
+
+
+def _widths(
+    label: LabelExplanation,
+    names: list[str],
+    values: list[str],
+    weights: list[str],
+    intervals: list[tuple[float, float] | None],
+) -> Widths:
+    from rich.cells import cell_len
+
+    def widest(header: str, cells: list[str]) -> int:
+        return max([cell_len(header), *(cell_len(c) for c in cells)])
+
+    numbers = [v for v, f in zip(values, label.features, strict=False) if _is_number(f.value)]
+    known = [i for i in intervals if i is not None]
+    return Widths(
+        rank=len(str(len(label.features))),
+        feature=widest("Feature", names),
+        value=widest("Value", values) if values else 0,
+        value_floor=max((cell_len(v) for v in numbers), default=0),
+        weight=widest("Weight", weights),
+        interval=widest("95% interval", [_interval_text(i) for i in known]) if known else 0,
+        short_interval=(
+            widest(SHORT_INTERVAL_HEADER, [_interval_text(i, short=True) for i in known])
+            if known
+            else 0
+        ),
+        marker=len(COULD_BE_ZERO) if any(could_be_zero(f) for f in label.features) else 0,
+    )
+
+
+def _interval(feat: FeatureWeight) -> tuple[float, float] | None:
+    ci = feat.extra.get("ci95")
+    return (float(ci[0]), float(ci[1])) if ci is not None else None
+
+
+def _interval_text(interval: tuple[float, float] | None, *, short: bool = False) -> str:
+    if interval is None:
+        return ""
+    low, high = interval
+    # The interval is the weight -/+ 1.96 std errors: its half-width says it all.
+    return f"±{(high - low) / 2:.3f}" if short else f"{low:+.3f} … {high:+.3f}"
+
+
+def _value_cell(feat: FeatureWeight) -> str:
+    # A tabular value of None is a missing cell.
+    return "missing" if feat.value is None else printable(_value(feat.value))
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 def _extras_for(kind: str) -> Callable[[Explanation, LabelExplanation], list[Any]] | None:
