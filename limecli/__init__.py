@@ -19,6 +19,8 @@ _EXPORTS = {
     "LabelExplanation": "limecli.explanation",
     "FeatureWeight": "limecli.explanation",
     "SCHEMA_VERSION": "limecli.explanation",
+    "ImageExplanation": "limecli.explanation",
+    "explanations_to_frame": "limecli.render.frame",
     "Predictor": "limecli.model.predictor",
     "load_model": "limecli.model.loading",
     "wrap_model": "limecli.model.loading",

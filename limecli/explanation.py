@@ -18,6 +18,7 @@ from limecli.jsonable import jsonable
 
 if TYPE_CHECKING:
     import numpy as np
+    import pandas as pd
 
 SCHEMA_VERSION = "1.2"
 KINDS = ("tabular", "text", "image")
@@ -166,8 +167,29 @@ class Explanation:
         return render_html([self])
 
     def _repr_html_(self) -> str:
-        # Jupyter shows this, as the reference's show_in_notebook did.
-        return self.to_html()
+        """What a notebook shows: the report as one ``<div>`` whose styles touch only it."""
+        from limecli.render.html import render_fragment
+
+        return render_fragment([self])
+
+    def to_frame(self) -> pd.DataFrame:
+        """A tidy long DataFrame, one row per label x feature, with R lime's column names.
+
+        See :func:`limecli.explanations_to_frame` (for many explanations) for the columns.
+        """
+        from limecli.render.frame import explanations_to_frame
+
+        return explanations_to_frame([self])
+
+    def plot(self, label: str | None = None, ax: Any = None) -> Any:
+        """The report's bar chart with matplotlib (``pip install 'limecli[plot]'``); the Axes.
+
+        Blue bars support the label, orange ones oppose it; whiskers span the 95%
+        intervals. Draws on ``ax`` if given, else on a new figure.
+        """
+        from limecli.render.plot import plot_weights
+
+        return plot_weights(self, label, ax)
 
     def to_json(self, indent: int | None = 2) -> str:
         """Serialise to the JSON contract (NaN/inf are written as null)."""
@@ -223,6 +245,20 @@ class ImageExplanation(Explanation):
         return overlay_image(
             pixels, segments, self.label(label), positive_only=positive_only, hide_rest=hide_rest
         )
+
+    def plot_image(
+        self,
+        label: str | None = None,
+        kind: str = "overlay",
+        ax: Any = None,
+        *,
+        positive_only: bool = False,
+        hide_rest: bool = False,
+    ) -> Any:
+        """The label's ``"overlay"`` or ``"heatmap"`` picture with matplotlib; the Axes."""
+        from limecli.render.plot import plot_picture
+
+        return plot_picture(self, label, kind, ax, positive_only=positive_only, hide_rest=hide_rest)
 
     def mask(self, label: str | None = None, *, positive_only: bool = True) -> np.ndarray:
         """(H, W) int8: 1 supporting superpixel, -1 opposing (unless positive_only), 0 else."""

@@ -33,12 +33,24 @@ class PageLoad:
     requests: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     screenshot: bytes = b""
+    #: What the ``evaluate`` expression returned (JSON values), after the page loaded.
+    value: Any = None
 
 
 def load_page(
-    url: str, *, width: int = 1000, height: int = 1200, timeout: float = 30.0, dark: bool = False
+    url: str,
+    *,
+    width: int = 1000,
+    height: int = 1200,
+    timeout: float = 30.0,
+    dark: bool = False,
+    evaluate: str | None = None,
 ) -> PageLoad:
-    """Open ``url`` in a fresh headless Chromium and return what happened."""
+    """Open ``url`` in a fresh headless Chromium and return what happened.
+
+    ``evaluate``: a JavaScript expression run once the page has loaded; its value
+    (e.g. the DOM geometry of some elements, as JSON values) is in ``PageLoad.value``.
+    """
     import websocket  # websocket-client
 
     binary = find_chromium()
@@ -70,9 +82,10 @@ def load_page(
         try:
             port = _devtools_port(Path(profile), timeout)
             ws_url = _page_socket(port, timeout)
-            ws = websocket.create_connection(ws_url, timeout=timeout)
+            # No Origin header: recent Chromium refuses DevTools sockets from an unlisted origin.
+            ws = websocket.create_connection(ws_url, timeout=timeout, suppress_origin=True)
             try:
-                return _drive(ws, url, timeout, dark)
+                return _drive(ws, url, timeout, dark, evaluate)
             finally:
                 ws.close()
         finally:
@@ -111,7 +124,7 @@ def _page_socket(port: int, timeout: float) -> str:
     raise TimeoutError("Chromium has no page target")
 
 
-def _drive(ws: Any, url: str, timeout: float, dark: bool) -> PageLoad:
+def _drive(ws: Any, url: str, timeout: float, dark: bool, evaluate: str | None) -> PageLoad:
     result = PageLoad()
     counter = iter(range(1, 1_000_000))
     pending: dict[int, Any] = {}
@@ -151,6 +164,12 @@ def _drive(ws: Any, url: str, timeout: float, dark: bool) -> PageLoad:
     send("Page.navigate", url=url)
     pump(until_event="Page.loadEventFired")
     time.sleep(0.2)  # let late console messages arrive
+    if evaluate is not None:
+        reply = pump(until_id=send("Runtime.evaluate", expression=evaluate, returnByValue=True))
+        answer = reply.get("result", {})
+        if "exceptionDetails" in answer:
+            result.errors.append(json.dumps(answer["exceptionDetails"])[:300])
+        result.value = answer.get("result", {}).get("value")
     shot = pump(until_id=send("Page.captureScreenshot", format="png"))
     result.screenshot = base64.b64decode(shot["result"]["data"])
     return result

@@ -160,8 +160,13 @@ def test_malicious_text_is_escaped_and_words_highlighted() -> None:
 
 
 def test_repr_html_for_notebooks(tabular_report) -> None:
+    """A notebook gets the page's sections in one element (tests/test_notebook.py: its CSS)."""
     exp, document = tabular_report
-    assert exp._repr_html_() == document
+    fragment = exp._repr_html_()
+    assert fragment.startswith('<div class="limecli-report">') and fragment.endswith("</div>")
+    assert "<!DOCTYPE" not in fragment and "<body" not in fragment
+    sections = fragment.split("</style>", 1)[1].rsplit("</div>", 1)[0].strip()
+    assert sections.startswith('<section class="explanation"') and sections in document
 
 
 def _check_in_browser(document: str, name: str, tmp_path: Path, dark: bool = False) -> np.ndarray:

@@ -1,4 +1,9 @@
-"""A self-contained HTML report: no script, no network, charts as inline SVG.
+"""Self-contained HTML: no script, no network, charts as inline SVG.
+
+:func:`render_html` writes a whole page (``-o report.html``);
+:func:`render_fragment` the same sections as one ``<div>`` for a notebook
+(:meth:`Explanation._repr_html_`). Both use the one scoped stylesheet of
+:mod:`limecli.render.html_css`; the chart is :mod:`limecli.render.html_chart`.
 
 Everything that comes from data (feature names, text, file names, labels)
 goes through :func:`html.escape`; a Content-Security-Policy forbids any
@@ -18,70 +23,41 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from limecli.inputs.ref import InputRef
+from limecli.render.html_chart import interval, legend, weights_svg
+from limecli.render.html_css import CSP, PAGE_CLASS, ROOT_CLASS, STYLE
 from limecli.render.terminal import (
     COULD_BE_ZERO,
     could_be_zero,
-    could_be_zero_means,
     flat_summary,
     no_features_summary,
     trust_summary,
 )
 
 if TYPE_CHECKING:
-    from limecli.explanation import Explanation, FeatureWeight, LabelExplanation
+    from limecli.explanation import Explanation, LabelExplanation
 
-# Okabe-Ito colours, distinguishable with every common colour-vision deficiency;
-# the sign is also written out next to every bar.
-SUPPORT = "#0072B2"
-OPPOSE = "#D55E00"
+__all__ = ["CSP", "STYLE", "page_document", "render_fragment", "render_html", "section"]
 
-CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'"
+INTRO = (
+    "LIME explanation: a weighted linear model fitted to the model's answers on perturbed "
+    "copies of the input. Positive weights push towards the label, negative weights away "
+    "from it."
+)
 
-STYLE = """
-:root { color-scheme: light dark; --fg: #1b1b1b; --bg: #ffffff; --muted: #5f6368;
-  --rule: #d0d4d9; --support: #0072B2; --oppose: #D55E00; --bar: #8c96a0; }
-@media (prefers-color-scheme: dark) {
-  :root { --fg: #e8eaed; --bg: #16181b; --muted: #a0a6ad; --rule: #3a3f45;
-    --support: #56B4E9; --oppose: #E69F00; --bar: #7d8791; } }
-* { box-sizing: border-box; }
-body { margin: 0; font: 15px/1.5 system-ui, -apple-system, "Segoe UI", "Noto Sans",
-  "Noto Sans CJK KR", "Noto Sans CJK SC", "Apple SD Gothic Neo", sans-serif;
-  color: var(--fg); background: var(--bg); }
-main { max-width: 980px; margin: 0 auto; padding: 24px; }
-h1 { font-size: 1.5rem; margin: 0 0 4px; } h2 { font-size: 1.2rem; margin: 0 0 8px; }
-h3 { font-size: 1.05rem; margin: 20px 0 4px; }
-.muted { color: var(--muted); } .mono { font-family: ui-monospace, monospace; }
-section.explanation { border-top: 2px solid var(--rule); padding-top: 16px; margin-top: 24px; }
-table { border-collapse: collapse; margin: 8px 0; }
-th, td { text-align: left; padding: 3px 10px; border-bottom: 1px solid var(--rule); }
-td.num { text-align: right; font-variant-numeric: tabular-nums; }
-.prob { display: grid; grid-template-columns: minmax(90px, max-content) 1fr 4em; gap: 4px 10px;
-  align-items: center; max-width: 560px; }
-.prob .track { background: var(--rule); height: 14px; border-radius: 2px; }
-.prob .fill { background: var(--bar); height: 14px; border-radius: 2px; }
-.prob .top .fill { background: var(--support); }
-svg.weights text { fill: var(--fg); font-size: 13px; }
-svg.weights .axis { stroke: var(--muted); }
-svg.weights .support { fill: var(--support); } svg.weights .oppose { fill: var(--oppose); }
-svg.weights .faint { fill-opacity: 0.35; } svg.weights .ci { stroke: var(--fg); stroke-width: 1.5; }
-svg.weights text.zero { fill: var(--muted); font-style: italic; }
-.zero { color: var(--muted); font-style: italic; white-space: nowrap; }
-.nothing { border-left: 4px solid var(--rule); padding: 4px 10px; }
-.legend span { display: inline-block; margin-right: 16px; }
-.swatch { display: inline-block; width: 12px; height: 12px; vertical-align: -1px; margin-right: 4px; }
-.text-view { white-space: pre-wrap; border: 1px solid var(--rule); padding: 12px; border-radius: 4px;
-  unicode-bidi: plaintext; }
-mark { color: inherit; border-radius: 2px; padding: 0 1px; }
-mark.support { background: rgba(0, 114, 178, var(--a)); box-shadow: inset 0 -2px var(--support); }
-mark.oppose { background: rgba(213, 94, 0, var(--a)); box-shadow: inset 0 2px var(--oppose); }
-.pictures { display: flex; flex-wrap: wrap; gap: 12px; margin-top: 16px; }
-.pictures figure { margin: 0; } .pictures img { width: 280px; max-width: 100%; height: auto;
-  image-rendering: pixelated; border: 1px solid var(--rule); }
-details { margin: 12px 0; }
-@media print { body { font-size: 11pt; } main { max-width: none; padding: 0; }
-  section.explanation { break-inside: avoid-page; } details { display: block; }
-  details > :not(summary) { display: block; } }
-"""
+
+def page_document(title: str, body: str) -> str:
+    """A whole HTML page around ``body``, inside the stylesheet's root element."""
+    return (
+        "<!DOCTYPE html>\n"
+        '<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+        f'<meta http-equiv="Content-Security-Policy" content="{CSP}">\n'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
+        '<meta name="generator" content="limecli">\n'
+        f"<title>{escape(title)}</title>\n<style>{STYLE}</style>\n</head>\n"
+        # The one page-level style: no margin, so the root's own background fills the window.
+        f'<body style="margin:0">\n<div class="{ROOT_CLASS} {PAGE_CLASS}"><main>\n'
+        f"{body}\n</main></div>\n</body>\n</html>\n"
+    )
 
 
 def render_html(explanations: Sequence[Explanation], *, title: str | None = None) -> str:
@@ -90,19 +66,14 @@ def render_html(explanations: Sequence[Explanation], *, title: str | None = None
         _title(explanations[0]) if len(explanations) == 1 else f"{len(explanations)} explanations"
     )
     body = "\n".join(section(e, i) for i, e in enumerate(explanations, start=1))
-    return (
-        "<!DOCTYPE html>\n"
-        '<html lang="en">\n<head>\n<meta charset="utf-8">\n'
-        f'<meta http-equiv="Content-Security-Policy" content="{CSP}">\n'
-        '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
-        '<meta name="generator" content="limecli">\n'
-        f"<title>{escape(heading)}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n<main>\n"
-        f"<header><h1>{escape(heading)}</h1>"
-        '<p class="muted">LIME explanation: a weighted linear model fitted to the model\'s '
-        "answers on perturbed copies of the input. Positive weights push towards the label, "
-        "negative weights away from it.</p></header>\n"
-        f"{body}\n</main>\n</body>\n</html>\n"
-    )
+    header = f'<header><h1>{escape(heading)}</h1><p class="muted">{escape(INTRO)}</p></header>'
+    return page_document(heading, f"{header}\n{body}")
+
+
+def render_fragment(explanations: Sequence[Explanation]) -> str:
+    """The explanations as one ``<div>`` for a notebook cell: its stylesheet touches only it."""
+    body = "\n".join(section(e, i) for i, e in enumerate(explanations, start=1))
+    return f'<div class="{ROOT_CLASS}"><style>{STYLE}</style>\n{body}\n</div>'
 
 
 def _title(e: Explanation) -> str:
@@ -125,7 +96,7 @@ def section(e: Explanation, number: int) -> str:
         _prediction(e),
     ]
     if e.kind == "image":
-        parts.append(_pictures(e))
+        parts.append(_original_picture(e))
     for label in e.labels:
         parts.append(_label_block(e, label))
     parts += [_settled_note(e), _params(e), "</section>"]
@@ -169,27 +140,14 @@ def _label_block(e: Explanation, label: LabelExplanation) -> str:
     if not label.features:
         out.append(f'<p class="nothing">{escape(no_features_summary(e))}</p>')
         return "\n".join(out)
-    out += [_legend(label), weights_svg(label)]
+    out += [legend(label), weights_svg(label)]
     if e.kind == "tabular":
         out.append(_instance_table(label))
     elif e.kind == "text":
         out.append(highlighted_text(str(e.data.get("text", "")), label))
+    elif e.kind == "image":
+        out.append(_label_pictures(e, label))
     return "\n".join(out)
-
-
-def _legend(label: LabelExplanation) -> str:
-    parts = [
-        '<span><i class="swatch" style="background:var(--support)"></i>supports (+)</span>'
-        '<span><i class="swatch" style="background:var(--oppose)"></i>opposes (−)</span>'
-    ]
-    if any(_interval(f) for f in label.features):
-        parts.append("<span>│─│ 95% interval</span>")
-    if any(could_be_zero(f) for f in label.features):
-        parts.append(
-            f'<span><i class="swatch" style="background:var(--support);opacity:0.35"></i>'
-            f'<em class="zero">{COULD_BE_ZERO}</em>: {escape(could_be_zero_means(label))}</span>'
-        )
-    return f'<p class="legend">{"".join(parts)}</p>'
 
 
 def _settled_note(e: Explanation) -> str:
@@ -208,87 +166,19 @@ def _settled_note(e: Explanation) -> str:
     )
 
 
-def _interval(feat: FeatureWeight) -> tuple[float, float] | None:
-    """The weight's 95% interval, if the explanation gives a finite one."""
-    ci = feat.extra.get("ci95")
-    try:
-        low, high = (float(v) for v in ci)  # type: ignore[union-attr]
-    except (TypeError, ValueError):
-        return None
-    return (low, high) if math.isfinite(low) and math.isfinite(high) else None
-
-
-def weights_svg(label: LabelExplanation, width: int = 760) -> str:
-    """A diverging bar chart: one row per feature, bars right for support, left against.
-
-    A whisker spans each weight's 95% interval; a weight that could be 0 is drawn faint
-    and says so in words.
-    """
-    marked = any(could_be_zero(f) for f in label.features)
-    row_h, label_w, value_w = 24, 300, 150 if marked else 70
-    chart_w = width - label_w - value_w
-    mid = label_w + chart_w / 2
-    reach = [abs(f.weight) for f in label.features]
-    reach += [abs(v) for f in label.features for v in (_interval(f) or ())]
-    scale = max(reach, default=0.0) or 1.0
-    half = chart_w / 2 - 4
-    height = row_h * max(len(label.features), 1) + 8
-    items = [
-        f'<svg class="weights" role="img" xmlns="http://www.w3.org/2000/svg" '
-        f'width="{width}" height="{height}" viewBox="0 0 {width} {height}">',
-        f"<title>Feature weights for {escape(label.label)}</title>",
-    ]
-    for i, feat in enumerate(label.features):
-        y = 4 + i * row_h
-        length = abs(feat.weight) / scale * half
-        x = mid if feat.weight >= 0 else mid - length
-        faint = could_be_zero(feat)
-        cls = ("support" if feat.weight >= 0 else "oppose") + (" faint" if faint else "")
-        name = str(feat.name)
-        shown = name if len(name) <= 42 else name[:41] + "…"
-        sign = "+" if feat.weight >= 0 else "−"
-        tip = f"{feat.weight:+.4g}"
-        interval = _interval(feat)
-        whisker = ""
-        if interval is not None:
-            low, high = interval
-            tip += f", 95% interval {low:+.4g} … {high:+.4g}"
-            x1, x2, yc = mid + low / scale * half, mid + high / scale * half, y + row_h / 2
-            whisker = (
-                f'<path class="ci" d="M{x1:.1f} {yc:.1f}H{x2:.1f}M{x1:.1f} {yc - 4:.1f}'
-                f'V{yc + 4:.1f}M{x2:.1f} {yc - 4:.1f}V{yc + 4:.1f}"></path>'
-            )
-        if faint:
-            tip += f" ({COULD_BE_ZERO})"
-        note = f' <tspan class="zero">{COULD_BE_ZERO}</tspan>' if faint else ""
-        items.append(
-            f"<g><title>{escape(name)}: {escape(tip)}</title>"
-            f'<text x="{label_w - 8}" y="{y + 16}" text-anchor="end">{escape(shown)}</text>'
-            f'<rect class="{cls}" x="{x:.1f}" y="{y + 3}" width="{max(length, 1):.1f}" '
-            f'height="{row_h - 8}"></rect>{whisker}'
-            f'<text x="{width - value_w + 6}" y="{y + 16}">{sign}{abs(feat.weight):.4g}{note}'
-            "</text></g>"
-        )
-    items.append(
-        f'<line class="axis" x1="{mid}" y1="0" x2="{mid}" y2="{height}" stroke-width="1"></line>'
-    )
-    items.append("</svg>")
-    return "".join(items)
-
-
 def _instance_table(label: LabelExplanation) -> str:
     scale = max((abs(f.weight) for f in label.features), default=0.0) or 1.0
-    with_ci = any(_interval(f) for f in label.features)
+    with_ci = any(interval(f) for f in label.features)
     rows = []
     for feat in label.features:
         faint = could_be_zero(feat)
         alpha = 0.08 + (0.1 if faint else 0.5) * abs(feat.weight) / scale
         rgb = "0, 114, 178" if feat.weight >= 0 else "213, 94, 0"
         note = f' <span class="zero">{COULD_BE_ZERO}</span>' if faint else ""
-        interval = _interval(feat)
+        bounds = interval(feat)
         ci = ""
         if with_ci:
-            shown = "" if interval is None else f"{interval[0]:+.3f} … {interval[1]:+.3f}"
+            shown = "" if bounds is None else f"{bounds[0]:+.3f} … {bounds[1]:+.3f}"
             ci = f'<td class="num">{shown}</td>'
         rows.append(
             f'<tr style="background: rgba({rgb}, {alpha:.2f})">'
@@ -329,32 +219,45 @@ def highlighted_text(text: str, label: LabelExplanation) -> str:
     return f'<div class="text-view" dir="auto" lang="">{"".join(out)}</div>'
 
 
-def _pictures(e: Explanation) -> str:
-    pixels = getattr(e, "pixels", None)
-    if pixels is None or getattr(e, "segments", None) is None:
-        return '<p class="muted">(the image itself is not part of this explanation record)</p>'
-    label = e.labels[0].label
-    figures = [
-        ("Original", np.clip(np.asarray(pixels), 0, 255).astype(np.uint8)),
-        (f"Superpixels for {label}", e.overlay(label, positive_only=False)),  # type: ignore[attr-defined]
-        (f"Weight heatmap for {label}", _heatmap_rgb(e.heatmap(label))),  # type: ignore[attr-defined]
-    ]
+def _image_parts(e: Explanation) -> tuple[np.ndarray, np.ndarray] | None:
+    """The pixels and superpixel map, when the explanation carries them (not read from JSON)."""
+    pixels, segments = getattr(e, "pixels", None), getattr(e, "segments", None)
+    return None if pixels is None or segments is None else (pixels, segments)
+
+
+def _figures(figures: list[tuple[str, np.ndarray]]) -> str:
     items = "".join(
         f'<figure><img alt="{escape(cap)}" src="{png_data_uri(img)}">'
-        f'<figcaption class="muted">{escape(cap)}</figcaption></figure>'
+        f'<figcaption class="muted" dir="auto">{escape(cap)}</figcaption></figure>'
         for cap, img in figures
     )
     return f'<div class="pictures">{items}</div>'
 
 
-def _heatmap_rgb(weights: np.ndarray) -> np.ndarray:
-    scale = float(np.max(np.abs(weights))) or 1.0
-    t = np.clip(weights / scale, -1.0, 1.0)[..., None]
-    white = np.array([255.0, 255.0, 255.0])
-    support = np.array([0.0, 114.0, 178.0])
-    oppose = np.array([213.0, 94.0, 0.0])
-    rgb = np.where(t >= 0, white + (support - white) * t, white + (oppose - white) * (-t))
-    return rgb.astype(np.uint8)
+def _original_picture(e: Explanation) -> str:
+    parts = _image_parts(e)
+    if parts is None:
+        return '<p class="muted">(the image itself is not part of this explanation record)</p>'
+    return _figures([("Original", np.clip(np.asarray(parts[0]), 0, 255).astype(np.uint8))])
+
+
+def _label_pictures(e: Explanation, label: LabelExplanation) -> str:
+    """The label's superpixels on the image and its weight heatmap (render.overlay draws both)."""
+    from limecli.render.overlay import picture
+
+    parts = _image_parts(e)
+    if parts is None:
+        return ""
+    pixels, segments = parts
+    return _figures(
+        [
+            (
+                f"Superpixels for {label.label}",
+                picture("overlay", pixels, segments, label, positive_only=False),
+            ),
+            (f"Weight heatmap for {label.label}", picture("heatmap", pixels, segments, label)),
+        ]
+    )
 
 
 def png_data_uri(array: np.ndarray) -> str:
