@@ -71,14 +71,8 @@ def plot_weights(explanation: Explanation, label: str | None = None, ax: Any = N
     for rank, feat in enumerate(features):
         colour = SUPPORT if feat.weight >= 0 else OPPOSE
         faint = could_be_zero(feat)
-        ax.barh(
-            rank,
-            feat.weight,
-            height=0.6,
-            color=colour,
-            alpha=FAINT if faint else 1.0,
-            label=str(feat.name),
-        )
+        (bar,) = ax.barh(rank, feat.weight, height=0.6, color=colour, alpha=FAINT if faint else 1.0)
+        bar.set_label(str(feat.name))
         bounds = interval(feat)
         if bounds is not None:
             low, high = bounds
