@@ -5,11 +5,13 @@ features (bag of words), 5000 samples, each removing a random number of
 words; cosine distance to the original text (x100) under an exponential
 kernel of width 25; weighted Ridge(alpha=1) surrogate with "auto" feature
 selection; the predicted class explained. Unlike the reference, regression
-models are explained too, the tokeniser keeps words of any script whole,
-and perturbed texts are built with numpy for a whole batch of model calls.
+models are explained too, the tokeniser keeps words of any script whole
+and emoji and emoticons (``😀``, ``👍🏽``, ``:)``) as tokens of their own
+(:mod:`limecli.sampling.tokens`), and perturbed texts are built with numpy for
+a whole batch of model calls.
 
-A feature's JSON record: ``feature`` is the word (or character with
-``char_level``), ``value`` the number of occurrences it stands for (bag of
+A feature's JSON record: ``feature`` is the word, emoji or emoticon (or
+character with ``char_level``), ``value`` the number of occurrences it stands for (bag of
 words: how often the word occurs; ``bow=False``: 1), ``positions`` the
 [start, end) character offsets of those occurrences in ``Explanation.data["text"]``.
 """

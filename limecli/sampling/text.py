@@ -1,16 +1,20 @@
 """Tokenising a text into interpretable features and building perturbed copies of it.
 
 Tokens
-    By default a token is a maximal run of Unicode word characters (letters and
-    digits of any script, underscore) together with the combining marks and
-    zero-width joiners that belong to them, so Korean, accented Latin, Cyrillic,
-    Devanagari and mixed text keep whole words. ``split_expression`` replaces
+    By default a token is an emoji (ZWJ sequences, flags, keycaps, skin tones
+    included), an emoticon standing apart from words (``:)``, ``:-(``, ``<3``),
+    or a maximal run of Unicode word characters (letters and digits of any
+    script, underscore) together with the combining marks and zero-width
+    joiners that belong to them, so Korean, accented Latin, Cyrillic,
+    Devanagari and mixed text keep whole words (:mod:`limecli.sampling.tokens`
+    has the patterns and their edge cases). ``split_expression`` replaces
     this with a regular expression that matches the *separators* (as in the
     reference implementation's ``split_expression``); tokens are the non-empty
     stretches between its matches. ``char_level`` makes every word character
     (with its combining marks) a token, for unsegmented scripts such as Chinese
-    and Japanese. Whatever lies between tokens (spaces, punctuation) is a
-    separator and is kept verbatim in every perturbed text.
+    and Japanese; emoji and emoticons stay whole. Whatever lies between tokens
+    (spaces, other punctuation) is a separator and is kept verbatim in every
+    perturbed text.
 
 Features
     Bag of words (``bow=True``): one feature per distinct token string, all of
@@ -26,7 +30,6 @@ texts is a per-sample Python step (see :class:`TextSampler`).
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass
 from itertools import pairwise
@@ -34,6 +37,7 @@ from itertools import pairwise
 import numpy as np
 
 from limecli.errors import ParameterError
+from limecli.sampling.tokens import default_token_pattern
 
 #: The mask that replaces a switched-off token when ``bow=False`` (the reference's choice).
 DEFAULT_MASK_TOKEN = "UNKWORDZ"
@@ -43,15 +47,6 @@ _DRAW_CHUNK = 1024
 
 #: About how many template characters :meth:`TextSampler.texts` expands per step.
 _CHARS_PER_STEP = 1 << 20
-
-_JOINERS = "\u200c\u200d"  # zero-width non-joiner / joiner: inside words in Persian, Indic scripts
-
-
-def _mark_class(text: str) -> str:
-    """Escaped combining marks (and joiners) that occur in ``text``, for a character class."""
-    extra = {c for c in set(text) if unicodedata.category(c)[0] == "M"}
-    extra.update(c for c in _JOINERS if c in text)
-    return "".join(re.escape(c) for c in sorted(extra))
 
 
 def compile_split_expression(split_expression: str) -> re.Pattern[str]:
@@ -73,14 +68,8 @@ def token_spans(
     if split_expression is not None:
         spans = list(_gaps(text, compile_split_expression(split_expression)))
     else:
-        marks = _mark_class(text)
-        if not marks:
-            pattern = r"\w" if char_level else r"\w+"
-        else:
-            pattern = rf"\w[{marks}]*" if char_level else rf"\w[\w{marks}]*"
-            # A stray mark with no word character before it still forms a token.
-            pattern = rf"(?:{pattern}|[{marks}]+)"
-        spans = [m.span() for m in re.finditer(pattern, text)]
+        pattern = default_token_pattern(text, char_level=char_level)
+        spans = [m.span() for m in pattern.finditer(text)]
     if not spans:
         return np.zeros((0, 2), dtype=np.int64)
     return np.asarray(spans, dtype=np.int64)
