@@ -304,3 +304,12 @@ def test_append_once_is_one_write_and_a_short_one_is_cut_back(
     with pytest.raises(OutputWriteError, match="no space left on the disk"):
         atomic.append_once(target, "## second report\n")
     assert target.read_text(encoding="utf-8") == "before\n\n## report\nline\n"  # nothing half
+
+
+@pytest.mark.parametrize("markdown", [[], ["--markdown", "-"]])
+def test_markdown_append_needs_a_markdown_file(
+    tmp_path: Path, run_cli: Run, markdown: list[str]
+) -> None:
+    result = run_cli("audit", policy_file(tmp_path), "-q", *markdown, "--markdown-append")
+    assert result.exit_code == 2
+    assert "--markdown-append needs --markdown FILE" in one_error_line(result)

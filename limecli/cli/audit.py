@@ -124,6 +124,10 @@ def audit(
     targets = [Path(v) for v in outputs.values() if v not in (None, STDOUT)]
     if baseline_out is not None:
         targets.append(baseline_out)
+    if markdown_append and markdown_out in (None, STDOUT):
+        raise ParameterError(
+            "--markdown-append needs --markdown FILE: the file to add the report to"
+        )
     appended = markdown_out not in (None, STDOUT) and markdown_appends(
         str(markdown_out), asked=markdown_append
     )
