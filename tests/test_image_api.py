@@ -8,12 +8,13 @@ import pytest
 from limecli import ImageExplainer, explain_image
 from limecli.errors import FlatOutputWarning, InputDataError, ParameterError, PredictorOutputError
 from limecli.render.overlay import (
-    OUTLINE,
     heatmap_image,
     mask_image,
     overlay_image,
     weight_map,
 )
+from limecli.render.palette import DARK, LIGHT, OPPOSE, SUPPORT
+from limecli.render.superpixels import shown_segments
 from limecli.sampling.image import ImageSampler, relabel, segment, segment_stats
 
 # The region the ground-truth model looks at: the tile at rows 16..31, columns 32..47.
@@ -268,20 +269,28 @@ def _explained():
     )
 
 
-def test_positive_only_overlay_outlines_supporting_superpixels_in_yellow():
+def _outlined(label, segments, *, positive_only=True):
+    support, oppose = shown_segments(label, int(segments.max()) + 1, positive_only=positive_only)
+    return support[segments], oppose[segments]
+
+
+def test_positive_only_overlay_outlines_the_strong_supporting_superpixels():
     exp = _explained()
     label = exp.label("1")
     out = overlay_image(exp.pixels, exp.segments, label)
     assert out.shape == (64, 64, 3) and out.dtype == np.uint8
-    positive = np.isin(exp.segments, [f.feature for f in label.features if f.weight > 0])
-    yellow = np.all(out == OUTLINE, axis=2)
+    shown, _ = _outlined(label, exp.segments)
+    assert shown[REGION].mean() > 0.5  # the textured tile is outlined
     changed = np.any(out != exp.pixels.round().astype(np.uint8), axis=2)
-    assert yellow.sum() > 20
-    assert not np.any(changed & ~positive)  # nothing drawn outside supporting superpixels
-    assert np.all(yellow[changed])  # and only the outline colour
+    stroke = np.zeros(changed.shape, dtype=bool)
+    for colour in (DARK, SUPPORT, LIGHT):
+        stroke |= np.all(out == colour, axis=2)
+    assert stroke[changed].all()  # only the three strokes are drawn (no tint)
+    assert not np.any(changed & ~shown)  # and only inside outlined superpixels
+    assert not np.all(out == OPPOSE, axis=2).any()  # no opposing colour in positive-only
 
 
-def test_both_overlay_tints_support_green_and_opposition_red():
+def test_both_overlay_tints_support_blue_and_opposition_orange():
     exp = _explained()
     label = exp.label("1")
     assert any(f.weight < 0 for f in label.features), "test needs an opposing superpixel"
@@ -289,9 +298,12 @@ def test_both_overlay_tints_support_green_and_opposition_red():
     orig = exp.pixels
     pos = np.isin(exp.segments, [f.feature for f in label.features if f.weight > 0])
     neg = np.isin(exp.segments, [f.feature for f in label.features if f.weight < 0])
-    green_gain = (out[..., 1] - out[..., 0]) - (orig[..., 1] - orig[..., 0])
-    assert green_gain[pos].mean() > 40
-    assert green_gain[neg].mean() < -40
+    blue_gain = (out[..., 2] - out[..., 0]) - (orig[..., 2] - orig[..., 0])
+    top = max(label.features, key=lambda f: abs(f.weight))
+    assert top.weight > 0
+    assert blue_gain[exp.segments == top.feature].mean() > 40
+    strongest_against = min(label.features, key=lambda f: f.weight)
+    assert blue_gain[exp.segments == strongest_against.feature].mean() < -5
     rest = ~(pos | neg)
     np.testing.assert_array_equal(out[rest], orig[rest].round())
 
@@ -300,9 +312,9 @@ def test_hide_rest_blacks_out_everything_else():
     exp = _explained()
     label = exp.label("1")
     out = overlay_image(exp.pixels, exp.segments, label, hide_rest=True)
-    pos = np.isin(exp.segments, [f.feature for f in label.features if f.weight > 0])
-    assert np.all(out[~pos] == 0)
-    assert out[pos].mean() > 50
+    shown, _ = _outlined(label, exp.segments)
+    assert np.all(out[~shown] == 0)
+    assert out[shown].mean() > 50
 
 
 def test_mask_and_heatmap_values():
@@ -316,7 +328,8 @@ def test_mask_and_heatmap_values():
     both = mask_image(exp.segments, label, positive_only=False)
     assert np.array_equal(both == 128, neg)
     np.testing.assert_array_equal(exp.mask(positive_only=False), pos.astype(int) - neg.astype(int))
-    heat = heatmap_image(exp.segments, label)
+    heat = heatmap_image(exp.segments, label, scale=False)  # over white, no colour scale
+    assert heat.shape == (64, 64, 3)
     weights = weight_map(exp.segments, label)
     assert np.all(heat[weights == 0] == 255)
     top = label.features[0]
@@ -326,6 +339,8 @@ def test_mask_and_heatmap_values():
         np.abs(heat.astype(int) - 255).sum(axis=2).max()
         == np.abs(top_pixels[0].astype(int) - 255).sum()
     )
+    with_scale = heatmap_image(exp.segments, label)
+    assert with_scale.shape[0] > 64 and np.array_equal(with_scale[:64], heat)
 
 
 def test_explainer_object_is_reusable_with_overrides():

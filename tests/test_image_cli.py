@@ -82,9 +82,11 @@ def test_explains_the_textured_tile_and_writes_all_pictures(run_cli, models, pic
     assert top["weight"] > 0 and isinstance(top["feature"], int)
     x0, y0, x1, y1 = top["bbox"]
     assert x0 <= 47 and x1 >= 32 and y0 <= 31 and y1 >= 16  # the bbox meets the tile
-    for path in (out, mask, heat):
+    for path in (out, mask):
         with Image.open(path) as im:
             assert im.size == (64, 64)
+    with Image.open(heat) as im:
+        assert im.width == 64 and im.height > 64  # the colour scale below the image
     with Image.open(mask) as im:
         m = np.asarray(im)
     assert m[16:32, 32:48].mean() > 200  # the textured tile is in the mask
@@ -127,22 +129,27 @@ def test_overlay_modes_change_the_written_png_as_documented(
         drawn = np.asarray(im).astype(int)
     with Image.open(picture) as im:
         orig = np.asarray(im).astype(int)
-    tile = (slice(17, 31), slice(33, 47))  # inside the textured tile, off its edges
+    tile = (slice(19, 29), slice(35, 45))  # inside the textured tile, off its outline
     if mode == "positive":
-        yellow = np.all(drawn == (255, 255, 0), axis=2)
-        assert yellow.sum() > 20
+        dark = np.all(drawn == (0, 0, 0), axis=2)
+        blue = np.all(drawn == (0, 114, 178), axis=2)
+        light = np.all(drawn == (255, 255, 255), axis=2)
+        assert dark.sum() > 20 and blue.sum() > 20 and light.sum() > 20
         assert np.mean(drawn == orig) > 0.8  # an outline, not a fill
+        assert blue[16:32, 32:48].any()  # the textured tile is outlined
     elif mode == "both":
-        gain = (drawn[..., 1] - drawn[..., 0]) - (orig[..., 1] - orig[..., 0])
-        assert gain[tile].mean() > 30  # the supporting tile is tinted green
-        assert np.any(gain < -30)  # some superpixel is tinted red
+        gain = (drawn[..., 2] - drawn[..., 0]) - (orig[..., 2] - orig[..., 0])
+        assert gain[tile].mean() > 30  # the supporting tile is tinted blue
+        assert np.any(gain < -30)  # some superpixel is tinted orange
     else:
         black = np.all(drawn == 0, axis=2)
         with Image.open(mask) as im:
-            shown = np.asarray(im) == 255
+            explained = np.asarray(im) == 255
         assert 0.3 < black.mean() < 0.99
-        assert np.array_equal(black, ~shown)  # black exactly outside the shown superpixels
-        assert shown[tile].mean() > 0.5
+        # Black outside the outlined superpixels: a subset of those the mask leaves out, plus
+        # faint supporting ones; never the textured tile.
+        assert np.all(black[~explained])
+        assert black[tile].mean() < 0.5
 
 
 def test_per_label_paths(run_cli, models, picture, tmp_path):

@@ -18,7 +18,31 @@ from limecli.inputs.image import DEFAULT_MAX_PIXELS, parse_resize, read_image
 from limecli.inputs.ref import InputRef
 
 #: Per-input pictures a batch can write into its pictures folder: file suffix per picture.
-PICTURES = {"overlay": ".overlay.png", "mask": ".mask.png", "heatmap": ".heatmap.png"}
+PICTURES = {
+    "overlay": ".overlay.png",
+    "mask": ".mask.png",
+    "heatmap": ".heatmap.png",
+    "segments": ".segments.png",
+}
+
+
+def safe_label(label: str) -> str:
+    """``label`` as a part of a file name: characters other than letters, digits, ``-``, ``_``
+    and ``.`` become ``_``."""
+    return "".join(c if c.isalnum() or c in "-_." else "_" for c in str(label))
+
+
+def picture_name(stem: str, kind: str, label: str | None = None) -> str:
+    """The file name of a batch picture: ``stem.overlay.png``, or per label
+    ``stem.overlay.LABEL.png`` (see :func:`safe_label`)."""
+    if label is None:
+        return f"{stem}{PICTURES[kind]}"
+    return f"{stem}{PICTURES[kind][: -len('.png')]}.{safe_label(label)}.png"
+
+
+def picture_template(stem: str, kind: str) -> str:
+    """The per-label file name of a batch picture with ``{label}`` for the label."""
+    return f"{stem}{PICTURES[kind][: -len('.png')]}.{{label}}.png"
 
 
 def image_batch_inputs(
@@ -44,8 +68,9 @@ class ImageBatchTask:
 
     Runs in the worker and pickles (for ``jobs`` > 1 and Dask). ``item.payload``
     is ``(path, stem)``: the image is read there, one at a time, and its
-    pictures are written atomically to ``out_dir / (stem + suffix)`` for each
-    of ``pictures`` (keys of :data:`PICTURES`), for the first explained label.
+    pictures are written atomically to ``out_dir`` for each of ``pictures`` (keys
+    of :data:`PICTURES`): ``stem + suffix`` for the first explained label, or
+    with ``every_label`` ``stem.KIND.LABEL.png`` for each (:func:`picture_name`).
     Give ``path`` absolute (and ``out_dir`` is made so): a worker process may
     not share the caller's current folder.
     The returned explanation carries no pixels, so little travels back.
@@ -64,6 +89,7 @@ class ImageBatchTask:
         pictures: tuple[str, ...] = ("overlay",),
         positive_only: bool = True,
         hide_rest: bool = False,
+        every_label: bool = False,
     ) -> None:
         unknown = [p for p in pictures if p not in PICTURES]
         if unknown:
@@ -81,6 +107,7 @@ class ImageBatchTask:
         self.pictures = tuple(pictures)
         self.positive_only = positive_only
         self.hide_rest = hide_rest
+        self.every_label = every_label
 
     def __call__(self, item: BatchInput) -> Any:
         path, stem = item.payload
@@ -114,14 +141,16 @@ class ImageBatchTask:
         from limecli.render.overlay import picture, save_png
 
         assert self.out_dir is not None
-        label = explanation.labels[0]
-        for kind in self.pictures:
-            array = picture(
-                kind,
-                explanation.pixels,
-                explanation.segments,
-                label,
-                positive_only=self.positive_only,
-                hide_rest=self.hide_rest,
-            )
-            save_png(self.out_dir / f"{stem}{PICTURES[kind]}", array)
+        labels = explanation.labels if self.every_label else explanation.labels[:1]
+        for label in labels:
+            for kind in self.pictures:
+                array = picture(
+                    kind,
+                    explanation.pixels,
+                    explanation.segments,
+                    label,
+                    positive_only=self.positive_only,
+                    hide_rest=self.hide_rest,
+                )
+                name = picture_name(stem, kind, label.label if self.every_label else None)
+                save_png(self.out_dir / name, array)

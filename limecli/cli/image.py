@@ -78,8 +78,12 @@ def image(
     running code.
 
     Classification explains the 5 most probable classes unless --label is
-    given. The PNGs show the first explained label; put {label} in a path to
-    get one file per label. Every PNG is the size of the explained image.
+    given. The PNGs show the first explained label; --every-label draws one
+    file per label (o.png -> o.LABEL.png, NAME.overlay.png ->
+    NAME.overlay.LABEL.png), as does {label} in a path. Blue supports, orange
+    opposes; outlines are dark, coloured and light strokes, visible on any
+    image. Every PNG is the size of the explained image, but the heatmap adds
+    its colour scale below.
 
     Cutting the image into superpixels (quickshift above all) is most of the
     time outside the model. With --cache-dir DIR (or LIMECLI_CACHE_DIR) the
@@ -104,10 +108,18 @@ def image(
           --segmenter slic --hide-color 128 --out digit.png
       limecli image sample_models/predict_shapes.py:predict photos/ \\
           --out-dir overlays/ --format jsonl -o photos.jsonl --jobs 2
+      limecli image sample_models/predict_shapes.py:predict \\
+          sample_data/images/shapes.png --segments-out numbers.png
     """
     from limecli.batch import check_executor_options
     from limecli.cli.batch_run import check_batch, run_job
-    from limecli.cli.output import check_batch_pictures, check_pictures, emit, make_notes
+    from limecli.cli.output import (
+        check_batch_pictures,
+        check_pictures,
+        emit,
+        label_expansions,
+        make_notes,
+    )
     from limecli.pipelines import load_predictor
     from limecli.pipelines.image import (
         ImagePipeline,
@@ -120,6 +132,7 @@ def image(
     is_batch = is_image_batch(images, discovery, pictures, batch)
     check_image_request(images, discovery, pictures, is_batch)
     force = bool(click.get_current_context().meta.get("limecli.force"))
+    pictures = pictures.per_label()  # --every-label: {label} in each one-image path
     check_pictures(pictures, force)  # writable, and no user's file replaced, before any work
     check_image_settings(segmentation, image_settings)
     check_executor_options(batch.jobs, batch.backend, batch.scheduler)
@@ -137,4 +150,14 @@ def image(
     exclude = [p for p in (pictures.out_dir, output.output) if p is not None]
     files = pipeline.find_files(images, discovery, exclude=exclude, stdin=sys.stdin.buffer)
     check_batch_pictures(pictures, files, force)
+    if pictures.every_label and pictures.out_dir is not None:
+        from limecli.atomic import check_overwrite
+        from limecli.batch.tasks_image import picture_template
+        from limecli.inputs.discover import output_names
+
+        for stem in output_names(files):
+            for kind in pictures.batch_kinds:
+                template = pictures.out_dir / picture_template(stem, kind)
+                for existing in label_expansions(template):
+                    check_overwrite(existing, force=force)
     run_job(pipeline.batch_job(files, pictures), output, batch, seed=sampling.seed)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -184,9 +184,17 @@ class ImageSettings:
         return {name: getattr(self, name) for name in names}
 
 
+#: The pictures limecli draws, in the order of :attr:`Pictures.single`.
+PICTURE_KINDS: tuple[str, ...] = ("overlay", "mask", "heatmap", "segments")
+
+
 @dataclass(frozen=True, kw_only=True)
 class Pictures:
-    """The PNGs drawn: for one image (``out``...), or per image of a batch (``out_dir``)."""
+    """The PNGs drawn: for one image (``out``...), or per image of a batch (``out_dir``).
+
+    They show the first explained label; with ``every_label`` (or ``{label}`` in a path) one
+    file per explained label.
+    """
 
     out_dir: Path | None = field(
         default=None,
@@ -207,6 +215,14 @@ class Pictures:
             "--heatmaps", kind="flag", help="With --out-dir: also write NAME.heatmap.png."
         ),
     )
+    segment_numbers: bool = field(
+        default=False,
+        metadata=opt(
+            "--segment-numbers",
+            kind="flag",
+            help="With --out-dir: also write NAME.segments.png (see --segments-out).",
+        ),
+    )
     out: Path | None = field(
         default=None, metadata=opt("--out", kind="file", help="Write the overlay PNG here.")
     )
@@ -221,7 +237,28 @@ class Pictures:
         metadata=opt(
             "--heatmap-out",
             kind="file",
-            help="Write the per-pixel weight heatmap PNG (or raw float32 weights to a .npy path).",
+            help="Write the weight heatmap PNG: the image in grey under blue (support) and "
+            "orange (opposition), with a colour scale below; or the raw float32 weights to a "
+            ".npy path.",
+        ),
+    )
+    segments_out: Path | None = field(
+        default=None,
+        metadata=opt(
+            "--segments-out",
+            kind="file",
+            help="Write a PNG of every superpixel outlined with its number, the N of "
+            "'segment N' in the tables (blue box: supports, orange: opposes).",
+        ),
+    )
+    every_label: bool = field(
+        default=False,
+        metadata=opt(
+            "--every-label",
+            kind="flag",
+            help="Draw the pictures of every explained label, not just the first: LABEL goes "
+            "before a path's suffix (o.png -> o.cat.png; or put {label} in the path), and "
+            "--out-dir gets NAME.overlay.LABEL.png.",
         ),
     )
     positive_only: bool = field(
@@ -231,24 +268,42 @@ class Pictures:
             kind="toggle",
             secondary="--both",
             show_default=True,
-            help="Outline only supporting superpixels, or also opposing ones (green/red).",
+            help="Outline only the supporting superpixels that matter (|weight| at least a "
+            "fifth of the largest, not 'could be 0'), or also opposing ones: outlined in blue "
+            "(supports) or orange (opposes), tinted in proportion to |weight|.",
         ),
     )
     hide_rest: bool = field(
         default=False,
         metadata=opt(
-            "--hide-rest", kind="flag", help="Black out everything but the shown superpixels."
+            "--hide-rest", kind="flag", help="Black out everything but the outlined superpixels."
         ),
     )
 
     @property
-    def single(self) -> tuple[Path | None, Path | None, Path | None]:
-        """The one-image picture paths: overlay, mask, heatmap."""
-        return self.out, self.mask_out, self.heatmap_out
+    def single(self) -> tuple[Path | None, Path | None, Path | None, Path | None]:
+        """The one-image picture paths, in :data:`PICTURE_KINDS` order: overlay, mask,
+        heatmap, segments."""
+        return self.out, self.mask_out, self.heatmap_out, self.segments_out
 
     @property
     def batch_kinds(self) -> tuple[str, ...]:
         """The pictures drawn per image of a batch (none without ``out_dir``)."""
         if self.out_dir is None:
             return ()
-        return ("overlay",) + ("mask",) * self.masks + ("heatmap",) * self.heatmaps
+        flags = (True, self.masks, self.heatmaps, self.segment_numbers)
+        return tuple(kind for kind, on in zip(PICTURE_KINDS, flags, strict=True) if on)
+
+    def per_label(self) -> Pictures:
+        """These pictures with ``{label}`` before the suffix of each one-image path that has
+        none (``o.png`` -> ``o.{label}.png``) when ``every_label`` is set; else unchanged."""
+        if not self.every_label:
+            return self
+        paths: dict[str, Any] = {}
+        for name, path in zip(_SINGLE_FIELDS, self.single, strict=True):
+            if path is not None and "{label}" not in str(path):
+                paths[name] = path.with_name(f"{path.stem}.{{label}}{path.suffix}")
+        return replace(self, **paths)
+
+
+_SINGLE_FIELDS = ("out", "mask_out", "heatmap_out", "segments_out")

@@ -41,9 +41,9 @@ def check_image_request(
         raise ParameterError("no image given: name images, a folder, or - for a list on stdin")
     if batch and any(p is not None for p in pictures.single):
         raise ParameterError(
-            "'out', 'mask_out' and 'heatmap_out' are for one image; a batch writes its "
-            "pictures with 'out_dir' DIR",
-            parameters=("out", "mask_out", "heatmap_out", "out_dir"),
+            "'out', 'mask_out', 'heatmap_out' and 'segments_out' are for one image; a batch "
+            "writes its pictures with 'out_dir' DIR",
+            parameters=("out", "mask_out", "heatmap_out", "segments_out", "out_dir"),
         )
     if not batch and (discovery.extensions or discovery.recursive):
         raise ParameterError(
@@ -53,6 +53,17 @@ def check_image_request(
         raise ParameterError(
             "'masks' and 'heatmaps' go with 'out_dir' DIR",
             parameters=("masks", "heatmaps", "out_dir"),
+        )
+    if pictures.segment_numbers and pictures.out_dir is None:
+        raise ParameterError(
+            "'segment_numbers' goes with 'out_dir' DIR (one image: 'segments_out' PATH)",
+            parameters=("segment_numbers", "out_dir", "segments_out"),
+        )
+    if pictures.every_label and pictures.out_dir is None and not any(pictures.single):
+        raise ParameterError(
+            "'every_label' goes with a picture: 'out', 'mask_out', 'heatmap_out', "
+            "'segments_out' or 'out_dir'",
+            parameters=("every_label", "out", "out_dir"),
         )
 
 
@@ -230,6 +241,7 @@ class ImagePipeline:
             pictures=pictures.batch_kinds,
             positive_only=pictures.positive_only,
             hide_rest=pictures.hide_rest,
+            every_label=pictures.every_label,
         )
         paths = [f.path for f in files]
         inputs = image_batch_inputs(paths, stems=output_names(files), sources=names)
@@ -244,14 +256,17 @@ class ImagePipeline:
 
 
 def write_pictures(explanation: Any, pictures: Pictures, notes: Notes = no_notes) -> None:
-    """The one-image PNGs (overlay, mask, heatmap) for the first label, or per label where a
-    path holds ``{label}``; a ``.npy`` heatmap path gets the raw float32 weights."""
+    """The one-image PNGs (overlay, mask, heatmap, segments) for the first label, or per label
+    where a path holds ``{label}`` (``every_label`` puts it in every path: see
+    :meth:`~limecli.config.image.Pictures.per_label`); a ``.npy`` heatmap path gets the raw
+    float32 weights."""
+    from limecli.config.image import PICTURE_KINDS
     from limecli.render.overlay import picture, save_png, weight_map
 
+    pictures = pictures.per_label()
     pixels, segments = explanation.pixels, explanation.segments
-    kinds = ("overlay", "mask", "heatmap")
     for i, label in enumerate(explanation.labels):
-        for kind, target in zip(kinds, pictures.single, strict=True):
+        for kind, target in zip(PICTURE_KINDS, pictures.single, strict=True):
             if target is None or (i > 0 and "{label}" not in str(target)):
                 continue
             path = label_path(target, label.label)
@@ -268,9 +283,17 @@ def write_pictures(explanation: Any, pictures: Pictures, notes: Notes = no_notes
                 )
             save_png(path, array)
             notes(f"wrote {kind} for label {label.label!r} to {path}")
+    first_only = [p for p in pictures.single if p is not None and "{label}" not in str(p)]
+    if first_only and len(explanation.labels) > 1:
+        notes(
+            f"the pictures show label {explanation.labels[0].label!r} only; 'every_label' "
+            f"draws one per label ({len(explanation.labels)} explained)",
+            "every_label",
+        )
 
 
 def label_path(path: Path, label: str) -> Path:
     """``path`` with ``{label}`` replaced by a file-name-safe form of ``label``."""
-    safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in label)
-    return Path(str(path).replace("{label}", safe))
+    from limecli.batch.tasks_image import safe_label
+
+    return Path(str(path).replace("{label}", safe_label(label)))

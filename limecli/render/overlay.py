@@ -1,17 +1,28 @@
-"""The pictures of an image explanation: overlay, mask and weight heatmap (numpy only).
+"""The pictures of an image explanation: overlay, mask, weight heatmap and numbered segments.
 
-* overlay: the image with the explanation's superpixels outlined. Positive-only
-  (default): the superpixels that support the label, outlined in yellow.
-  Both: supporting superpixels tinted and outlined green, opposing ones red.
-  Hide-rest: every pixel outside the outlined superpixels is black.
+One colour code everywhere (see :mod:`limecli.render.palette`): blue supports,
+orange opposes. Outlines are three strokes inside a superpixel's edge: black
+on the edge, blue (supports) or orange (opposes), then white: one of black
+and white stands out on any colour, and the colour between them says the sign.
+
+* overlay: the image with the superpixels that matter outlined: those whose
+  |weight| is at least a fifth of the label's largest and not marked as
+  possibly zero (:data:`~limecli.render.superpixels.OUTLINE_SHARE`).
+  Positive-only (default): the supporting ones, outlined only. Both: also the
+  opposing ones, and every explained superpixel tinted blue (supports) or
+  orange (opposes), the tint proportional to |weight| (the largest at
+  :data:`TINT`). Hide-rest: every pixel outside the outlined superpixels is black.
 * mask: 8-bit grayscale, 255 where a superpixel supports the label, 128 where
-  one opposes it (only with both), 0 elsewhere.
-* heatmap: each pixel coloured by its superpixel's weight, white at 0, green
-  for support and red for opposition, full colour at the largest |weight|.
-  A ``.npy`` path gets the raw float32 weights instead.
+  one opposes it (only with both), 0 elsewhere (every explained superpixel).
+* heatmap: the image in light grey, each superpixel coloured by its weight, with
+  a colour scale under it (:mod:`limecli.render.heatmap`). A ``.npy`` path gets
+  the raw float32 weights instead (:func:`weight_map`).
+* segments: every superpixel outlined with its id, the N of "segment N" in the
+  tables (:mod:`limecli.render.segment_labels`).
 
-All pictures are the size of the explained image. Files are written
-atomically (temporary file in the same folder, then renamed).
+Overlays, masks and segment pictures are the size of the explained image; the
+heatmap adds its colour scale below. Files are written atomically (temporary
+file in the same folder, then renamed) and marked as limecli's.
 """
 
 from __future__ import annotations
@@ -22,51 +33,51 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from limecli.render.heatmap import heatmap_image
+from limecli.render.palette import DARK, LIGHT, OPPOSE, SUPPORT
+from limecli.render.segment_labels import segments_image
+from limecli.render.superpixels import (
+    outline_strokes,
+    segment_count,
+    segment_weights,
+    shown_segments,
+    weight_map,
+)
+from limecli.validation import check_choice
+
 if TYPE_CHECKING:
     from limecli.explanation import LabelExplanation
 
-OUTLINE = (255, 255, 0)
-SUPPORT = (0, 200, 0)
-OPPOSE = (220, 0, 0)
+__all__ = [
+    "KINDS",
+    "TINT",
+    "heatmap_image",
+    "mask_image",
+    "overlay_image",
+    "picture",
+    "save_png",
+    "segments_image",
+    "selection_mask",
+    "weight_map",
+]
+
+#: Tint of the superpixel with the largest |weight| (--both); others in proportion.
 TINT = 0.35
+#: The pictures :func:`picture` draws.
+KINDS = ("overlay", "mask", "heatmap", "segments")
 
 
 def selection_mask(
     segments: np.ndarray, label: LabelExplanation, *, positive_only: bool = True
 ) -> np.ndarray:
     """(H, W) int8: 1 in supporting superpixels, -1 in opposing ones (unless positive_only)."""
-    per_segment = np.zeros(int(segments.max()) + 1, dtype=np.int8)
+    per_segment = np.zeros(segment_count(segments, label), dtype=np.int8)
     for feat in label.features:
         if feat.weight > 0:
             per_segment[int(feat.feature)] = 1
         elif feat.weight < 0 and not positive_only:
             per_segment[int(feat.feature)] = -1
     return per_segment[segments]
-
-
-def weight_map(segments: np.ndarray, label: LabelExplanation) -> np.ndarray:
-    """(H, W) float32: each pixel's superpixel weight (0 for superpixels not in the explanation)."""
-    per_segment = np.zeros(int(segments.max()) + 1, dtype=np.float32)
-    for feat in label.features:
-        per_segment[int(feat.feature)] = feat.weight
-    return per_segment[segments]
-
-
-def _outline(segments: np.ndarray, chosen: np.ndarray) -> np.ndarray:
-    """Pixels on the inner edge of each chosen superpixel (next to a different superpixel)."""
-    inside = chosen[segments]
-    edge = np.zeros(segments.shape, dtype=bool)
-    # A pixel is on an edge if a 4-neighbour belongs to another superpixel.
-    diff_y = segments[1:, :] != segments[:-1, :]
-    diff_x = segments[:, 1:] != segments[:, :-1]
-    edge[1:, :] |= diff_y
-    edge[:-1, :] |= diff_y
-    edge[:, 1:] |= diff_x
-    edge[:, :-1] |= diff_x
-    # The image border closes the outline of superpixels that touch it.
-    edge[0, :] = edge[-1, :] = True
-    edge[:, 0] = edge[:, -1] = True
-    return edge & inside
 
 
 def overlay_image(
@@ -78,26 +89,40 @@ def overlay_image(
     hide_rest: bool = False,
 ) -> np.ndarray:
     """(H, W, 3) uint8 overlay of one label's explanation on ``pixels`` (0-255)."""
-    image = np.clip(np.asarray(pixels, dtype=np.float32), 0, 255)
-    k = int(segments.max()) + 1
-    positive = np.zeros(k, dtype=bool)
-    negative = np.zeros(k, dtype=bool)
-    for feat in label.features:
-        if feat.weight > 0:
-            positive[int(feat.feature)] = True
-        elif feat.weight < 0 and not positive_only:
-            negative[int(feat.feature)] = True
-    out = image.copy()
+    out = np.clip(np.asarray(pixels, dtype=np.float32), 0, 255).copy()
+    count = segment_count(segments, label)
+    support, oppose = shown_segments(label, count, positive_only=positive_only)
+    if not positive_only:
+        out = tinted(out, segments, segment_weights(label, count))
+    shown = support | oppose
     if hide_rest:
-        out[~(positive | negative)[segments]] = 0.0
-    if positive_only:
-        out[_outline(segments, positive)] = OUTLINE
-    else:
-        for chosen, colour in ((positive, SUPPORT), (negative, OPPOSE)):
-            region = chosen[segments]
-            out[region] = (1 - TINT) * out[region] + TINT * np.asarray(colour, dtype=np.float32)
-            out[_outline(segments, chosen)] = colour
+        out[~shown[segments]] = 0.0
+    for chosen, colour in ((support, SUPPORT), (oppose, OPPOSE)):
+        # Black on the edge, the sign's colour, white inside: the colour reads between a dark
+        # and a light stroke, and one of those two stands out on any image.
+        dark, band, light = outline_strokes(segments, chosen, strokes=3)
+        out[dark] = DARK
+        out[band] = colour
+        out[light] = LIGHT
     return np.round(out).astype(np.uint8)
+
+
+def tinted(image: np.ndarray, segments: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """``image`` (H, W, 3 float) with each superpixel tinted blue (weight > 0) or orange, the
+    tint's share :data:`TINT` x |weight| / largest |weight|; the tinted pixels first lose as
+    twice as much of their own colour (towards their grey), so the tint reads on any hue."""
+    top = float(np.abs(weights).max()) if weights.size else 0.0
+    if top == 0:
+        return image
+    share = (TINT * np.abs(weights) / top).astype(np.float32)[segments][..., None]
+    colour = np.where(
+        (weights >= 0)[:, None],
+        np.asarray(SUPPORT, dtype=np.float32),
+        np.asarray(OPPOSE, dtype=np.float32),
+    )[segments]
+    grey = (image @ np.asarray([0.299, 0.587, 0.114], dtype=np.float32))[..., None]
+    faded = (1 - 2 * share) * image + 2 * share * grey
+    return (1 - share) * faded + share * colour
 
 
 def mask_image(
@@ -120,28 +145,18 @@ def picture(
     positive_only: bool = True,
     hide_rest: bool = False,
 ) -> np.ndarray:
-    """One picture of an explanation's label: ``overlay``, ``mask`` or ``heatmap``."""
+    """One picture of an explanation's label, one of :data:`KINDS`: ``overlay``, ``mask``,
+    ``heatmap`` (over the greyed image, with its colour scale) or ``segments`` (ids drawn)."""
     if kind == "overlay":
         return overlay_image(
             pixels, segments, label, positive_only=positive_only, hide_rest=hide_rest
         )
     if kind == "mask":
         return mask_image(segments, label, positive_only=positive_only)
-    return heatmap_image(segments, label)
-
-
-def heatmap_image(segments: np.ndarray, label: LabelExplanation) -> np.ndarray:
-    """(H, W, 3) uint8: white at weight 0, green for support, red for opposition."""
-    weights = weight_map(segments, label)
-    top = float(np.abs(weights).max())
-    strength = (np.abs(weights) / top if top > 0 else np.zeros_like(weights))[..., None]
-    colour = np.where(
-        (weights >= 0)[..., None],
-        np.asarray(SUPPORT, dtype=np.float32),
-        np.asarray(OPPOSE, dtype=np.float32),
-    )
-    out = (1 - strength) * 255.0 + strength * colour
-    return np.round(out).astype(np.uint8)
+    if kind == "segments":
+        return segments_image(pixels, segments, label)
+    check_choice("kind", kind, KINDS)
+    return heatmap_image(segments, label, pixels=pixels)
 
 
 def save_png(path: str | Path, array: np.ndarray) -> None:
