@@ -173,3 +173,34 @@ def _drive(ws: Any, url: str, timeout: float, dark: bool, evaluate: str | None) 
     shot = pump(until_id=send("Page.captureScreenshot", format="png"))
     result.screenshot = base64.b64decode(shot["result"]["data"])
     return result
+
+
+#: A notebook output cell around an HTML fragment. Like notebook front-ends, it styles what
+#: it shows: colours, fonts, striped and padded tables, heading and paragraph margins.
+NOTEBOOK = """<!DOCTYPE html><html><head><meta charset="utf-8"><style>
+{theme}
+body {{ margin: 0; font: 13px/1.2 "DejaVu Serif", serif; }}
+.cell {{ padding: 12px 24px; }}
+.prompt {{ font: 12px monospace; color: var(--nb-muted); }}
+.output h1, .output h2, .output h3 {{ color: var(--nb-fg); margin: 2em 0 1em; font-size: 2em; }}
+.output p {{ color: var(--nb-fg); margin: 0 0 1em; text-align: justify; }}
+.output table {{ color: var(--nb-fg); border: 1px solid var(--nb-muted); font-size: 11px; }}
+.output th, .output td {{ color: var(--nb-fg); text-align: right; padding: .5em; border: none; }}
+.output tbody tr:nth-child(odd) {{ background: var(--nb-stripe); }}
+.output img {{ border: 3px solid var(--nb-muted); }}
+.output svg text {{ fill: var(--nb-fg); }}
+</style></head><body><div class="cell"><div class="prompt">Out[1]:</div>
+<div class="output">{fragment}</div></div></body></html>
+"""
+NOTEBOOK_LIGHT = (
+    ":root { --nb-fg: #111; --nb-muted: #777; --nb-stripe: #f3f3f3; } body { background: #fff; }"
+)
+NOTEBOOK_DARK = (
+    ":root { color-scheme: dark; --nb-fg: #e6e6e6; --nb-muted: #999; --nb-stripe: #2a2d31; } "
+    "body { background: #1e1f22; color: #e6e6e6; }"
+)
+
+
+def notebook_page(fragment: str, dark: bool = False) -> str:
+    """A page showing ``fragment`` as a light or dark notebook shows a cell's HTML output."""
+    return NOTEBOOK.format(theme=NOTEBOOK_DARK if dark else NOTEBOOK_LIGHT, fragment=fragment)

@@ -17,7 +17,8 @@ from pathlib import Path
 import kinds
 import numpy as np
 import pytest
-from browser import find_chromium, load_page
+from browser import find_chromium, load_page, notebook_page
+from conftest import ROOT
 from PIL import Image
 
 from limecli.render.html_css import ROOT_CLASS, STYLE
@@ -186,39 +187,11 @@ def test_the_page_report_uses_the_same_stylesheet() -> None:
     assert section in document
 
 
-# A light and a dark notebook: each styles its outputs the way notebook front-ends do
-# (colours, fonts, striped and padded tables, heading and paragraph margins, text colour).
-NOTEBOOK = """<!DOCTYPE html><html><head><meta charset="utf-8"><style>
-{theme}
-body {{ margin: 0; font: 13px/1.2 "DejaVu Serif", serif; }}
-.cell {{ padding: 12px 24px; }}
-.prompt {{ font: 12px monospace; color: var(--nb-muted); }}
-.output h1, .output h2, .output h3 {{ color: var(--nb-fg); margin: 2em 0 1em; font-size: 2em; }}
-.output p {{ color: var(--nb-fg); margin: 0 0 1em; text-align: justify; }}
-.output table {{ color: var(--nb-fg); border: 1px solid var(--nb-muted); font-size: 11px; }}
-.output th, .output td {{ color: var(--nb-fg); text-align: right; padding: .5em; border: none; }}
-.output tbody tr:nth-child(odd) {{ background: var(--nb-stripe); }}
-.output img {{ border: 3px solid var(--nb-muted); }}
-.output svg text {{ fill: var(--nb-fg); }}
-</style></head><body><div class="cell"><div class="prompt">Out[1]:</div>
-<div class="output">{fragment}</div></div></body></html>
-"""
-LIGHT = (
-    ":root { --nb-fg: #111; --nb-muted: #777; --nb-stripe: #f3f3f3; } body { background: #fff; }"
-)
-DARK = (
-    ":root { color-scheme: dark; --nb-fg: #e6e6e6; --nb-muted: #999; --nb-stripe: #2a2d31; } "
-    "body { background: #1e1f22; color: #e6e6e6; }"
-)
 ROOT_BOX = (
     "(() => { const r = document.querySelector('.limecli-report').getBoundingClientRect();"
     " return {x: r.x, y: r.y, width: r.width, height: r.height,"
     " scale: window.devicePixelRatio, innerHeight: window.innerHeight}; })()"
 )
-
-
-def notebook_page(fragment: str, dark: bool) -> str:
-    return NOTEBOOK.format(theme=DARK if dark else LIGHT, fragment=fragment)
 
 
 def _require_chromium() -> None:
@@ -254,3 +227,51 @@ def test_the_fragment_looks_the_same_in_light_and_dark_notebooks(kind: str, tmp_
     # ... the fragment does not: its own white background and dark text, pixel for pixel.
     assert np.median(inside_light) == 255
     assert np.abs(inside_light - inside_dark).max() == 0
+
+
+# --- docs/notebook.md ----------------------------------------------------------------------
+
+PAGE = ROOT / "docs" / "notebook.md"
+
+
+def python_blocks(page: Path) -> list[str]:
+    return re.findall(r"^```python\n(.*?)^```", page.read_text(encoding="utf-8"), re.M | re.S)
+
+
+def test_the_notebook_page_runs_as_written(tmp_path: Path, monkeypatch, capsys) -> None:
+    """Every python block of docs/notebook.md, in order, in one namespace (as notebook cells
+    would), in a folder holding the samples; then what the page says they give."""
+    import matplotlib
+
+    matplotlib.use("Agg", force=True)
+    for folder in ("sample_data", "sample_models"):
+        (tmp_path / folder).symlink_to(ROOT / folder)
+    monkeypatch.chdir(tmp_path)
+    blocks = python_blocks(PAGE)
+    assert len(blocks) >= 5
+    namespace: dict[str, object] = {"__name__": "__notebook__"}
+    for block in blocks:
+        exec(compile(block, str(PAGE), "exec"), namespace)  # the page's own code
+    printed = capsys.readouterr().out
+    exp, frame, many = namespace["exp"], namespace["frame"], namespace["many"]
+    # The report cell, the frame and the many-explanation table it describes.
+    assert exp._repr_html_().startswith('<div class="limecli-report">')
+    assert list(frame.feature) == [f.feature for f in exp.labels[0].features]
+    assert len(many) == 3 * 4 and set(many.case) == {0, 1, 2}
+    assert "worst area" in printed and "feature_weight" in printed
+    # The pictures the plot blocks save.
+    for name in ("weights.png", "circle.png"):
+        with Image.open(tmp_path / name) as saved:
+            assert saved.size[0] > 300
+    # Every image the page shows exists, and the script that makes them is there.
+    shown = re.findall(r"\]\((images/[^)]+)\)", PAGE.read_text(encoding="utf-8"))
+    assert len(shown) == 4 and all((PAGE.parent / s).is_file() for s in shown)
+    assert (ROOT / "docs" / "make_notebook_images.py").is_file()
+
+
+def test_the_page_documents_every_column() -> None:
+    from limecli.render.frame import COLUMNS
+
+    text = PAGE.read_text(encoding="utf-8")
+    for column in COLUMNS:
+        assert f"`{column}`" in text, column
