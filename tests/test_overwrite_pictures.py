@@ -49,3 +49,29 @@ def test_limecli_replaces_its_own_overlay(run_cli, tmp_path: Path) -> None:
     assert explain(run_cli, overlay).exit_code == 0
     assert Image.open(overlay).text.get("Software") == "limecli"
     assert explain(run_cli, overlay, "--seed", 1).exit_code == 0  # its own: no --force needed
+
+
+def test_new_pictures_are_marked_and_replaced_on_a_rerun(run_cli, tmp_path: Path) -> None:
+    numbers, overlay = tmp_path / "numbers.png", tmp_path / "o.png"
+    args = ("--segments-out", numbers, "--every-label", "--label", "circle")
+    assert explain(run_cli, overlay, *args).exit_code == 0
+    written = [numbers.with_name("numbers.circle.png"), overlay.with_name("o.circle.png")]
+    for path in written:
+        assert Image.open(path).text.get("Software") == "limecli"
+    assert explain(run_cli, overlay, *args, "--seed", 1).exit_code == 0  # no --force needed
+
+
+def test_a_batch_per_label_picture_does_not_replace_a_users_file(run_cli, tmp_path: Path) -> None:
+    pictures = tmp_path / "pics"
+    pictures.mkdir()
+    users = pictures / "shapes.png.overlay.circle.png"
+    Image.fromarray(np.full((8, 8, 3), 200, dtype=np.uint8)).save(users)
+    before = users.read_bytes()
+    args = ("image", MODEL, SHAPES, "--num-samples", 50, "--segmenter", "slic", "--segments", 8)
+    args += ("--out-dir", pictures, "--every-label", "--label", "circle", "-q")
+    result = run_cli(*args)
+    assert result.exit_code == 2, result.stderr
+    assert "not a limecli output" in result.stderr and users.read_bytes() == before
+    forced = run_cli(*args, "--force")
+    assert forced.exit_code == 0, forced.stderr
+    assert users.read_bytes() != before
