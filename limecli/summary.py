@@ -12,17 +12,24 @@ Per label and feature, over the ``n`` explanations of that label:
 * ``mean_abs_weight``: sum of |weight| / n, a feature absent from an
   explanation counting as 0, so rarely used features rank low;
 * ``mean_weight``: the signed mean, the same way;
-* ``top_k``: share of explanations in which it is among the ``top_k`` largest |weight|;
-* ``appearances``: in how many explanations it has a weight at all;
+* ``top_k``: share of explanations in which it has a non-zero weight among
+  the ``top_k`` largest |weight|;
+* ``appearances``: in how many explanations it has a non-zero weight;
 * ``sign_consistency``: share of those appearances whose weight has the
   majority sign (1.0: always pushes the same way; 0.5: either way).
+
+A weight of exactly 0 says the feature did nothing there: it counts in
+none of these (so ``top_k`` is never above ``appearances / n``).
 
 Submodular pick (Ribeiro et al. 2016, section 4, Algorithm 2): with W the
 explanations x features matrix of |weights| and I_j = sqrt(sum_i W_ij) the
 global importance of feature j, greedily add the explanation that most
 increases the coverage c(V) = sum_j I_j [some explanation in V uses j],
-until ``pick`` are chosen or nothing adds coverage. Ties go to the earlier
-record, so the pick is deterministic.
+until ``pick`` are chosen (the budget B), or every explanation is. Once
+nothing adds coverage the greedy step still picks, as the paper's does: ties
+in added coverage go to the explanation with the larger coverage of its own,
+c({i}), then to the earlier record, so the pick is deterministic. Fewer than
+``pick`` explanations: all are picked and :attr:`Summary.notes` says so.
 """
 
 from __future__ import annotations
@@ -100,6 +107,8 @@ class Summary:
     labels: list[LabelSummary]
     picks: list[Pick] | None = None
     sources: list[str] = field(default_factory=list)
+    #: What a user should know about the result (not part of its JSON): e.g. a short pick.
+    notes: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -197,6 +206,12 @@ def summarize(
         for name, group in sorted(by_label.items(), key=lambda kv: (-len(kv[1]), kv[0]))
     ]
     picks = submodular_pick([(inp, name, w) for inp, name, w in rows], pick) if pick else None
+    notes = []
+    if pick is not None and pick > len(rows):
+        notes.append(
+            f"The 'pick' parameter asks for {pick} explanations, but there are only "
+            f"{len(rows)}: all {len(rows)} are picked."
+        )
     return Summary(
         records=len(rows),
         errors=errors,
@@ -205,6 +220,7 @@ def summarize(
         labels=summaries,
         picks=picks,
         sources=sources or [],
+        notes=notes,
     )
 
 
@@ -231,7 +247,7 @@ def _aggregate(group: list[dict[str, float]], top_k: int) -> list[FeatureSummary
     negative: dict[str, int] = {}
     for weights in group:
         ranked = sorted(weights.items(), key=lambda kv: (-abs(kv[1]), kv[0]))
-        top = {k for k, _ in ranked[:top_k]}
+        top = {k for k, w in ranked[:top_k] if w != 0}  # a zero weight is in no top
         for key, w in weights.items():
             abs_sum[key] = abs_sum.get(key, 0.0) + abs(w)
             signed_sum[key] = signed_sum.get(key, 0.0) + w
@@ -263,22 +279,23 @@ def submodular_pick(
     features = sorted({key for _, _, w in rows for key in w})
     importance = {key: math.sqrt(sum(abs(w.get(key, 0.0)) for _, _, w in rows)) for key in features}
     total = sum(importance.values())
+    used = [{k for k, w in weights.items() if w != 0} for _, _, weights in rows]
+    own = [sum(importance[k] for k in keys) for keys in used]  # c({i})
     covered: set[str] = set()
-    chosen: set[int] = set()
+    left = list(range(len(rows)))
     picks: list[Pick] = []
     coverage = 0.0
-    while len(picks) < min(budget, len(rows)):
-        best, best_gain = -1, 0.0
-        for i, (_, _, weights) in enumerate(rows):
-            if i in chosen:
-                continue
-            gain = sum(importance[k] for k, w in weights.items() if w != 0 and k not in covered)
-            if gain > best_gain + 1e-15:  # strict: ties keep the earlier record
+    while left and len(picks) < budget:
+        best, best_gain = left[0], -1.0
+        for i in left:
+            gain = sum(importance[k] for k in used[i] - covered)
+            # Strict comparisons with a tolerance: on a tie the earlier record keeps its place.
+            if gain > best_gain + 1e-15 or (
+                abs(gain - best_gain) <= 1e-15 and own[i] > own[best] + 1e-15
+            ):
                 best, best_gain = i, gain
-        if best < 0:
-            break  # nothing left adds coverage
-        chosen.add(best)
-        covered.update(k for k, w in rows[best][2].items() if w != 0)
+        left.remove(best)
+        covered |= used[best]
         coverage += best_gain
         picks.append(
             Pick(

@@ -141,11 +141,11 @@ def test_summary_bad_input_is_a_one_line_error(run_cli, tmp_path: Path, content,
     assert result.stderr.strip().startswith("Error: ") and fragment in result.stderr
 
 
-def _record(source: str, weights: dict[str, float]) -> dict:
+def _record(source: str, weights: dict[str, float], label: str = "a") -> dict:
     return {
         "input": {"source": source},
         "labels": [
-            {"label": "a", "features": [{"feature": k, "weight": w} for k, w in weights.items()]}
+            {"label": label, "features": [{"feature": k, "weight": w} for k, w in weights.items()]}
         ],
     }
 
@@ -160,10 +160,76 @@ def test_submodular_pick_covers_instead_of_repeating() -> None:
     summary = summarize(records, pick=3)
     assert [p.input["source"] for p in summary.picks] == ["A", "C", "D"]  # B ties A: earlier wins
     assert summary.picks[-1].coverage == pytest.approx(1.0)
-    # Nothing left to cover: the pick stops early rather than adding B.
-    assert len(summarize(records, pick=10).picks) == 3
+    # Nothing left to cover: the budget is still spent (B adds 0), as in the paper's pick.
+    assert [p.input["source"] for p in summarize(records, pick=10).picks] == ["A", "C", "D", "B"]
     rows = [({"source": "x"}, "a", {"f": 1.0}), ({"source": "y"}, "a", {"f": 1.0})]
-    assert [p.input["source"] for p in submodular_pick(rows, 2)] == ["x"]
+    assert [p.input["source"] for p in submodular_pick(rows, 2)] == ["x", "y"]
+
+
+def test_zero_weights_count_nowhere_so_top_k_and_seen_agree() -> None:
+    """Three texts; 'the' is listed with weight 0 in every one, 'meh' in one of them."""
+    records = [
+        _record("1", {"good": 0.8, "the": 0.0}),
+        _record("2", {"good": 0.5, "the": 0.0, "meh": -0.2}),
+        _record("3", {"bad": -0.9, "the": 0.0, "meh": 0.0}),
+    ]
+    features = {f.feature: f for f in summarize(records, top_k=5).labels[0].features}
+    the, meh, good = features["the"], features["meh"], features["good"]
+    assert (the.top_k, the.appearances, the.mean_abs_weight) == (0.0, 0, 0.0)
+    assert (meh.top_k, meh.appearances) == (pytest.approx(1 / 3), 1)
+    assert (good.top_k, good.appearances) == (pytest.approx(2 / 3), 2)
+    for f in features.values():  # in a top K only where seen: never above Seen / n
+        assert f.top_k * 3 <= f.appearances + 1e-9
+
+
+def test_zero_weights_in_the_table_and_its_legend(run_cli, tmp_path: Path) -> None:
+    path = tmp_path / "zeros.jsonl"
+    records = [_record(str(i), {"good": 0.5 + i, "the": 0.0}) for i in range(3)]
+    path.write_text("".join(json.dumps(r) + "\n" for r in records))
+    result = run_cli("summary", path, "--format", "table")
+    assert result.exit_code == 0, result.stderr
+    row = next(line for line in result.stdout.splitlines() if " the " in line)
+    assert row.split()[-3:] == ["0%", "100%", "0"]  # Top 5, Same sign (vacuous), Seen
+    legend = " ".join(result.stdout.split())
+    assert (
+        "Top 5: share of explanations where its weight is among the 5 largest and not 0" in legend
+    )
+    assert "Seen: explanations where its weight is not 0" in legend
+
+
+@pytest.mark.parametrize("columns", [80, 60])
+def test_summary_table_fits_the_console(run_cli, monkeypatch, tmp_path, columns) -> None:
+    """At COLUMNS=80 and 60: no line wider, one line per row, every number whole."""
+    from rich.cells import cell_len
+
+    long_names = [
+        "mean concave points of the worst cells <= 0.0514",
+        "이 영화 정말 재미있어요",
+        "👩‍💻",
+        "sex is missing",
+        "x",
+    ]
+    path = tmp_path / "long.jsonl"
+    with path.open("w") as handle:
+        for i in range(8):
+            weights = {n: (k + 1) * (-1) ** (i + k) * 123.456 for k, n in enumerate(long_names)}
+            record = _record(f"runs/a/very/long/folder/name/batch-{i}.jsonl", weights, "benign")
+            record["input"]["row"] = 1000 + i
+            handle.write(json.dumps(record) + "\n")
+    monkeypatch.setenv("COLUMNS", str(columns))
+    result = run_cli("summary", path, "--format", "table", "--pick", "3")
+    assert result.exit_code == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert max(cell_len(line) for line in lines) <= columns
+    doc = json.loads(run_cli("summary", path, "--format", "json", "--pick", "3").stdout)
+    features = doc["labels"][0]["features"]
+    rows = [line for line in lines if line[:1].isdigit()]
+    assert len(rows) == len(features) + 3  # one line per feature and per pick
+    for row, f in zip(rows, features, strict=False):
+        assert f"{f['mean_abs_weight']:.4f}" in row and f"{f['mean_weight']:+.4f}" in row
+    for row, p in zip(rows[len(features) :], doc["pick"], strict=True):
+        assert row.split()[-2:] == [f"{p['gain']:.1%}", f"{p['coverage']:.1%}"]
+        assert f" {p['input']['row']} " in row and "batch-" in row  # the file name's end kept
 
 
 def test_summary_output_keeps_a_file_limecli_did_not_write(run_cli, batch, tmp_path) -> None:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
-import sys
 from pathlib import Path
 
 import click
@@ -31,7 +29,8 @@ from limecli.cli.types import check_output_path, force_option
     type=click.IntRange(min=1),
     default=None,
     metavar="K",
-    help="Also pick K representative explanations with submodular pick (SP-LIME).",
+    help="Also pick K representative explanations with submodular pick (SP-LIME): K of "
+    "them whenever there are K (a note says when there are fewer).",
 )
 @click.option(
     "--limit",
@@ -58,7 +57,7 @@ from limecli.cli.types import check_output_path, force_option
     help="Write to this file instead of stdout (written atomically); an existing file "
     "limecli did not write is kept unless --force.",
 )
-# As on every command, so scripts can pass it everywhere; summary writes no notes today.
+# As on every command (the group's flag too): silences the note of a pick short of K.
 @click.option("-q", "--quiet", is_flag=True, expose_value=False, help="No notes on stderr.")
 @force_option
 def summary(
@@ -72,8 +71,11 @@ def summary(
 ) -> None:
     """Aggregate feature importance across the explanations in FILES (JSONL or JSON).
 
-    Per feature: mean |weight|, signed mean, how often it is in an
-    explanation's top K, and how consistently it pushes the same way.
+    Per feature: Mean |w| (mean |weight| over the label's explanations, 0
+    where it has none), Mean w (signed), Top K (share of explanations where
+    its weight is among the K largest and not 0), Same sign (share of its
+    non-zero weights with the usual sign) and Seen (explanations where its
+    weight is not 0). The table fits the terminal (or $COLUMNS).
 
     \b
     Example:
@@ -81,7 +83,9 @@ def summary(
           sample_data/breast_cancer_test.csv --all -o explanations.jsonl
       limecli summary explanations.jsonl --pick 5
     """
-    from limecli.cli.output import resolve_format, write_atomic
+    from limecli.cli.color import stdout_table_style
+    from limecli.cli.global_flags import is_quiet
+    from limecli.cli.output import make_notes, resolve_format, write_atomic
     from limecli.render.summary import render_summary
     from limecli.summary import read_records, summarize
 
@@ -89,11 +93,13 @@ def summary(
     result = summarize(
         records, label=label, top_k=top_k, pick=pick, sources=[str(f) for f in files]
     )
+    notes = make_notes(is_quiet())
+    for message in result.notes:
+        notes(message, "pick")
     fmt = resolve_format(fmt, output)
     if fmt == "jsonl":  # a summary is one document
         fmt = "json"
-    to_terminal = output is None and sys.stdout.isatty()
-    width = shutil.get_terminal_size().columns if to_terminal else None
+    color, width = stdout_table_style() if output is None else (False, None)
     if fmt == "html":
         from limecli.explanation import Explanation
         from limecli.render.html_summary import render_summary_html
@@ -101,10 +107,10 @@ def summary(
         explained = [Explanation.from_dict(r) for r in records if "error" not in r]
         text = render_summary_html(result, explained)
     else:
-        text = render_summary(
-            result, fmt, color=to_terminal and fmt == "table", width=width, limit=limit
-        )
+        color = color and fmt == "table"
+        text = render_summary(result, fmt, color=color, width=width, limit=limit)
     if output is None:
-        click.echo(text, nl=False)
+        # click strips escapes on a pipe unless told otherwise: --color always means them.
+        click.echo(text, nl=False, color=color)
     else:
         write_atomic(output, text)

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from html import escape
 from typing import TYPE_CHECKING, Any
 
-from limecli.render.html import CSP, STYLE, section
+from limecli.render.html import page_document, section
 from limecli.render.summary import NO_FEATURES, NOTHING_TO_PICK
 
 if TYPE_CHECKING:
@@ -47,17 +47,12 @@ def render_summary_html(summary: Any, explanations: Sequence[Explanation]) -> st
     )
     globals_ = "\n".join(_global_block(lab, summary.top_k) for lab in summary.labels)
     sections = "\n".join(section(e, i) for i, e in enumerate(chosen, start=1))
-    return (
-        "<!DOCTYPE html>\n"
-        '<html lang="en">\n<head>\n<meta charset="utf-8">\n'
-        f'<meta http-equiv="Content-Security-Policy" content="{CSP}">\n'
-        '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
-        '<meta name="generator" content="limecli">\n'
-        f"<title>{escape(title)}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n<main>\n"
+    # The report's page: the stylesheet is scoped to its root element (html_css).
+    return page_document(
+        title,
         f'<header><h1>{escape(title)}</h1><p class="muted">{counts}</p></header>\n'
         f'<section class="global">{globals_}</section>\n'
-        f'<section class="explanation">{intro}</section>\n{sections}\n'
-        "</main>\n</body>\n</html>\n"
+        f'<section class="explanation">{intro}</section>\n{sections}',
     )
 
 
@@ -70,7 +65,7 @@ def _global_block(label: Any, top_k: int, limit: int = 20) -> str:
     if not label.features:
         return f'{head}<p class="nothing">{escape(NO_FEATURES)}</p>'
     features = label.features[:limit]
-    width, row_h, label_w, value_w = 800, 24, 260, 290
+    width, row_h, label_w, value_w = 800, 24, 250, 330
     chart_w = width - label_w - value_w
     scale = max((f.mean_abs_weight for f in features), default=0.0) or 1.0
     height = row_h * max(len(features), 1) + 8
@@ -87,7 +82,7 @@ def _global_block(label: Any, top_k: int, limit: int = 20) -> str:
         shown = name if len(name) <= 36 else name[:35] + "…"
         detail = (
             f"{f.mean_abs_weight:.3g} · top-{top_k} {100 * f.top_k:.0f}% · "
-            f"same sign {100 * f.sign_consistency:.0f}%"
+            f"same sign {100 * f.sign_consistency:.0f}% · seen {f.appearances}"
         )
         rows.append(
             f"<g><title>{escape(name)}: {escape(detail)}</title>"
@@ -99,10 +94,11 @@ def _global_block(label: Any, top_k: int, limit: int = 20) -> str:
     rows.append("</svg>")
     return (
         f"{head}"
-        '<p class="legend muted">Bar: mean |weight| across explanations; colour: the sign of '
-        "the mean weight (blue pushes towards the label, orange away); then how often the "
-        f"feature is in an explanation's top {top_k} and how often its weight has the same "
-        "sign.</p>" + "".join(rows)
+        '<p class="legend muted">Bar: mean |weight| across explanations (0 where a feature '
+        "has none); colour: the sign of the mean weight (blue pushes towards the label, "
+        f"orange away); top-{top_k}: share of explanations where its weight is among the "
+        f"{top_k} largest and not 0; same sign: share of its non-zero weights with the "
+        "usual sign; seen: explanations where its weight is not 0.</p>" + "".join(rows)
     )
 
 
