@@ -508,3 +508,37 @@ def test_a_batch_row_missing_where_training_never_is_equals_it_explained_alone(d
         got = [(f.name, round(f.weight, 9)) for f in explanation.labels[0].features]
         assert got == [(f.name, round(f.weight, 9)) for f in alone.labels[0].features]
     assert "bmi is missing" in [f.name for f in many[1].labels[0].features]
+
+
+def test_a_missing_category_reads_is_missing_not_none(run_cli, penguins) -> None:
+    """Row 8 has every measurement but no sex: the condition is "sex is missing" (API, CLI)."""
+    frame = penguins["frame"]
+    row = 8
+    assert pd.isna(frame.loc[row, "sex"]) and frame.loc[row, NUMERIC].notna().all()
+    features = frame[[*NUMERIC, "island", "sex"]]
+    explanation = explain_tabular(
+        penguins["imputer"], features, row, num_samples=500, seed=0, feature_selection="none"
+    )
+    sex = next(f for f in explanation.labels[0].features if f.feature == "sex")
+    assert (sex.name, sex.value) == ("sex is missing", None)
+    island = next(f for f in explanation.labels[0].features if f.feature == "island")
+    assert island.name == f"island={frame.loc[row, 'island']}"
+    for fmt in ("json", "table", "csv"):
+        result = run_cli(
+            "tabular",
+            penguins["folder"] / "imputer.joblib",
+            penguins["folder"] / "penguins.csv",
+            "--row",
+            row,
+            "--target",
+            "species",
+            "--feature-selection",
+            "none",
+            "--num-samples",
+            "500",
+            "--format",
+            fmt,
+        )
+        assert result.exit_code == 0, result.stderr
+        assert "sex is missing" in result.stdout
+        assert "sex=None" not in result.stdout and "sex=nan" not in result.stdout.lower()
