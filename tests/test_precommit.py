@@ -51,3 +51,19 @@ def test_tools_are_in_the_test_extra() -> None:
     pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
     extra = {Requirement(r).name for r in pyproject["project"]["optional-dependencies"]["test"]}
     assert set(CHECK_TOOLS) <= extra
+
+
+def test_ci_measures_coverage_with_a_floor_around_the_readme_command() -> None:
+    lines = [
+        line.strip()
+        for line in (ROOT / ".ci" / "run").read_text(encoding="utf-8").splitlines()
+        if line.strip() and not line.lstrip().startswith("#")
+    ]
+    exports = [line for line in lines if line.startswith("export PYTEST_ADDOPTS=")]
+    assert len(exports) == 1, "coverage goes through PYTEST_ADDOPTS, set once"
+    options = shlex.split(shlex.split(exports[0])[1].partition("=")[2])
+    assert "--cov=limecli" in options
+    floors = [int(o.partition("=")[2]) for o in options if o.startswith("--cov-fail-under=")]
+    assert floors and floors[0] > 0
+    # The suite runs after the export, with the README's command as users type it.
+    assert lines.index(exports[0]) < lines.index("pip install -e '.[test]' && python -m pytest -q")
