@@ -24,7 +24,15 @@ import numpy as np
 
 from limecli.inputs.ref import InputRef
 from limecli.render.html_chart import interval, legend, weights_svg
-from limecli.render.html_css import CSP, PAGE_CLASS, ROOT_CLASS, STYLE
+from limecli.render.html_css import (
+    CSP,
+    OPPOSE_RGB,
+    PAGE_CLASS,
+    ROOT_CLASS,
+    STYLE,
+    SUPPORT_RGB,
+    rgb_list,
+)
 from limecli.render.terminal import (
     COULD_BE_ZERO,
     could_be_zero,
@@ -173,7 +181,7 @@ def _instance_table(label: LabelExplanation) -> str:
     for feat in label.features:
         faint = could_be_zero(feat)
         alpha = 0.08 + (0.1 if faint else 0.5) * abs(feat.weight) / scale
-        rgb = "0, 114, 178" if feat.weight >= 0 else "213, 94, 0"
+        rgb = rgb_list(SUPPORT_RGB if feat.weight >= 0 else OPPOSE_RGB)
         note = f' <span class="zero">{COULD_BE_ZERO}</span>' if faint else ""
         bounds = interval(feat)
         ci = ""

@@ -13,14 +13,31 @@ palette follow the reader's colour scheme.
 
 from __future__ import annotations
 
+from limecli.render.palette import OPPOSE as OPPOSE_RGB
+
+# The colours of the pictures and the terminal (Okabe-Ito, colour-blind safe); the sign is
+# also written out next to every bar.
+from limecli.render.palette import OPPOSE_HEX as OPPOSE
+from limecli.render.palette import SUPPORT as SUPPORT_RGB
+from limecli.render.palette import SUPPORT_HEX as SUPPORT
+
+__all__ = [
+    "CSP",
+    "FOREGROUND",
+    "MUTED",
+    "OPPOSE",
+    "OPPOSE_RGB",
+    "PAGE_CLASS",
+    "ROOT_CLASS",
+    "STYLE",
+    "SUPPORT",
+    "SUPPORT_RGB",
+    "rgb_list",
+]
+
 ROOT_CLASS = "limecli-report"
 #: Added to the root of a whole page: the palette follows prefers-color-scheme.
 PAGE_CLASS = "limecli-page"
-
-# Okabe-Ito colours, distinguishable with every common colour-vision deficiency;
-# the sign is also written out next to every bar.
-SUPPORT = "#0072B2"
-OPPOSE = "#D55E00"
 #: Text and whisker colour of the light palette (SVG presentation attributes use it too,
 #: so a chart copied out of the page keeps its colours).
 FOREGROUND = "#1b1b1b"
@@ -38,6 +55,12 @@ _DARK = (
 )
 
 _R = f".{ROOT_CLASS}"
+
+
+def rgb_list(colour: tuple[int, int, int]) -> str:
+    """``(0, 114, 178)`` -> ``"0, 114, 178"``, for ``rgba()`` with an alpha of its own."""
+    return ", ".join(str(c) for c in colour)
+
 
 STYLE = f"""
 {_R} {{ color-scheme: light; {_LIGHT}
@@ -91,9 +114,9 @@ STYLE = f"""
 {_R} .text-view {{ white-space: pre-wrap; border: 1px solid var(--rule); padding: 12px;
   border-radius: 4px; unicode-bidi: plaintext; }}
 {_R} mark {{ color: inherit; border-radius: 2px; padding: 0 1px; }}
-{_R} mark.support {{ background: rgba(0, 114, 178, var(--a));
+{_R} mark.support {{ background: rgba({rgb_list(SUPPORT_RGB)}, var(--a));
   box-shadow: inset 0 -2px var(--support); }}
-{_R} mark.oppose {{ background: rgba(213, 94, 0, var(--a));
+{_R} mark.oppose {{ background: rgba({rgb_list(OPPOSE_RGB)}, var(--a));
   box-shadow: inset 0 2px var(--oppose); }}
 {_R} .pictures {{ display: flex; flex-wrap: wrap; gap: 12px; margin-top: 16px; }}
 {_R} .pictures figure {{ margin: 0; }}
