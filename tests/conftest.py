@@ -24,3 +24,11 @@ def run_cli() -> Callable[..., Result]:
         return runner.invoke(cli, [str(a) for a in args], input=input, catch_exceptions=False)
 
     return run
+
+
+@pytest.fixture(autouse=True)
+def _not_on_a_github_runner(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests see the same environment on a GitHub runner as anywhere else: limecli turns on
+    annotations and appends to the step summary when these are set."""
+    for name in ("GITHUB_ACTIONS", "GITHUB_STEP_SUMMARY", "GITHUB_WORKSPACE"):
+        monkeypatch.delenv(name, raising=False)

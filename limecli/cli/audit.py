@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
-import sys
 from pathlib import Path
 
 import click
@@ -113,7 +111,7 @@ def audit(
     from limecli.audit.annotations import on_github_actions, render_annotations
     from limecli.audit.outputs import markdown_appends, write_report
     from limecli.audit.reports import render_json, render_junit, render_markdown, render_table
-    from limecli.cli.batch_run import progress_bar
+    from limecli.cli.progress import progress_bar
     from limecli.errors import ParameterError
 
     force = bool(ctx.meta.get("limecli.force"))
@@ -165,9 +163,10 @@ def audit(
     if to_stdout:
         click.echo(renderers[to_stdout[0]](result), nl=False)
     else:
-        color = sys.stdout.isatty()
-        width = shutil.get_terminal_size().columns if color else None
-        click.echo(render_table(result, color=color, width=width, show=show), nl=False)
+        from limecli.cli.color import stdout_table_style
+
+        color, width = stdout_table_style()
+        click.echo(render_table(result, color=color, width=width, show=show), nl=False, color=color)
     if annotations if annotations is not None else on_github_actions():
         # stderr: stdout carries the results (a report sent to -, piped on), and the Actions
         # runner reads workflow commands from both streams of a step (actions/runner's

@@ -107,6 +107,13 @@ _RATE = re.compile(r"(?:\d+(?:\.\d+)?|-)/s")
 _CLOCK = re.compile(r"-?\d*:\d\d:\d\d|-:--:--")
 
 
+# Plain progress lines (stderr not a terminal): the steps depend on run time, the last on the clock.
+_PLAIN_STEP = re.compile(
+    r"^\w+: \d+(?:/\d+)? \w+ \((?:-|\d+\.\d)/s\)(?:, ETA \S+)?\n", re.MULTILINE
+)
+_PLAIN_LAST = re.compile(r"^(\w+: \d+(?:/\d+)? \w+) in \S+(?: \(\d+\.\d/s\))?$", re.MULTILINE)
+
+
 def normalise(data: bytes, tmp: str) -> bytes:
     """Blank what varies by machine or library version; binary data is kept as it is."""
     try:
@@ -117,6 +124,8 @@ def normalise(data: bytes, tmp: str) -> bytes:
         text = text.replace(folder, "<TMP>")
     text = _VERSION_JSON.sub(r"\1<version>\2", text)
     text = _VERSION_TEXT.sub(r"\1 <version>", text)
+    text = _PLAIN_STEP.sub("", text)
+    text = _PLAIN_LAST.sub(r"\1 in <time>", text)
     text = _PROGRESS.sub(
         lambda m: m["head"] + _CLOCK.sub("<time>", _RATE.sub("<rate>", m["tail"])), text
     )
