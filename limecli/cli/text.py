@@ -60,8 +60,9 @@ def text(
     strings; or a .skops or .onnx model. Unpickling runs code: only load pickles
     you trust; .skops and .onnx files load without running code.
 
-    Each input gives one explanation. A feature is a word (or a character with
-    --char-level); the JSON lists its character positions in the text.
+    Each input gives one explanation. A feature is a word, an emoji or an
+    emoticon (or a character with --char-level); the JSON lists its character
+    positions in the text.
 
     One text is explained on its own. Several paths, a FOLDER (its .txt and
     .md files; --recursive, --ext), a quoted GLOB ('tickets/**/*.txt'),
