@@ -207,7 +207,7 @@ def summarize(
     ]
     picks = submodular_pick([(inp, name, w) for inp, name, w in rows], pick) if pick else None
     notes = []
-    if pick is not None and pick > len(rows):
+    if picks and pick is not None and pick > len(rows):
         notes.append(
             f"The 'pick' parameter asks for {pick} explanations, but there are only "
             f"{len(rows)}: all {len(rows)} are picked."
@@ -279,6 +279,8 @@ def submodular_pick(
     features = sorted({key for _, _, w in rows for key in w})
     importance = {key: math.sqrt(sum(abs(w.get(key, 0.0)) for _, _, w in rows)) for key in features}
     total = sum(importance.values())
+    if total == 0:  # no explanation has a feature weight: none is worth showing
+        return []
     used = [{k for k, w in weights.items() if w != 0} for _, _, weights in rows]
     own = [sum(importance[k] for k in keys) for keys in used]  # c({i})
     covered: set[str] = set()
