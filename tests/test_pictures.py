@@ -22,7 +22,7 @@ from limecli.render.palette import (
     readable_on,
 )
 from limecli.render.segment_labels import number_boxes, segments_image
-from limecli.render.superpixels import edge_depth, label_points, shown_segments
+from limecli.render.superpixels import edge_depth, shown_segments
 
 SHAPES = SAMPLE_DATA / "images" / "shapes.png"
 MODEL = f"{SAMPLE_MODELS / 'predict_shapes.py'}:predict"
@@ -163,15 +163,14 @@ def test_segment_numbers_are_drawn_inside_their_segments(shapes_explanation):
     boxes = number_boxes(exp.segments)
     ids = np.unique(exp.segments).tolist()
     assert [b.segment for b in boxes] == ids
-    points = label_points(exp.segments, max(ids) + 1)
     weights = {f.feature: f.weight for f in label.features}
     covered = np.zeros(exp.segments.shape, dtype=bool)
     for box in boxes:
         assert box.x >= 0 and box.x + box.width <= width
         assert box.y >= 0 and box.y + box.height <= height
-        row, col = points[box.segment]
-        assert exp.segments[row, col] == box.segment  # the point is inside the segment
-        assert box.x <= col < box.x + box.width and box.y <= row < box.y + box.height
+        assert exp.segments[box.row, box.col] == box.segment  # centred on a point inside
+        assert box.x <= box.col < box.x + box.width and box.y <= box.row < box.y + box.height
+        assert not covered[box.y : box.y + box.height, box.x : box.x + box.width].any()
         region = drawn[box.y : box.y + box.height, box.x : box.x + box.width]
         fill = SUPPORT if weights.get(box.segment, 0) > 0 else OPPOSE
         fill = fill if box.segment in weights else LIGHT

@@ -11,7 +11,7 @@ import numpy as np
 from limecli.render.bitmap_font import draw_text, text_size
 from limecli.render.palette import DARK, LIGHT, OPPOSE, SUPPORT, readable_on
 from limecli.render.superpixels import (
-    label_points,
+    edges,
     outline_strokes,
     segment_count,
     segment_weights,
@@ -23,7 +23,8 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class NumberBox:
-    """Where a segment's id is written: the box's top-left corner, size and text scale."""
+    """Where a segment's id is written: the box's top-left corner and size, the text scale,
+    and the point of the segment it is centred on (``row``, ``col``)."""
 
     segment: int
     x: int
@@ -31,6 +32,8 @@ class NumberBox:
     width: int
     height: int
     scale: int
+    row: int
+    col: int
 
     @property
     def text(self) -> str:
@@ -42,22 +45,43 @@ def text_scale(shape: tuple[int, ...]) -> int:
     return max(1, min(shape[0], shape[1]) // 300)
 
 
+#: Points of a segment tried, deepest first, for a box that overlaps no earlier one.
+TRIES = 400
+
+
 def number_boxes(segments: np.ndarray) -> list[NumberBox]:
-    """One box per segment id present, in id order: centred on the point farthest inside the
-    segment (:func:`~limecli.render.superpixels.label_points`), moved in to fit the image."""
+    """One box per segment id present, in id order, fitted inside the image: centred on the
+    point deepest inside the segment (farthest from its edge) where it overlaps no earlier
+    box; on the deepest point when there is no such place among the :data:`TRIES` deepest."""
+    from scipy.ndimage import distance_transform_edt
+
     height, width = segments.shape
     scale = text_scale(segments.shape)
-    ids = np.unique(segments)
-    points = label_points(segments, int(ids.max()) + 1 if ids.size else 0)
+    ids = segments.ravel()
+    depth = distance_transform_edt(~edges(segments)).ravel()
+    # Pixels by id, then deepest first, then reading order.
+    order = np.lexsort((np.arange(ids.size), -depth, ids))
+    present, starts = np.unique(ids[order], return_index=True)
+    ends = np.append(starts[1:], ids.size)
+    placed = np.zeros((0, 4), dtype=np.int64)  # x0, y0, x1, y1 of the boxes so far
     boxes = []
-    for segment in ids.tolist():
+    for segment, start, end in zip(present.tolist(), starts, ends, strict=True):
         text_width, text_height = text_size(str(segment), scale)
         # A one-pixel frame, then a padding of one font pixel around the text.
         box_width, box_height = text_width + 2 * scale + 2, text_height + 2 * scale + 2
-        row, col = points[segment]
-        x = int(min(max(col - box_width // 2, 0), max(width - box_width, 0)))
-        y = int(min(max(row - box_height // 2, 0), max(height - box_height, 0)))
-        boxes.append(NumberBox(segment, x, y, box_width, box_height, scale))
+        candidates = order[start : min(end, start + TRIES)]
+        rows, cols = np.divmod(candidates, width)
+        xs = np.clip(cols - box_width // 2, 0, max(width - box_width, 0))
+        ys = np.clip(rows - box_height // 2, 0, max(height - box_height, 0))
+        free = np.ones(candidates.size, dtype=bool)
+        for x0, y0, x1, y1 in placed:
+            free &= (xs >= x1) | (xs + box_width <= x0) | (ys >= y1) | (ys + box_height <= y0)
+        pick = int(np.argmax(free)) if free.any() else 0
+        x, y = int(xs[pick]), int(ys[pick])
+        placed = np.vstack([placed, [x, y, x + box_width, y + box_height]])
+        boxes.append(
+            NumberBox(segment, x, y, box_width, box_height, scale, int(rows[pick]), int(cols[pick]))
+        )
     return boxes
 
 

@@ -1,5 +1,5 @@
 """What the pictures share about superpixels: per-segment weights, which segments a picture
-shows, their edges and outline strokes, and a point well inside each one (numpy only)."""
+shows, their edges and their outline strokes (numpy only)."""
 
 from __future__ import annotations
 
@@ -106,21 +106,3 @@ def outline_strokes(segments: np.ndarray, chosen: np.ndarray, strokes: int = 2) 
     depth = edge_depth(segments, strokes * width)
     inside = chosen[segments]
     return [inside & (depth > i * width) & (depth <= (i + 1) * width) for i in range(strokes)]
-
-
-def label_points(segments: np.ndarray, count: int) -> np.ndarray:
-    """(count, 2) int: a (row, column) well inside each superpixel, the one farthest from its
-    edge (first in reading order on a tie); (-1, -1) for ids with no pixel."""
-    from scipy.ndimage import distance_transform_edt
-
-    depth = distance_transform_edt(~edges(segments)).ravel()
-    ids = segments.ravel()
-    # Sort by id, then deepest first, then reading order: each id's first entry is its point.
-    order = np.lexsort((np.arange(ids.size), -depth, ids))
-    first = np.ones(order.size, dtype=bool)
-    first[1:] = ids[order][1:] != ids[order][:-1]
-    points = np.full((count, 2), -1, dtype=np.int64)
-    chosen = order[first]
-    rows, cols = np.divmod(chosen, segments.shape[1])
-    points[ids[chosen]] = np.stack([rows, cols], axis=1)
-    return points
