@@ -1,4 +1,5 @@
-"""Regenerate the pictures of docs/pictures.md (docs/images/after/*.png).
+"""Regenerate the pictures of docs/pictures.md (docs/images/after/*.png) and the pictures the
+image guide and the README show (docs/images/shapes_*.png, coffee_*.png, digit_7.png).
 
     python docs/make_pictures.py
     python docs/make_pictures.py --root /tmp/before --out docs/images/before
@@ -9,6 +10,8 @@ shipped shapes and coffee samples in a temporary folder, then copies each pictur
 reader can see single pixels. ``--root`` runs the limecli of another checkout (a git
 worktree of an older commit): the "before" pictures, made by commit 4d2fbd4 with
 ``git worktree add /tmp/before 4d2fbd4``; pictures that checkout cannot draw are skipped.
+Without ``--root``, the guide's pictures are written too, as limecli writes them (not
+enlarged), by the guide's commands (:data:`GUIDE`).
 """
 
 from __future__ import annotations
@@ -38,6 +41,44 @@ PICTURES: dict[str, tuple[tuple[str, ...], str, int, bool]] = {
     "coffee_heatmap": (COFFEE, "--heatmap-out", 2, False),
     "coffee_segments": (COFFEE, "--segments-out", 2, True),
 }
+
+
+#: The image guide's commands (docs/image.md), each writing its pictures into docs/images.
+GUIDE: tuple[tuple[str, ...], ...] = (
+    (
+        "sample_models/digits_cnn.onnx", "sample_data/digits/digit_7.png", "--segmenter", "slic",
+        "--hide-color", "128", "--top-labels", "1", "--num-features", "5",
+        "--out", "digit_7.png",
+    ),
+    (
+        MODEL, "sample_data/images/shapes.png", "--hide-color", "0", "--both", "--label",
+        "circle", "--label", "rectangle", "--out", "shapes_{label}.png",
+    ),
+    (
+        MODEL, "sample_data/images/coffee.jpg", "--label", "circle", "--num-features", "3",
+        "--out", "coffee_circle.png", "--heatmap-out", "coffee_circle_heatmap.png",
+    ),
+)  # fmt: skip
+
+
+#: The pictures the guide's commands write.
+GUIDE_PICTURES = (
+    "digit_7.png",
+    "shapes_circle.png",
+    "shapes_rectangle.png",
+    "coffee_circle.png",
+    "coffee_circle_heatmap.png",
+)
+
+
+def make_guide_pictures(folder: Path, env: dict[str, str]) -> None:
+    """Run the guide's commands in ``folder`` and copy their pictures into docs/images."""
+    for image_args in GUIDE:
+        command = [sys.executable, "-m", "limecli", "image", *image_args, "-q"]
+        subprocess.run([*command, "-o", "guide.json"], cwd=folder, env=env, check=True)
+    for name in GUIDE_PICTURES:
+        shutil.copyfile(folder / name, ROOT / "docs" / "images" / name)
+        print(f"wrote {ROOT / 'docs' / 'images' / name}")
 
 
 def limecli_env(root: Path) -> dict[str, str]:
@@ -93,6 +134,8 @@ def main() -> None:
                     args.out / f"{name}.png", optimize=True
                 )
             print(f"wrote {args.out / name}.png")
+        if root == ROOT.resolve():
+            make_guide_pictures(folder, env)
 
 
 if __name__ == "__main__":
