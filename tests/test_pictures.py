@@ -300,3 +300,45 @@ def test_picture_options_that_need_another(run_cli, args, fragment):
     result = shapes_cli(run_cli, *args)
     assert result.exit_code == 2 and result.stdout == ""
     assert result.stderr.startswith("Error: ") and fragment in result.stderr
+
+
+@pytest.mark.parametrize("shape", [(1, 1), (2, 1), (2, 2), (5, 3)])
+def test_every_picture_of_a_tiny_image_and_a_flat_label(shape):
+    segments = np.arange(shape[0] * shape[1]).reshape(shape)
+    pixels = np.full((*shape, 3), 100, dtype=np.float32)
+    flat = LabelExplanation("x", 0, 0.0, None, 0.0, 0.0, [], flat=True)
+    weighted = label_of({int(segments.max()): -0.5})
+    for label in (flat, weighted):
+        for kind in ("overlay", "mask", "heatmap", "segments"):
+            for positive_only in (True, False):
+                drawn = picture(kind, pixels, segments, label, positive_only=positive_only)
+                assert drawn.dtype == np.uint8 and drawn.shape[1] == shape[1]
+                assert drawn.shape[0] == shape[0] or kind == "heatmap"
+
+
+def test_an_unknown_picture_kind_is_a_parameter_error():
+    from limecli.errors import ParameterError
+
+    pixels, segments = stripes([(0, 0, 0)])
+    with pytest.raises(ParameterError, match="The 'kind' parameter must be one of"):
+        picture("sketch", pixels, segments, label_of({0: 1.0}))
+
+
+def test_batch_task_draws_numbered_segments_for_every_label(tmp_path):
+    from limecli import ImageExplainer, load_model
+    from limecli.batch.runner import BatchInput
+    from limecli.batch.tasks_image import ImageBatchTask, picture_name
+    from limecli.inputs.ref import InputRef
+
+    explainer = ImageExplainer(load_model(MODEL), num_samples=60, hide_color=0)
+    task = ImageBatchTask(
+        explainer,
+        labels=["circle", "rectangle"],
+        out_dir=tmp_path,
+        pictures=("segments",),
+        every_label=True,
+    )
+    task(BatchInput(InputRef.file("shapes.png"), (str(SHAPES), "shapes"), seed=0))
+    names = sorted(p.name for p in tmp_path.iterdir())
+    assert names == ["shapes.segments.circle.png", "shapes.segments.rectangle.png"]
+    assert picture_name("shapes", "segments", "a/b c") == "shapes.segments.a_b_c.png"

@@ -78,7 +78,9 @@ def colour_scale(width: int, low: float, high: float, top: float) -> np.ndarray:
     margin, bar_height, gap, text_height = 2 * unit, 5 * unit, 2 * unit, 7 * unit
     height = margin + bar_height + gap + text_height + margin
     strip = np.full((height, width, 3), 255, dtype=np.uint8)
-    x0, x1 = margin, max(width - margin, margin + 2)
+    # The bar keeps its margins unless the image is too narrow for them.
+    x0 = min(margin, max((width - 2) // 2, 0))
+    x1 = max(width - x0, x0 + 1)
     columns = np.arange(x0, x1, dtype=np.float64)
     span = high - low
     values = low + span * (columns - x0) / max(x1 - 1 - x0, 1) if span > 0 else columns * 0.0
