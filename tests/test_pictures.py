@@ -342,3 +342,24 @@ def test_batch_task_draws_numbered_segments_for_every_label(tmp_path):
     names = sorted(p.name for p in tmp_path.iterdir())
     assert names == ["shapes.segments.circle.png", "shapes.segments.rectangle.png"]
     assert picture_name("shapes", "segments", "a/b c") == "shapes.segments.a_b_c.png"
+
+
+def test_a_note_says_when_the_overlay_outlines_nothing(tmp_path):
+    from types import SimpleNamespace
+
+    from limecli.config.image import Pictures
+    from limecli.pipelines.image import write_pictures
+
+    pixels, segments = stripes([(10, 10, 10), (200, 200, 200)])
+    opposed = label_of({0: -0.5, 1: 0.01})  # the only support is faint
+    explanation = SimpleNamespace(pixels=pixels, segments=segments, labels=[opposed])
+    said: list[str] = []
+    write_pictures(explanation, Pictures(out=tmp_path / "o.png"), lambda m, *p: said.append(m))
+    assert said[-1].startswith("the overlay for label 'x' outlines no superpixel")
+    said.clear()
+    write_pictures(
+        explanation,
+        Pictures(out=tmp_path / "o.png", positive_only=False),
+        lambda m, *p: said.append(m),
+    )
+    assert said == [f"wrote overlay for label 'x' to {tmp_path / 'o.png'}"]

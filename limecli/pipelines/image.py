@@ -283,6 +283,12 @@ def write_pictures(explanation: Any, pictures: Pictures, notes: Notes = no_notes
                 )
             save_png(path, array)
             notes(f"wrote {kind} for label {label.label!r} to {path}")
+            if kind == "overlay" and not outlines_any(segments, label, pictures.positive_only):
+                notes(
+                    f"the overlay for label {label.label!r} outlines no superpixel: none "
+                    f"{'supports' if pictures.positive_only else 'weighs'} it with at least a "
+                    "fifth of the largest |weight| and a weight told apart from 0",
+                )
     first_only = [p for p in pictures.single if p is not None and "{label}" not in str(p)]
     if first_only and len(explanation.labels) > 1:
         notes(
@@ -290,6 +296,15 @@ def write_pictures(explanation: Any, pictures: Pictures, notes: Notes = no_notes
             f"draws one per label ({len(explanation.labels)} explained)",
             "every_label",
         )
+
+
+def outlines_any(segments: Any, label: Any, positive_only: bool) -> bool:
+    """Whether an overlay of ``label`` outlines at least one superpixel."""
+    from limecli.render.superpixels import segment_count, shown_segments
+
+    count = segment_count(segments, label)
+    support, oppose = shown_segments(label, count, positive_only=positive_only)
+    return bool(support.any() or oppose.any())
 
 
 def label_path(path: Path, label: str) -> Path:
