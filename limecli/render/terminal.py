@@ -73,7 +73,9 @@ def render_table(
             console.print()
         for renderable in explanation_renderables(explanation, console.width):
             console.print(renderable)
-    return buffer.getvalue()
+    text = buffer.getvalue()
+    # rich pads cells and leaves a space where it wraps a long line: no line ends in spaces.
+    return text if color else "\n".join(line.rstrip() for line in text.split("\n"))
 
 
 def explanation_renderables(explanation: Explanation, width: int | None = None) -> list[Any]:
