@@ -1,17 +1,21 @@
-"""The console examples in docs/tabular-data.md, docs/models.md and docs/trust.md print what they show.
+"""The console examples of the README and of every docs page print what they show.
+
+The pages are README.md and every ``docs/*.md`` except the generated CLI reference
+(``docs/cli.md``, checked against ``--help`` by its own test); a new page joins by existing.
 
 A page's examples are its fenced ``console`` blocks: each ``$ command`` line (with its
 ``\\`` continuation lines) is followed by the output it shows, up to the next ``$`` line
 or the end of the block. A ``python`` block whose first line is ``# name.py`` is that
 file: it is written to the page's folder before any command runs.
 
-Every page runs in its own temporary folder holding copies of ``sample_data/`` and
-``sample_models/`` (nothing is written into the repository), with ``limecli`` and
+Every page runs in its own temporary folder holding copies of ``sample_data/``,
+``sample_models/`` and ``examples/`` (nothing is written into the repository), with ``limecli`` and
 ``python`` on the PATH running this interpreter (``python -m limecli``). The commands of
 a page run in order, each with bash; an example run on its own first runs the ones
 before it (they make its files). What a command prints is its stderr then its stdout
 (notes, warnings and errors come before the result, as on a terminal). Compared line by
-line after dropping trailing spaces and the folder's path; a shown line ``...`` stands
+line after dropping trailing spaces, the folder's path and the time a batch's progress line
+reports; a shown line ``...`` stands
 for any number of lines. A command whose output shows an ``Error:`` line must fail,
 any other must succeed. Examples that need a package that is not installed are skipped.
 """
@@ -31,7 +35,33 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-PAGES = ("docs/tabular-data.md", "docs/models.md", "docs/trust.md")
+#: Pages whose examples are tested elsewhere (generated from ``--help``).
+GENERATED = ("docs/cli.md",)
+PAGES = (
+    "README.md",
+    *(
+        page
+        for page in sorted(p.relative_to(ROOT).as_posix() for p in (ROOT / "docs").glob("*.md"))
+        if page not in GENERATED
+    ),
+)
+#: The guides, which must keep at least one executed example each.
+GUIDES = (
+    "README.md",
+    "docs/tabular.md",
+    "docs/text.md",
+    "docs/image.md",
+    "docs/models.md",
+    "docs/tabular-data.md",
+    "docs/batch.md",
+    "docs/audit.md",
+    "docs/outputs.md",
+    "docs/python.md",
+    "docs/errors.md",
+    "docs/trust.md",
+)
+#: The folders of the repository a page's examples may read (copied, never written).
+SAMPLES = ("sample_data", "sample_models", "examples")
 #: Seconds one command may take before the example counts as broken.
 TIMEOUT = 120
 _FENCE = re.compile(r"^```(\w*)\s*$")
@@ -39,6 +69,8 @@ _FILE = re.compile(r"^# ([\w.-]+\.py)\s*$")
 _IMPORT = re.compile(r"^\s*(?:from|import)\s+(\w+)", re.MULTILINE)
 #: The files a script writes in the page's folder: quoted names with a suffix, no folder.
 _WRITES = re.compile(r"\"([\w.-]+\.\w+)\"")
+#: A path that leaves the page's folder: absolute (but a device), parent or home.
+_OUTSIDE = re.compile(r"(?:^|[\s='\"])(?:/(?!dev/)[\w.]|\.\./|~/)")
 #: What a command's text says it needs beyond the test dependencies it imports.
 _NEEDS = (
     (re.compile(r"\.parquet|\.feather|to_parquet"), "pyarrow"),
@@ -96,6 +128,8 @@ def parse(page: str) -> Page:
                 made = {name, *_WRITES.findall(text)}
                 if any(re.search(rf"(?<![\w/]){re.escape(m)}\b", command.text) for m in made):
                     example.needs |= _needs(text) | set(_IMPORT.findall(text))
+        # A module the page writes itself is there.
+        example.needs -= {Path(name).stem for name in files}
     return Page(examples, files)
 
 
@@ -135,8 +169,8 @@ class Workspace:
         self.folder = folder
         self.page = page
         self.done = 0
-        shutil.copytree(ROOT / "sample_data", folder / "sample_data")
-        shutil.copytree(ROOT / "sample_models", folder / "sample_models")
+        for name in SAMPLES:
+            shutil.copytree(ROOT / name, folder / name)
         for name, text in page.files.items():
             (folder / name).write_text(text, encoding="utf-8")
         bin_dir = folder.parent / f"{folder.name}-bin"
@@ -172,11 +206,21 @@ class Workspace:
         self.done = max(self.done, index)
 
 
+#: The end of a batch's progress line, "text: 2/2 texts in 2s (1.3/s)": how long it took.
+_ELAPSED = re.compile(r"^(\w+: \d+/\d+ \w+) in [\dhms.]+(?: \([\d.]+/s\))?$")
+
+
+def _steady(line: str) -> str:
+    """The line without trailing spaces, and without the time a batch took."""
+    return _ELAPSED.sub(r"\1 in (time)", line.rstrip())
+
+
 def matches(shown: list[str], printed: list[str]) -> bool:
-    """Whether ``printed`` is ``shown``, lines compared without trailing spaces; ``...``
-    in ``shown`` stands for any number of lines."""
-    want = [line.rstrip() for line in shown]
-    got = [line.rstrip() for line in printed]
+    """Whether ``printed`` is ``shown``, lines compared without trailing spaces and without
+    the time a batch's progress line reports; ``...`` in ``shown`` stands for any number of
+    lines."""
+    want = [_steady(line) for line in shown]
+    got = [_steady(line) for line in printed]
     while want and not want[-1]:
         want.pop()
     while got and not got[-1]:
@@ -199,9 +243,32 @@ def workspaces() -> dict[str, Workspace]:
     return {}
 
 
-def test_every_page_has_examples() -> None:
+def test_every_guide_has_examples() -> None:
+    for page in GUIDES:
+        assert page in PARSED, f"{page} is missing"
+        assert PARSED[page].examples, f"{page} has no console example"
+
+
+def test_the_readme_is_a_front_door_with_the_quickstart_first() -> None:
+    """At most about 200 lines; its first two code blocks are the quickstart, the second
+    being the test command that CI (.ci/run) runs."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert len(readme.splitlines()) <= 210  # "about 200": recorded outputs may grow a line
+    blocks = re.findall(r"^```\w*\n(.*?)^```", readme, flags=re.MULTILINE | re.DOTALL)
+    install, test = (block.strip() for block in blocks[:2])
+    assert install.startswith("pip install -e . && limecli tabular "), install
+    assert test == "pip install -e '.[test]' && python -m pytest -q"
+    ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+    assert ci.rstrip().endswith(test)
+
+
+def test_no_command_names_a_path_outside_its_folder() -> None:
+    """What an example writes stays in the page's temporary folder, never in the repository."""
     for page, parsed in PARSED.items():
-        assert parsed.examples, f"{page} has no console example"
+        for example in parsed.examples:
+            for command in example.commands:
+                where = f"{page} line {command.line}: $ {command.text}"
+                assert not _OUTSIDE.search(command.text), where
 
 
 @pytest.mark.parametrize(("page", "index"), CASES)

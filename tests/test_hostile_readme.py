@@ -1,4 +1,4 @@
-"""The README's promises about hostile input and exit codes stay true."""
+"""The promises of docs/errors.md about hostile input and exit codes stay true."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from conftest import ROOT
 
 from limecli.errors import EXIT_CODES
 
-README = (ROOT / "README.md").read_text(encoding="utf-8")
+ERRORS_PAGE = (ROOT / "docs" / "errors.md").read_text(encoding="utf-8")
 FAMILIES = [
     test_hostile_csv,
     test_hostile_text,
@@ -34,14 +34,14 @@ FAMILIES = [
 
 
 def _section(title: str) -> str:
-    start = README.index(f"\n## {title}\n")
-    end = README.find("\n## ", start + 1)
-    return README[start : end if end != -1 else None]
+    start = ERRORS_PAGE.index(f"\n## {title}\n")
+    end = ERRORS_PAGE.find("\n## ", start + 1)
+    return ERRORS_PAGE[start : end if end != -1 else None]
 
 
-def test_the_readme_counts_every_catalogue_case() -> None:
-    match = re.search(r"(\d+) bad inputs tried, all rejected cleanly", README)
-    assert match, "the README lost its 'N bad inputs tried' line"
+def test_the_errors_page_counts_every_catalogue_case() -> None:
+    match = re.search(r"(\d+) bad inputs tried, all rejected cleanly", ERRORS_PAGE)
+    assert match, "docs/errors.md lost its 'N bad inputs tried' line"
     total = sum(len(family.CASES) for family in FAMILIES)
     assert int(match.group(1)) == total
     for family in FAMILIES:
@@ -49,7 +49,7 @@ def test_the_readme_counts_every_catalogue_case() -> None:
         assert len(ids) == len(set(ids)), f"case ids must be unique in {family.__name__}"
 
 
-def test_every_exit_code_is_in_the_readme_table() -> None:
+def test_every_exit_code_is_in_the_errors_page_table() -> None:
     rows = re.findall(r"^\| (\d+) \|", _section("Exit codes"), flags=re.MULTILINE)
     assert sorted(int(code) for code in rows) == sorted(EXIT_CODES)
 
