@@ -14,8 +14,9 @@ from limecli.render.terminal_layout import Widths, default_width, fit
 if TYPE_CHECKING:
     from limecli.explanation import Explanation, FeatureWeight, LabelExplanation
 
-SUPPORT = "green"
-OPPOSE = "red"
+_TRAILING_SPACES = re.compile(r" +((?:\x1b\[[0-9;]*m)*)$", re.MULTILINE)
+SUPPORT = "blue"  # the pictures' and report's colour code: blue supports, orange opposes
+OPPOSE = "dark_orange"  # bright red on a 16-colour terminal
 #: Written next to a weight whose 95% interval contains 0 (not colour alone).
 COULD_BE_ZERO = "could be 0"
 
@@ -73,9 +74,9 @@ def render_table(
             console.print()
         for renderable in explanation_renderables(explanation, console.width):
             console.print(renderable)
-    text = buffer.getvalue()
-    # rich pads cells and leaves a space where it wraps a long line: no line ends in spaces.
-    return text if color else "\n".join(line.rstrip() for line in text.split("\n"))
+    # rich pads cells and leaves a space where it wraps a long line: no line ends in spaces
+    # (a colour's reset code may follow them).
+    return _TRAILING_SPACES.sub(r"\1", buffer.getvalue())
 
 
 def explanation_renderables(explanation: Explanation, width: int | None = None) -> list[Any]:
