@@ -255,7 +255,7 @@ class ImageExplanation(Explanation):
         positive_only: bool = False,
         hide_rest: bool = False,
     ) -> Any:
-        """The label's ``"overlay"`` or ``"heatmap"`` picture with matplotlib; the Axes."""
+        """The label's ``"overlay"``, ``"heatmap"`` or ``"segments"`` picture with matplotlib; the Axes."""
         from limecli.render.plot import plot_picture
 
         return plot_picture(self, label, kind, ax, positive_only=positive_only, hide_rest=hide_rest)

@@ -117,10 +117,10 @@ def test_the_canvas_shows_the_bars_in_their_colours() -> None:
         assert shown == pytest.approx(alpha * colour + (1 - alpha) * white, abs=2 / 255)
 
 
-def test_plot_image_shows_overlay_and_heatmap_of_each_label() -> None:
+def test_plot_image_shows_overlay_heatmap_and_segments_of_each_label() -> None:
     exp = kinds.image()
     for lab in exp.labels:
-        for kind in ("overlay", "heatmap"):
+        for kind in ("overlay", "heatmap", "segments"):
             ax = exp.plot_image(label=lab.label, kind=kind)
             shown = np.asarray(ax.images[0].get_array())
             want = picture(kind, exp.pixels, exp.segments, lab, positive_only=False)

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 
 INSTALL_HINT = "pip install 'limecli[plot]'"
 #: The pictures plot_picture can show.
-PICTURES = ("overlay", "heatmap")
+PICTURES = ("overlay", "heatmap", "segments")
 #: Opacity of a bar whose weight could be 0 (the HTML report's faint bars).
 FAINT = 0.35
 
@@ -112,7 +112,7 @@ def plot_picture(
     positive_only: bool = False,
     hide_rest: bool = False,
 ) -> Any:
-    """The label's ``overlay`` or ``heatmap`` picture on ``ax`` (a new figure if None); the Axes."""
+    """The label's ``overlay``, ``heatmap`` or ``segments`` (numbered superpixels) picture on ``ax`` (a new figure if None); the Axes."""
     from limecli.render.overlay import picture
     from limecli.validation import check_choice
 
