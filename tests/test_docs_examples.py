@@ -17,7 +17,8 @@ before it (they make its files). What a command prints is its stderr then its st
 line after dropping trailing spaces, the folder's path and the time a batch's progress line
 reports; a shown line ``...`` stands
 for any number of lines. A command whose output shows an ``Error:`` line must fail,
-any other must succeed. Examples that need a package that is not installed are skipped.
+any other must succeed, unless it ends with ``; echo "exit code $?"`` (then the shown code
+is compared with the rest). Examples that need a package that is not installed are skipped.
 """
 
 from __future__ import annotations
@@ -262,6 +263,38 @@ def test_the_readme_is_a_front_door_with_the_quickstart_first() -> None:
     assert ci.rstrip().endswith(test)
 
 
+#: A command that ends by printing its exit code: ``...; echo "exit code $?"``.
+_SHOWS_EXIT_CODE = re.compile(r'; echo "exit code \$\?"$')
+
+#: A Markdown link or an <img> source: ``[text](target)``, ``src="target"``.
+_LINK = re.compile(r"\]\(([^)\s]+)\)|src=\"([^\"]+)\"")
+_CODE_BLOCK = re.compile(r"^```.*?^```", re.MULTILINE | re.DOTALL)
+
+
+def _anchors(page: Path) -> set[str]:
+    """The anchors GitHub gives a page's headings."""
+    headings = re.findall(r"^#+ (.+)$", page.read_text(encoding="utf-8"), flags=re.MULTILINE)
+    return {re.sub(r"[^\w\- ]", "", h.strip().lower()).replace(" ", "-") for h in headings}
+
+
+def test_every_relative_link_resolves() -> None:
+    """Links between pages (and to pictures) point at files that exist, and anchors at headings."""
+    broken = []
+    for page in (ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))):
+        text = _CODE_BLOCK.sub("", page.read_text(encoding="utf-8"))
+        for match in _LINK.finditer(text):
+            link = match.group(1) or match.group(2)
+            if re.match(r"\w+:", link):
+                continue  # https:, mailto:
+            path, _, anchor = link.partition("#")
+            target = (page.parent / path).resolve() if path else page
+            if not target.exists():
+                broken.append(f"{page.relative_to(ROOT)}: {link} (no such file)")
+            elif anchor and target.suffix == ".md" and anchor not in _anchors(target):
+                broken.append(f"{page.relative_to(ROOT)}: {link} (no such heading)")
+    assert not broken, "\n".join(broken)
+
+
 def test_no_command_names_a_path_outside_its_folder() -> None:
     """What an example writes stays in the page's temporary folder, never in the repository."""
     for page, parsed in PARSED.items():
@@ -291,6 +324,8 @@ def test_console_example(
         where = f"{page} line {command.line}: $ {command.text}"
         shown, got = "\n".join(command.shown), "\n".join(printed)
         assert matches(command.shown, printed), f"{where}\n--- shown\n{shown}\n--- printed\n{got}"
+        if _SHOWS_EXIT_CODE.search(command.text):
+            continue  # the shown output holds the exit code, compared above
         failed = any(line.startswith("Error:") for line in command.shown)
         assert (code != 0) == failed, f"{where}: exit code {code}"
     workspace.done = index + 1
