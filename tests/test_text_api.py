@@ -246,8 +246,9 @@ def test_colour_view_styles_words_by_sign_and_strength() -> None:
         planted_model, DOCUMENT, num_features=3, num_samples=500, seed=0, mode="classification"
     )
     coloured = render_table([exp], color=True).split("Text (")[1]
-    assert "\x1b[1;37;42malpha\x1b[0m" in coloured  # the strongest: solid green
-    assert "\x1b[1;37;41mgamma\x1b[0m" in coloured or "\x1b[1;4;31mgamma\x1b[0m" in coloured
+    assert "\x1b[1;37;44malpha\x1b[0m" in coloured  # the strongest: solid blue
+    # orange opposes: bright red on the 16 standard colours
+    assert "\x1b[1;37;101mgamma\x1b[0m" in coloured or "\x1b[1;4;91mgamma\x1b[0m" in coloured
     assert "[+alpha]" not in coloured
     plain = render_table([exp], color=False).split("Text (")[1]
     assert "\x1b" not in plain and "[+alpha]" in plain and "[-gamma]" in plain

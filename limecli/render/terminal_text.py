@@ -1,7 +1,7 @@
 """The text itself under each label's table, explained words coloured by the sign and size of their weight.
 
-On a colour terminal: green supports the label (raises the value), red
-opposes it; the strongest third of the weights get a solid background, the
+On a colour terminal: blue supports the label (raises the value), orange
+(bright red on a 16-colour terminal) opposes it; the strongest third of the weights get a solid background, the
 middle third bold, the rest plain colour. Without colour (a pipe, a file) each
 explained occurrence is written as ``[+word]`` or ``[-word]`` so the view
 still says which words were explained and in which direction.
@@ -57,9 +57,9 @@ class HighlightedText:
         if color:
             legend = Text.assemble(
                 "Text (",
-                ("green", SUPPORT),
+                ("blue", SUPPORT),
                 f" {up}, ",
-                ("red", OPPOSE),
+                ("orange", OPPOSE),
                 f" {down}; ",
                 "stronger is bolder",
                 (f"; dim: {COULD_BE_ZERO}" if faint else ""),
