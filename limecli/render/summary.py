@@ -168,7 +168,7 @@ def _feature_table(features: list[FeatureSummary], top_k: int, width: int) -> An
             "Mean w",
             "right",
             [
-                Text(f"{f.mean_weight:+.4f}", style="green" if f.mean_weight >= 0 else "red")
+                Text(f"{f.mean_weight:+.4f}", style="blue" if f.mean_weight >= 0 else "dark_orange")
                 for f in features
             ],
         ),
