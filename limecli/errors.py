@@ -1,7 +1,7 @@
 """One exception root for everything limecli raises on purpose.
 
 Each subclass carries the process exit code the CLI uses for it, so the
-mapping from failure to exit status lives in one place (see README, "Exit codes").
+mapping from failure to exit status lives in one place (see docs/errors.md).
 """
 
 from __future__ import annotations
@@ -81,7 +81,7 @@ class FlatOutputWarning(UserWarning):
     """The model's output for an explained label does not vary: there is nothing to explain."""
 
 
-#: Exit codes, documented in the README and tested.
+#: Exit codes, documented in docs/errors.md and docs/cli.md, and tested.
 EXIT_CODES = {
     0: "success",
     1: "unexpected failure",

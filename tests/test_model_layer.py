@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from conftest import ROOT
 from sklearn.linear_model import LogisticRegression, Ridge
 
 import limecli.model
@@ -227,3 +228,20 @@ def test_model_modules_import_no_cycle_and_nothing_above_their_layer() -> None:
 def test_the_package_init_imports_nothing() -> None:
     assert _imports(Path(limecli.model.__file__)) == set()
     assert loading.load_model is load_model  # the dispatcher keeps its public names
+
+
+@pytest.mark.parametrize(
+    ("content", "detail"),
+    [(b"not a pickle", "KeyError: 110"), (b"\x80\x04\x95", "it ends too early")],
+)
+def test_a_file_that_is_not_a_pickle_says_so(
+    tmp_path: Path, run_cli: Any, content: bytes, detail: str
+) -> None:
+    model = tmp_path / "model.joblib"
+    model.write_bytes(content)
+    result = run_cli("tabular", model, ROOT / "sample_data/breast_cancer_test.csv", "--row", 1)
+    assert result.exit_code == 4
+    assert result.stderr == (
+        f"Error: cannot load model {model}: it is not a pickle or joblib file, or it is "
+        f"damaged ({detail})\n"
+    )

@@ -6,7 +6,7 @@ a missing key or an unknown rule type stops the audit before any work with one
 message naming the key (``rules[2].max_fraction``) and, where it can be found,
 the line. Paths inside a policy are relative to the policy file's folder.
 
-See the README, "limecli audit", for the whole format.
+See docs/audit.md for the whole format.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Explaining a policy's inputs with the kinds' pipelines (limecli.pipelines) and the batch runner.
 
 Tabular data shares one sample pool drawn with the policy's seed (see
-README, Batch); texts and images are explained one by one with seeds derived
+docs/batch.md); texts and images are explained one by one with seeds derived
 from the seed and each input's identity. Identities name the data as the
 policy writes it (relative to the policy's folder), so an audit gives the
 same explanations, and the same verdict, from any working folder and for

@@ -40,7 +40,7 @@ class RowSelection:
             "--independent-samples",
             kind="flag",
             help="Batch: draw a fresh sample pool per row instead of sharing one "
-            "(see README, Batch).",
+            "(see docs/batch.md).",
         ),
     )
 

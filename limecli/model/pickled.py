@@ -12,6 +12,8 @@ default unless they are listed in ``trust``.
 
 from __future__ import annotations
 
+import pickle
+import struct
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
@@ -38,6 +40,15 @@ def load_pickle(path: Path, *, mode: str | None, trust: Sequence[str] = ()) -> P
             model = joblib.load(path)
         except ModuleNotFoundError as e:
             raise _missing_module(path, e) from e
+        except (pickle.UnpicklingError, KeyError, EOFError, IndexError, struct.error) as e:
+            # What the unpickler raises on bytes that are not a pickle (an unknown opcode is
+            # a KeyError): say so, instead of the opcode.
+            truncated = isinstance(e, EOFError | struct.error)
+            detail = "it ends too early" if truncated else f"{type(e).__name__}: {e}"
+            raise ModelLoadError(
+                f"cannot load model {path}: it is not a pickle or joblib file, or it is "
+                f"damaged ({detail})"
+            ) from e
         except Exception as e:
             raise load_error(path, None, e) from e
     _reemit_load_warnings(caught, path)

@@ -242,7 +242,7 @@ class TabularPipeline:
         independent_samples: bool = False,
         keep_values: bool = False,
     ) -> BatchJob:
-        """A batch of rows of ``frame``: one shared sample pool (exact: see README, Batch)
+        """A batch of rows of ``frame``: one shared sample pool (exact: see docs/batch.md)
         unless ``independent_samples`` or the explainer samples around each row.
 
         ``keep_values``: record each row's values in the job (the audit's row filters).
