@@ -42,6 +42,7 @@ from limecli.sampling.image import (
     segment,
     segment_stats,
 )
+from limecli.sampling.image_batches import predict_batches
 from limecli.segment_cache import cached_segment
 from limecli.surrogate import cosine_distances_to_first
 from limecli.validation import check_choice, check_sample_memory
@@ -234,11 +235,9 @@ class ImageExplainer(Explainer[ImageInstance]):
             subject.pixels, subject.segments, self.hide_color, SCALES[self.scale]
         )
         masks = sampler.draw(n, rng)
-        outputs = np.vstack(
-            [
-                self.predictor(self.model_input(batch))
-                for batch in sampler.batches(masks, self.batch_size)
-            ]
+        # One batch alive at a time, its buffer reused while the model keeps no reference.
+        outputs = predict_batches(
+            sampler, masks, self.batch_size, lambda batch: self.predictor(self.model_input(batch))
         )
         return masks.astype(np.float64), outputs
 

@@ -3,15 +3,19 @@
 The image is cut into superpixels (segments) numbered 0..K-1; a perturbed
 sample is a binary vector saying which superpixels stay, and the image the
 model sees has every switched-off superpixel filled with the hide colour.
-Perturbed images are built a batch at a time, a few samples per step so the
-working set stays in the CPU cache: the step's rows are set to the fill, then
-one masked copy puts back the kept pixels, each pixel's channels moved as one
-item (a ``V12`` view of three float32). No Python loop over segments, no
-temporaries the size of the batch, and memory bounded by the batch size.
+Perturbed images are built a batch at a time, in tiles of a block of pixels by
+a few samples, so a tile (and the image's, the fill's and the segment map's
+block) stays in the CPU cache: the tile is set to the fill, then one masked
+copy puts back the kept pixels, each pixel's channels moved as one item (a
+``V12`` view of three float32). The pixel mask is the per-sample segment-on
+table indexed with the block's segment map. No Python loop over segments, no
+temporaries the size of the batch, each output byte goes to memory once, and
+a batch can be built into a buffer the caller reuses (``out``).
 """
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -23,6 +27,9 @@ from limecli.errors import InputDataError, ParameterError
 
 #: Bytes of perturbed images built per step (see ImageSampler.images): about an L2 cache.
 _STEP_BYTES = 1024 * 1024
+#: Pixels per block (see ImageSampler.images): a block of the image, the fill and the
+#: segment map (28 bytes a pixel) stays in the cache while every sample's tile is built.
+_BLOCK_PIXELS = 32 * 1024
 
 #: Segmenter parameters and their defaults (quickshift's are the reference implementation's).
 SEGMENTER_DEFAULTS: dict[str, dict[str, Any]] = {
@@ -251,8 +258,15 @@ class ImageSampler:
         self._pixel_dtype = np.dtype(f"V{4 * channels}")
         self._pixel_segments = self.segments.ravel()
         self._image_pixels = self.image.view(self._pixel_dtype)
-        # Samples per step: a step's rows (and its pixel mask) about fit in L2 cache.
-        self._step = max(1, _STEP_BYTES // max(self.image.nbytes, 1))
+        self._fill_pixels = self.fill.view(self._pixel_dtype)
+        # Blocks of about _BLOCK_PIXELS pixels (even sizes), and samples per step: a tile
+        # of a step's rows over a block about fits in L2 cache.
+        n_pixels = self._pixel_segments.size
+        n_blocks = max(1, -(-n_pixels // _BLOCK_PIXELS))
+        bounds = [n_pixels * b // n_blocks for b in range(n_blocks + 1)]
+        self._blocks = list(itertools.pairwise(bounds))
+        block_bytes = (bounds[1] - bounds[0]) * self._pixel_dtype.itemsize
+        self._step = max(1, _STEP_BYTES // max(block_bytes, 1))
 
     def draw(self, num_samples: int, rng: np.random.Generator) -> np.ndarray:
         """(num_samples, K) uint8 masks: row 0 all on (the image itself), others uniform 0/1."""
@@ -260,20 +274,32 @@ class ImageSampler:
         masks[0] = 1
         return masks
 
-    def images(self, masks: np.ndarray) -> np.ndarray:
-        """The perturbed images (n, H, W, C) float32 for ``masks`` (n, K)."""
+    def images(self, masks: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+        """The perturbed images (n, H, W, C) float32 for ``masks`` (n, K).
+
+        ``out``: a C-contiguous float32 array of n * H * W * C values to build them in
+        (every value is written); by default a new one.
+        """
         on = np.asarray(masks).astype(bool, copy=False)
         n = on.shape[0]
-        out = np.empty((n, self.image.size), dtype=np.float32)
-        pixels = out.view(self._pixel_dtype)  # (n, H*W)
-        for start in range(0, n, self._step):
-            stop = min(start + self._step, n)
-            out[start:stop] = self.fill
-            keep = on[start:stop].take(self._pixel_segments, axis=1)
-            np.copyto(pixels[start:stop], self._image_pixels, where=keep)
+        if out is None:
+            out = np.empty((n, self.image.size), dtype=np.float32)
+        elif out.dtype != np.float32 or out.size != n * self.image.size:
+            raise ValueError(f"out must hold {n} x {self.image.size} float32 values")
+        pixels = out.reshape(n, -1).view(self._pixel_dtype)  # (n, H*W); a view: C-contiguous
+        for first, last in self._blocks:
+            segments = self._pixel_segments[first:last]
+            fill = self._fill_pixels[first:last]
+            image = self._image_pixels[first:last]
+            for start in range(0, n, self._step):
+                stop = min(start + self._step, n)
+                tile = pixels[start:stop, first:last]
+                tile[...] = fill
+                np.copyto(tile, image, where=on[start:stop].take(segments, axis=1))
         return out.reshape(n, *self.shape)
 
     def batches(self, masks: np.ndarray, batch_size: int) -> Iterator[np.ndarray]:
-        """Perturbed images ``batch_size`` at a time (memory stays bounded)."""
+        """Perturbed images ``batch_size`` at a time, each a new array (memory stays bounded
+        when the caller lets go of one batch before asking for the next)."""
         for start in range(0, masks.shape[0], batch_size):
             yield self.images(masks[start : start + batch_size])
