@@ -140,3 +140,22 @@ def test_peak_memory_is_one_batch() -> None:
     finally:
         tracemalloc.stop()
     assert batch_bytes <= peak < 1.5 * batch_bytes
+
+
+@pytest.mark.parametrize("block", [1, 7, 100, 1 << 20])
+@pytest.mark.parametrize("step", [1, 4])
+def test_how_the_batch_is_tiled_changes_no_value(monkeypatch, block: int, step: int) -> None:
+    """Blocks of pixels by steps of samples: any tiling gives the one-tile images."""
+    import limecli.sampling.image as sampling_image
+
+    img = np.random.default_rng(3).uniform(0, 255, (13, 21, 3)).astype(np.float32)
+    segments = sampling_image.relabel(np.random.default_rng(4).integers(0, 7, (13, 21)),
+                                      (13, 21), "test")  # fmt: skip
+    whole = ImageSampler(img, segments, (4.0, 50.0, 250.0))
+    masks = whole.draw(11, np.random.default_rng(5))
+    assert whole._blocks == [(0, 13 * 21)]
+    monkeypatch.setattr(sampling_image, "_BLOCK_PIXELS", block)
+    tiled = ImageSampler(img, segments, (4.0, 50.0, 250.0))
+    tiled._step = step
+    assert len(tiled._blocks) == -(-13 * 21 // block)
+    np.testing.assert_array_equal(tiled.images(masks), whole.images(masks))
