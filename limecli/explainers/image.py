@@ -14,7 +14,9 @@ see :mod:`limecli.model.tensor_spec`. A scikit-learn estimator (or ONNX model)
 whose ``n_features_in_`` is ``H*W*3`` gets each image's tensor flattened, i.e.
 ``tensor.reshape(n, -1)`` (row-major (y, x, channel) order for NHWC); one whose
 ``n_features_in_`` is ``H*W`` gets the flattened gray level
-(0.299 R + 0.587 G + 0.114 B).
+(0.299 R + 0.587 G + 0.114 B). Each call gets a C-contiguous array that the model
+may keep: one it keeps is never written again, one it lets go of holds the next
+batch (memory is one batch; see :mod:`limecli.sampling.image_batches`).
 """
 
 from __future__ import annotations
