@@ -116,7 +116,8 @@ def measured(side: str, n_words: int, n_distinct: int, num_samples: int) -> dict
     return json.loads(out.strip().splitlines()[-1])
 
 
-def main(argv: list[str] | None = None) -> None:
+def main(argv: list[str] | None = None) -> list[dict[str, float]]:
+    """Run the comparison and print it; the rows (medians per size) for bench/run.py."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--distinct", default="100,500,1700")
     parser.add_argument("--words", type=int, default=5000)
@@ -130,7 +131,7 @@ def main(argv: list[str] | None = None) -> None:
         side, n_words, n_distinct = args.one
         result = one_run(side, int(n_words), int(n_distinct), args.num_samples)
         print(json.dumps(result))
-        return
+        return []
     sizes = [int(d) for d in args.distinct.split(",")]
     runs: dict[tuple[int, str], list[dict[str, float]]] = {
         (d, side): [] for d in sizes for side in ("limecli", "lime")
@@ -143,6 +144,7 @@ def main(argv: list[str] | None = None) -> None:
         f"text scaling, TF-IDF + LR, {args.words}-word documents, {args.num_samples} samples, "
         f"CPU seconds and peak memory growth, median of {args.repeats} (fresh process each)"
     )
+    rows: list[dict[str, float]] = []
     for d in sizes:
         ours = {
             k: statistics.median(r[k] for r in runs[d, "limecli"])
@@ -157,6 +159,16 @@ def main(argv: list[str] | None = None) -> None:
             f"limecli/lime time {ours['cpu_s'] / lime['cpu_s']:5.2f}x, "
             f"memory {ours['peak_growth_mb'] / max(lime['peak_growth_mb'], 1.0):5.2f}x"
         )
+        rows.append(
+            {
+                "distinct": d,
+                "limecli_s": ours["cpu_s"],
+                "lime_s": lime["cpu_s"],
+                "limecli_mb": ours["peak_growth_mb"],
+                "lime_mb": lime["peak_growth_mb"],
+            }
+        )
+    return rows
 
 
 if __name__ == "__main__":
