@@ -1,0 +1,165 @@
+"""Batch scaling: rows/s and the process tree's peak memory at --jobs 1 and 2, and on Dask.
+
+    pip install -e '.[bench]'
+    python bench/bench_scaling_batch.py [--rows 100,1000] [--repeats 3] [--dask-rows 1000]
+                                        [--num-samples 5000]
+
+The shipped breast-cancer RandomForest (100 trees) explained on ROWS rows (the
+114 test rows cycled), with one shared pool of NUM_SAMPLES samples, through
+the batch runner as ``limecli tabular ... --jobs N`` runs it (records rendered
+as JSONL into memory). Each measurement runs in a fresh Python process (so the
+timing includes starting the worker processes, as a command-line run pays it,
+and the peak memory is that run's alone); configurations are interleaved and
+each is repeated REPEATS times, medians quoted. Peak memory is the largest sum
+over the measured process and all its descendants, sampled from /proc every 20 ms
+(Linux), of RSS (a shared page counted in every process that maps it) and of PSS
+(shared pages divided among the processes: what the tree holds). Dask: a ``LocalCluster(n_workers=2, threads_per_worker=1)``
+started before the clock (a cluster is already running when a batch is sent to
+it), the batch sent with ``backend="dask"``. 10,000 rows (``--rows
+100,1000,10000``) takes minutes per run at --jobs 1 on a 2-core machine, so it
+is not in the default run.
+"""
+
+from __future__ import annotations
+
+if __name__ == "__main__":  # its extra first, before the heavy imports below
+    from _requires import require
+
+    require("lime")
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SOURCE = "sample_data/breast_cancer_test.csv"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--rows", default="100,1000")
+    parser.add_argument("--dask-rows", default="1000", help="'' for no Dask row")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--num-samples", type=int, default=5000)
+    parser.add_argument(
+        "--one", nargs=3, metavar=("ROWS", "JOBS", "BACKEND"), help=argparse.SUPPRESS
+    )
+    args = parser.parse_args()
+    if args.one:
+        rows, jobs, backend = args.one
+        print(json.dumps(one_run(int(rows), int(jobs), backend, args.num_samples)))
+        return
+    configs = [(int(r), j, "local") for r in args.rows.split(",") for j in (1, 2)]
+    configs += [(int(r), 2, "dask") for r in args.dask_rows.split(",") if r]
+    runs: dict[tuple[int, int, str], list[tuple[float, float, float]]] = {c: [] for c in configs}
+    for _ in range(args.repeats):  # interleaved: each repeat runs every configuration once
+        for config in configs:
+            runs[config].append(measured(config, args.num_samples))
+    print(
+        f"tabular batch scaling, breast-cancer RF(100), shared pool of {args.num_samples} "
+        f"samples, median of {args.repeats} (fresh process each, worker start-up included)"
+    )
+    for config in configs:
+        rows, jobs, backend = config
+        rate, rss, pss = (statistics.median(r[k] for r in runs[config]) for k in range(3))
+        line = f"{rows:>6} rows  {'dask 2 workers' if backend == 'dask' else f'jobs {jobs}':<14}"
+        line += f" {rate:7.1f} rows/s  peak RSS {rss:5.0f} MB  PSS {pss:5.0f} MB"
+        base = runs.get((rows, 1, "local"))
+        if base and config != (rows, 1, "local"):
+            b_rate, b_rss, b_pss = (statistics.median(r[k] for r in base) for k in range(3))
+            line += f"  | vs jobs 1: rows/s {rate / b_rate:4.2f}x"
+            line += f"  RSS {rss / b_rss:4.2f}x  PSS {pss / b_pss:4.2f}x"
+        print(line)
+
+
+def measured(config: tuple[int, int, str], num_samples: int) -> tuple[float, float, float]:
+    """(rows/s, peak RSS MB, peak PSS MB of the process tree) of one run in a fresh process."""
+    rows, jobs, backend = config
+    cmd = [sys.executable, __file__, "--one", str(rows), str(jobs), backend]
+    cmd += ["--num-samples", str(num_samples)]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
+    peak_rss = peak_pss = 0
+    while proc.poll() is None:
+        rss, pss = tree_memory(proc.pid)
+        peak_rss, peak_pss = max(peak_rss, rss), max(peak_pss, pss)
+        time.sleep(0.02)
+    out, _ = proc.communicate()
+    if proc.returncode != 0:
+        raise SystemExit(f"{cmd} failed with {proc.returncode}")
+    rate = json.loads(out.strip().splitlines()[-1])["rate"]
+    return rate, peak_rss / 2**20, peak_pss / 2**20
+
+
+def tree_memory(pid: int) -> tuple[int, int]:
+    """(RSS, PSS) bytes summed over ``pid`` and all its descendants (those gone meanwhile: 0).
+
+    RSS counts a page shared by several processes (a library's code, pages a forked
+    process has not written) once per process; PSS divides it among them, so the sum of
+    PSS is the memory the tree holds."""
+    rss = pss = 0
+    todo = [pid]
+    while todo:
+        p = todo.pop()
+        try:
+            with open(f"/proc/{p}/smaps_rollup") as f:
+                for line in f:
+                    name, _, value = line.partition(":")
+                    if name == "Rss":
+                        rss += int(value.split()[0]) * 1024
+                    elif name == "Pss":
+                        pss += int(value.split()[0]) * 1024
+            for task in os.listdir(f"/proc/{p}/task"):
+                with open(f"/proc/{p}/task/{task}/children") as f:
+                    todo += [int(c) for c in f.read().split()]
+        except (OSError, ValueError):
+            continue
+    return rss, pss
+
+
+def one_run(rows: int, jobs: int, backend: str, num_samples: int) -> dict[str, float]:
+    import io
+
+    import pandas as pd
+
+    from limecli import TabularExplainer, load_model
+    from limecli.batch import StreamSink, run_batch
+    from limecli.batch.tasks_tabular import TabularBatchTask, stream_batch_inputs
+
+    predictor = load_model(str(ROOT / "sample_models" / "breast_cancer_rf.joblib"))
+    train = pd.read_csv(ROOT / "sample_data" / "breast_cancer_train.csv")
+    test = pd.read_csv(ROOT / SOURCE)
+    explainer = TabularExplainer(predictor, train, num_samples=num_samples)
+    cluster = None
+    scheduler = None
+    if backend == "dask":
+        from dask.distributed import LocalCluster
+
+        cluster = LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address=None)
+        scheduler = cluster.scheduler_address
+    start = time.perf_counter()
+    pool = explainer.shared_pool(seed=0)
+    pairs = ((i, test.iloc[i % len(test)]) for i in range(rows))
+    run_batch(
+        stream_batch_inputs(explainer, pairs, source=SOURCE, shared=True),
+        TabularBatchTask(explainer, pool),
+        StreamSink("jsonl", io.StringIO()),
+        kind="tabular",
+        seed=0,
+        jobs=jobs,
+        chunk_size=32,
+        backend=backend,
+        scheduler=scheduler,
+    )
+    seconds = time.perf_counter() - start
+    if cluster is not None:
+        cluster.close()
+    return {"rate": rows / seconds}
+
+
+if __name__ == "__main__":
+    main()
