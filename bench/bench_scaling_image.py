@@ -1,6 +1,7 @@
 """Image memory and build time at 1,024 px: peak RSS per number of samples, and the
 perturbed-image build beside a plain copy of the same bytes.
 
+    pip install -e '.[bench]'   # the bench extra; this script itself needs only limecli
     python bench/bench_scaling_image.py [--px 1024] [--samples 100,200,500]
         [--batch-size 100] [--repeats 3] [--build-repeats 7] [--before PATH]
 
