@@ -15,6 +15,22 @@ SAMPLE_MODELS = ROOT / "sample_models"
 SAMPLE_DATA = ROOT / "sample_data"
 
 
+def quick_loans_policy(rules: str, *, model: Path = SAMPLE_MODELS / "loans_pipeline.joblib") -> str:
+    """An audit policy of three loans rows at 200 samples (a few seconds) with ``rules``
+    (``[[rules]]`` tables in TOML) after it."""
+    return f"""[model]
+path = '{model}'
+[data]
+kind = "tabular"
+path = '{SAMPLE_DATA / "loans_test.csv"}'
+train = '{SAMPLE_DATA / "loans_train.csv"}'
+rows = "0:3"
+[explainer]
+num_samples = 200
+num_features = 4
+{rules}"""
+
+
 @pytest.fixture
 def run_cli() -> Callable[..., Result]:
     """Invoke ``limecli`` with arguments; stdout and stderr are kept apart."""

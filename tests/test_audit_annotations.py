@@ -20,7 +20,7 @@ from limecli.audit.annotations import (
     on_github_actions,
     workflow_command,
 )
-from tests.conftest import SAMPLE_DATA, SAMPLE_MODELS
+from tests.conftest import SAMPLE_DATA, quick_loans_policy
 
 Run = Callable[..., Result]
 #: A workflow command line: ::name props::message (props optional).
@@ -46,12 +46,6 @@ def parse(line: str) -> tuple[str, dict[str, str], str]:
             key, _, value = pair.partition("=")
             props[key] = unescape(value, prop=True)
     return match["name"], props, unescape(match["message"])
-
-
-@pytest.fixture(autouse=True)
-def _no_github_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("GITHUB_ACTIONS", "GITHUB_STEP_SUMMARY", "GITHUB_WORKSPACE"):
-        monkeypatch.delenv(name, raising=False)
 
 
 # -- the format -----------------------------------------------------------------------------------
@@ -83,18 +77,9 @@ def policy_file(folder: Path) -> Path:
     """Three loans rows: an error rule that fails, a warning rule that fails, one that passes."""
     path = folder / "policy.toml"
     path.write_text(
-        f"""# an audit for the annotation tests
-[model]
-path = '{SAMPLE_MODELS / "loans_pipeline.joblib"}'
-[data]
-kind = "tabular"
-path = '{SAMPLE_DATA / "loans_test.csv"}'
-train = '{SAMPLE_DATA / "loans_train.csv"}'
-rows = "0:3"
-[explainer]
-num_samples = 200
-num_features = 4
-
+        "# an audit for the annotation tests\n"
+        + quick_loans_policy(
+            f"""
 [[rules]]
 id = "fits-perfectly"
 type = "min_fidelity"
@@ -113,7 +98,8 @@ severity = "warning"
 feature = "income"
 min = -0.00001
 max = 0.00001
-""",
+"""
+        ),
         encoding="utf-8",
     )
     return path

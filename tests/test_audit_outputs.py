@@ -12,40 +12,25 @@ from click.testing import Result
 from limecli.atomic import is_limecli_output
 from limecli.audit import run_audit, write_baseline
 from limecli.errors import ParameterError
-from tests.conftest import SAMPLE_DATA, SAMPLE_MODELS
+from tests.conftest import SAMPLE_MODELS, quick_loans_policy
 
 Run = Callable[..., Result]
 REPORTS = ["--json", "--junit", "--markdown", "--baseline-out"]
 USER_TEXT = "my notes, not limecli's\n"
 
 
-@pytest.fixture(autouse=True)
-def _not_on_github(monkeypatch: pytest.MonkeyPatch) -> None:
-    """These tests hold on any machine, a GitHub runner too: no annotations, no step summary."""
-    for name in ("GITHUB_ACTIONS", "GITHUB_STEP_SUMMARY", "GITHUB_WORKSPACE"):
-        monkeypatch.delenv(name, raising=False)
-
-
 def policy_file(tmp_path: Path, *, model: Path = SAMPLE_MODELS / "loans_pipeline.joblib") -> Path:
     """Three loans rows, 200 samples: a quick passing audit."""
     path = tmp_path / "audit.toml"
     path.write_text(
-        f"""
-[model]
-path = '{model}'
-[data]
-kind = "tabular"
-path = '{SAMPLE_DATA / "loans_test.csv"}'
-train = '{SAMPLE_DATA / "loans_train.csv"}'
-rows = "0:3"
-[explainer]
-num_samples = 200
-num_features = 4
-[[rules]]
+        quick_loans_policy(
+            """[[rules]]
 id = "fit"
 type = "min_fidelity"
 min_r2 = -1.0
 """,
+            model=model,
+        ),
         encoding="utf-8",
     )
     return path

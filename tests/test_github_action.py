@@ -27,7 +27,7 @@ from xml.etree import ElementTree as ET
 
 import pytest
 
-from tests.conftest import ROOT, SAMPLE_DATA, SAMPLE_MODELS
+from tests.conftest import ROOT, quick_loans_policy
 
 yaml = pytest.importorskip("yaml")
 
@@ -246,17 +246,8 @@ def warning_policy(space: Path, *, error_rule_fails: bool) -> str:
     """A quick policy (3 loans rows) whose warning rule fails, and its error rule if asked."""
     path = space / "quick.toml"
     path.write_text(
-        f"""[model]
-path = '{SAMPLE_MODELS / "loans_pipeline.joblib"}'
-[data]
-kind = "tabular"
-path = '{SAMPLE_DATA / "loans_test.csv"}'
-train = '{SAMPLE_DATA / "loans_train.csv"}'
-rows = "0:3"
-[explainer]
-num_samples = 200
-num_features = 4
-
+        quick_loans_policy(
+            f"""
 [[rules]]
 id = "fit"
 type = "min_fidelity"
@@ -269,7 +260,8 @@ severity = "warning"
 feature = "income"
 min = -0.00001
 max = 0.00001
-""",
+"""
+        ),
         encoding="utf-8",
     )
     return path.name
