@@ -67,6 +67,12 @@ class OutputWriteError(LimeCliError):
     exit_code = 7
 
 
+class MissingExtraError(LimeCliError, ImportError):
+    """An optional dependency of a Python-only feature (``Explanation.plot``) is not installed;
+    the message names the extra that installs it. (Missing model frameworks are
+    :class:`ModelLoadError`, exit 4.)"""
+
+
 class BatchInputsFailed(LimeCliError):
     """A batch ran to the end but some inputs failed; each has an error record in the output."""
 

@@ -16,10 +16,9 @@ import matplotlib.pyplot as plt
 from matplotlib.colors import to_hex, to_rgb
 from matplotlib.container import BarContainer, ErrorbarContainer
 
-from limecli.errors import LimeCliError, ParameterError
+from limecli.errors import LimeCliError, MissingExtraError, ParameterError
 from limecli.render.html_css import OPPOSE, SUPPORT
 from limecli.render.overlay import picture
-from limecli.render.plot import MissingExtraError
 
 
 @pytest.fixture(autouse=True)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from limecli.errors import LimeCliError
+from limecli.errors import MissingExtraError
 from limecli.render.html_chart import interval, settled_ranks
 from limecli.render.html_css import FOREGROUND, MUTED, OPPOSE, SUPPORT
 from limecli.render.terminal import COULD_BE_ZERO, could_be_zero, settled_summary
@@ -28,10 +28,6 @@ INSTALL_HINT = "pip install 'limecli[plot]'"
 PICTURES = ("overlay", "heatmap", "segments")
 #: Opacity of a bar whose weight could be 0 (the HTML report's faint bars).
 FAINT = 0.35
-
-
-class MissingExtraError(LimeCliError, ImportError):
-    """An optional dependency is not installed; the message says which extra installs it."""
 
 
 def _pyplot() -> Any:
