@@ -6,7 +6,9 @@ Speed: limecli beside lime 0.2.0.1 on the same model, input and sample count
 (bench_tabular, bench_text, bench_image), with the model's own time measured
 by a clocked wrapper on both sides; "overhead" is time outside the model
 divided by the model's time. Quality: agreement with lime and stability
-across seeds (bench/quality.py). Start-up: `limecli --help`.
+across seeds (bench/quality.py). Start-up: `limecli --help`. Scaling (bench/scaling.py):
+wide tabular data and many distinct words beside lime, batches at --jobs 1 and 2 and on
+Dask beside --jobs 1, with peak memory (--no-scaling leaves them out: they take minutes).
 Medians of --repeats runs; on a shared machine, read the ratios.
 """
 
@@ -35,6 +37,7 @@ import bench_image
 import bench_tabular
 import bench_text
 import quality
+import scaling
 
 
 def startup_seconds(args: list[str], repeats: int = 5) -> float:
@@ -50,6 +53,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--quality-rows", type=int, default=20)
+    parser.add_argument("--no-scaling", action="store_true", help="leave out bench/scaling.py")
+    parser.add_argument("--scaling-repeats", type=int, default=3)
+    parser.add_argument("--batch-rows", default="100,1000,10000")
     args = parser.parse_args()
     repeats = ["--repeats", str(args.repeats)]
     for kind, module in (("tabular", bench_tabular), ("text", bench_text), ("image", bench_image)):
@@ -59,6 +65,9 @@ def main() -> None:
     with contextlib.redirect_stdout(io.StringIO()):
         q = quality.main(["--rows", str(args.quality_rows)])
     rates = bench_batch.tabular_rates(rows=100, repeats=args.repeats)
+    found = None
+    if not args.no_scaling:
+        found = scaling.measure(args.scaling_repeats, args.batch_rows, args.scaling_repeats)
 
     print(
         f"machine: {platform.processor() or platform.machine()}, "
@@ -104,6 +113,9 @@ def main() -> None:
         f"`limecli --help`: {startup_seconds(['--help']):.3f} s; "
         f"`limecli tabular --help`: {startup_seconds(['tabular', '--help']):.3f} s (median of 5)"
     )
+    if found is not None:
+        print()
+        print(scaling.tables(found, args.scaling_repeats, args.scaling_repeats))
 
 
 if __name__ == "__main__":

@@ -31,6 +31,7 @@ CASES = {
     "bench_scaling_text.py": ("lime", [], True),
     "quality.py": ("lime", [], True),
     "run.py": ("lime", [], True),
+    "scaling.py": ("lime", [], True),
     "compare_commits.py": ("lime", ["--old", "/nonexistent"], False),
     "bench_memory.py": ("pyarrow", [], False),
     "calibration.py": ("palmerpenguins", [], False),
