@@ -165,3 +165,29 @@ def zero_bar(candidates: int, kept: int) -> float:
     candidates, the one ``num_features="auto"`` uses.
     """
     return bonferroni_quantile(candidates) if kept < candidates else Z95
+
+
+#: How many standard errors a gap between two weights must span for the ranks either side to
+#: keep their order in :data:`SETTLED_SHARE` of fresh draws (the one-sided normal quantile).
+SETTLE_Z = NormalDist().inv_cdf(SETTLED_SHARE)
+
+
+def boundary_z(weights: np.ndarray, std_errors: np.ndarray) -> np.ndarray:
+    """(k-1,): for m = 1..k-1, how many standard errors keep the top m above the rest.
+
+    The smallest over pairs a <= m < b (ranks by decreasing |weight|) of
+    (|w_a| - |w_b|) / sd(|w_a| - |w_b|). The weights' errors are taken as
+    independent: tabular samples draw each column apart from the others, so
+    their sampling correlations are near 0 (measured on the breast-cancer
+    forest: |rho| at most 0.08, median 0.02), and the reported errors already
+    hold what changing selections add.
+    """
+    size = np.abs(np.asarray(weights, dtype=float))
+    var = np.asarray(std_errors, dtype=float) ** 2
+    k = len(size)
+    gaps = size[:, None] - size[None, :]  # [a, b]: |w_a| - |w_b|
+    spread = np.sqrt(var[:, None] + var[None, :])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        z = np.where(spread > 0, gaps / np.where(spread > 0, spread, 1.0), np.inf * np.sign(gaps))
+    z = np.nan_to_num(z, nan=0.0)
+    return np.array([z[:m, m:].min() for m in range(1, k)])

@@ -5,11 +5,9 @@ from __future__ import annotations
 import json
 
 import numpy as np
-import pandas as pd
 import pytest
 from conftest import SAMPLE_DATA, SAMPLE_MODELS
 
-from limecli import TabularExplainer
 from limecli.stability import BLOCKS, BlockMoments, assess
 from limecli.surrogate import WeightedGram, fit_surrogate
 
@@ -89,37 +87,6 @@ def test_explanations_carry_stability_in_json_and_on_screen(run_cli) -> None:
     assert "resamples" in table and "held-out R²" in table and "95% interval" in table
 
 
-def _near_tie_model(batch: np.ndarray | pd.DataFrame) -> np.ndarray:
-    x = np.asarray(batch, dtype=float)
-    p = 1 / (1 + np.exp(-(x[:, 0] + x[:, 1] + 0.2 * x[:, 2])))
-    return np.column_stack([1 - p, p])
-
-
-def test_auto_grows_the_sample_until_settled() -> None:
-    rng = np.random.default_rng(4)
-    a = rng.normal(size=500)
-    # "b" has exactly a's values, so both get the same bins; the model treats them alike.
-    frame = pd.DataFrame({"a": a, "b": rng.permutation(a), "c": rng.normal(size=500)})
-    frame["d"] = rng.normal(size=500)
-    instance = pd.Series({"a": 1.0, "b": 1.0, "c": 0.0, "d": 0.0})
-    explainer = TabularExplainer(_near_tie_model, frame, num_features=1, num_samples="auto")
-    fixed = explainer.explain(instance, seed=0, num_samples=5000)
-    # A tie: 5000 samples do not settle whether "a" or "b" leads...
-    assert fixed.label().stability["top_k_change_probability"] > 0.05
-    exp = explainer.explain(instance, seed=0)
-    # ...so auto draws more, up to its ceiling (one doubling).
-    assert exp.params["num_samples"] > 5000
-    assert exp.params["num_samples"] == 10000
-    assert exp.params["num_samples_auto"] == {"start": 5000, "max": 10000, "tolerance": 0.05}
-    # The first 5000 samples are the same draw: auto only adds to them.
-    assert exp.label().features[0].feature in {"a", "b"}
-    # A clear case stays at the start size.
-    clear = TabularExplainer(_near_tie_model, frame, num_features=2, num_samples="auto")
-    settled = clear.explain(instance, seed=0)
-    assert settled.params["num_samples"] == 5000
-    assert settled.label().stability["top_k_change_probability"] <= 0.05
-
-
 def test_auto_on_the_cli(run_cli) -> None:
     base = [
         SAMPLE_MODELS / "breast_cancer_rf.joblib",
@@ -133,25 +100,6 @@ def test_auto_on_the_cli(run_cli) -> None:
     batch = run_cli("tabular", *base, "--rows", "0:2", "--num-samples", "auto", "--format", "jsonl")
     assert batch.exit_code == 0
     assert len(batch.stdout.splitlines()) == 2
-
-
-def test_auto_is_the_tabular_default_and_batches_share_its_pools() -> None:
-    rng = np.random.default_rng(4)
-    a = rng.normal(size=500)
-    frame = pd.DataFrame({"a": a, "b": rng.permutation(a), "c": rng.normal(size=500)})
-    frame["d"] = rng.normal(size=500)
-    explainer = TabularExplainer(_near_tie_model, frame, num_features=1)
-    assert explainer.num_samples == "auto"
-    rows = [pd.Series({"a": 1.0, "b": 1.0, "c": 0.0, "d": 0.0}), frame.iloc[7], frame.iloc[8]]
-    shared = explainer.shared_pool(seed=5)
-    assert shared.auto and len(shared.extensions) == 1
-    together = explainer.explain_many(rows, seed=5)
-    sizes = [e.params["num_samples"] for e in together]
-    assert sizes[0] == 10000  # the tie needed the second draw
-    for i, (row, exp) in enumerate(zip(rows, together, strict=True)):
-        # Each equals the row explained alone: the same draws, in the same order.
-        alone = explainer.explain(row, seed=5, input_info={"index": i})
-        assert alone.to_json() == exp.to_json()
 
 
 def test_cli_default_is_auto_and_a_fixed_size_still_works(run_cli) -> None:

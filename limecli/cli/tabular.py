@@ -11,8 +11,8 @@ from limecli.config.common import Batch, Labels, ModelSpec, Output, Sampling
 from limecli.config.tabular import RowSelection, TabularSettings
 
 AUTO_HELP = (
-    "Perturbed samples to draw around the input. 'auto': 5000, doubled to 10000 unless the "
-    "selected features are already settled under resampling."
+    "Perturbed samples to draw around the input. 'auto': 5000, doubled to 10000 only when "
+    "twice the samples are expected to settle more of the explanation's ranks."
 )
 
 

@@ -3,8 +3,8 @@
 Defaults: quartile discretisation, exponential kernel of width
 0.75 * sqrt(n_features), weighted Ridge(alpha=1) surrogate, "auto" feature
 selection, explaining the predicted class. One departure: the sample size is
-"auto", the reference's 5000 samples, doubled to 10000 when the selected
-features are not yet settled (see :mod:`limecli.explainers.tabular_auto`).
+"auto", the reference's 5000 samples, doubled to 10000 when that is expected
+to settle a rank the 5000 leave unsettled (see :mod:`limecli.explainers.tabular_auto`).
 
 Explaining many rows against one shared pool of samples is
 :mod:`limecli.explainers.tabular_pool` (mixed into :class:`TabularExplainer`);
@@ -25,14 +25,7 @@ import numpy as np
 
 from limecli.errors import InputDataError, LimeCliError, ParameterError
 from limecli.explainers.base import Explainer, Request
-from limecli.explainers.tabular_auto import (
-    AUTO,
-    AUTO_MAX,
-    AUTO_START,
-    AUTO_TOLERANCE,
-    auto_params,
-    settled,
-)
+from limecli.explainers.tabular_auto import AUTO, AUTO_MAX, AUTO_START, auto_params, next_step
 from limecli.explainers.tabular_missing import MissingValuesMixin
 from limecli.explainers.tabular_pool import SharedPool, SharedPoolMixin
 from limecli.explanation import Explanation, FeatureWeight
@@ -51,7 +44,6 @@ __all__ = [
     "AUTO",
     "AUTO_MAX",
     "AUTO_START",
-    "AUTO_TOLERANCE",
     "SharedPool",
     "TabularExplainer",
     "TabularInstance",
@@ -79,8 +71,8 @@ class TabularExplainer(SharedPoolMixin, MissingValuesMixin, Explainer[TabularIns
     ``target``. :meth:`explain` takes a row (a Series, a one-row DataFrame, a
     mapping, or a 1-D array or list in column order); ``class_names`` names the
     model's outputs. ``num_samples="auto"`` (the default) takes 5000
-    samples and doubles them to 10000 unless the selected features are already
-    settled (see :mod:`limecli.explainers.tabular_auto`).
+    samples and doubles them to 10000 when that is expected to settle a rank
+    the 5000 leave unsettled (see :mod:`limecli.explainers.tabular_auto`).
     """
 
     kind = "tabular"
@@ -227,18 +219,22 @@ class TabularExplainer(SharedPoolMixin, MissingValuesMixin, Explainer[TabularIns
         more: Callable[[int], tuple[np.ndarray, np.ndarray]] | None,
         request: Request,
     ) -> Explanation:
-        """The explanation of these samples; with ``more`` ("auto"), doubled until settled.
+        """The explanation of these samples; with ``more`` ("auto"), doubled while that
+        is expected to settle more ranks (see :func:`tabular_auto.next_step`).
 
         ``more(n)`` gives n further samples (interpretable data, outputs).
         """
         n = data.shape[0]
+        doubled_for: list[dict[str, Any]] = []
         while True:
             explanation = self._finish(subject, data, outputs, request, n)
             if more is None:
                 return explanation
-            if n >= AUTO_MAX or settled(explanation):
-                explanation.params["num_samples_auto"] = auto_params()
+            stopped, wanted = next_step(explanation, n)
+            if stopped is not None:
+                explanation.params["num_samples_auto"] = auto_params(stopped, doubled_for)
                 return explanation
+            doubled_for += wanted
             more_data, more_outputs = more(n)
             data = np.vstack([data, more_data])
             outputs = np.vstack([outputs, more_outputs])
