@@ -231,22 +231,42 @@ class BinTable:
 
     def draw(self, n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
         """(bins, values), each (n, columns): bins by training frequency, values inside them."""
-        u = rng.random((n, self.n_columns))
-        bins = np.empty((n, self.n_columns), dtype=np.intp)
+        # Bin indices fit a byte (a decile's ten bins and "missing" at most): an eighth of
+        # the memory to fill, copy and compare.
+        bins = np.empty((n, self.n_columns), dtype=np.int8 if self.width < 128 else np.intp)
         values = np.empty((n, self.n_columns))
         # A few hundred rows at a time: the temporaries stay small enough for the CPU
         # cache and for malloc to recycle (whole-pool temporaries cost more in page
-        # faults than in arithmetic). The result does not depend on the chunking.
+        # faults than in arithmetic). The uniforms too: drawn a chunk at a time, they are
+        # the same stream as one (n, columns) draw. The result does not depend on the chunking.
         rows = max(1, CHUNK_VALUES // self.n_columns)
+        tails: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
         for start in range(0, n, rows):
-            chunk = slice(start, start + rows)
-            bins[chunk], values[chunk] = self._inverse_cdf(u[chunk])
+            stop = min(start + rows, n)
+            u = rng.random((stop - start, self.n_columns))
+            tail = self._inverse_cdf(u, bins[start:stop], values[start:stop])
+            if tail is not None:
+                tails.append((tail[0] + start * self.n_columns, tail[1], tail[2]))
+        if tails:
+            # The tails' exact inverse CDF, for every chunk at once.
+            at, where, p = (np.concatenate(part) for part in zip(*tails, strict=True))
+            z = ndtri(self.low.take(where) + p * self.span.take(where))
+            exact = self.means.take(where) + self.signed_stds.take(where) * z
+            np.put(values, at, np.clip(exact, self.mins.take(where), self.maxs.take(where)))
+        if self.has_missing:
+            values[bins == self.missing_bins] = np.nan
         return bins, values
 
-    def _inverse_cdf(self, u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """The bin and the value inside it for each uniform of ``u`` (rows, columns)."""
-        bins = draw_categories(self.cdf, u)
-        flat = bins + self.offsets
+    def _inverse_cdf(
+        self, u: np.ndarray, bins: np.ndarray, values: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+        """The bin and the value inside it for each uniform of ``u`` (rows, columns), into
+        ``bins`` and ``values``; the values in the two end cells are left to the caller:
+        (their flat positions, their bins in :attr:`means`' flat order, where in the bin)."""
+        found = draw_categories(self.cdf, u)
+        bins[...] = found
+        flat = found
+        flat += self.offsets
         position = u - self.lower.take(flat)  # >= 0: u is at or past its bin's start
         position *= self.stretch.take(flat)
         cell = position.astype(np.intp)
@@ -258,20 +278,17 @@ class BinTable:
         position -= cell
         np.minimum(position, 1.0, out=position)  # rounding at the bin's top end
         cell += flat * (self.points + 1)
-        values = self.quantiles.take(cell)
-        step = self.quantiles.take(cell + 1)
+        self.quantiles.take(cell, out=values, mode="clip")  # in range: clip is not buffered
+        cell += 1
+        step = self.quantiles.take(cell)
         step -= values
         step *= position
         values += step
-        if tails.size:
-            where = flat.take(tails)
-            p = (cell.take(tails) % (self.points + 1) + position.take(tails)) / self.points
-            z = ndtri(self.low.take(where) + p * self.span.take(where))
-            exact = self.means.take(where) + self.signed_stds.take(where) * z
-            np.put(values, tails, np.clip(exact, self.mins.take(where), self.maxs.take(where)))
-        if self.has_missing:
-            values[bins == self.missing_bins] = np.nan
-        return bins, values
+        if not tails.size:
+            return None
+        cell -= 1
+        p = (cell.take(tails) % (self.points + 1) + position.take(tails)) / self.points
+        return tails, flat.take(tails), p
 
 
 #: Values per chunk of :meth:`BinTable.draw` (64 kB of floats).
