@@ -25,6 +25,7 @@ Reported per label:
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Any
 
@@ -172,6 +173,11 @@ class BlockMoments:
 
 def replicate_counts() -> np.ndarray:
     """(REPLICATES, BLOCKS): how often each replicate counts each block (a fixed draw)."""
+    return _fixed_counts().copy()
+
+
+@functools.cache  # drawn once: a generator costs more than the rest of the replicates' setup
+def _fixed_counts() -> np.ndarray:
     rng = np.random.default_rng(_SEED)
     return rng.multinomial(BLOCKS, np.full(BLOCKS, 1 / BLOCKS), REPLICATES).astype(float)
 

@@ -67,12 +67,14 @@ def sandwich_std_errors(
     resid = target - z @ np.concatenate([[fit.intercept], fit.weights])
     penalty = np.full(z.shape[1], alpha)
     penalty[0] = 0.0  # the intercept is not penalised
-    bread = (z * weights[:, None]).T @ z + np.diag(penalty)
+    scaled = z * weights[:, None]
+    bread = scaled.T @ z + np.diag(penalty)
     try:
         inverse = np.linalg.inv(bread)
     except np.linalg.LinAlgError:  # a feature without spread in the samples
         inverse = np.linalg.pinv(bread)
-    pull = z[1:] * (weights[1:] * resid[1:])[:, None]
+    # Into the array above, free by now: one fresh (samples, k + 1) array fewer.
+    pull = np.multiply(z[1:], (weights[1:] * resid[1:])[:, None], out=scaled[1:])
     variance = np.einsum("ij,ji->i", inverse @ (pull.T @ pull), inverse)
     return np.sqrt(np.clip(variance[1:], 0.0, None))
 

@@ -266,6 +266,9 @@ class TabularExplainer(SharedPoolMixin, MissingValuesMixin, Explainer[TabularIns
         return self.explain_apart(instances, shared, super().explain_with_pool, **options)
 
     def _distances(self, data: np.ndarray) -> np.ndarray:
+        if self.sampler.binned and np.all(data[0] == 1.0):
+            # 0/1 features, row 0 all 1: the count of 0s, exact (the same floats as below).
+            return np.sqrt(data.shape[1] - np.einsum("ij->i", data))
         return np.sqrt(((data - data[0]) ** 2).sum(axis=1))
 
     def _describer(self, subject: TabularInstance) -> Callable[[int], FeatureWeight]:
