@@ -250,14 +250,15 @@ class TabularExplainer(SharedPoolMixin, MissingValuesMixin, Explainer[TabularIns
         encoded = subject.encoded
         check_sample_memory(n, len(self.feature_columns), per_sample=16 * len(self.feature_columns))
         pool = self.sampler.draw_missing(self.sampler.draw(n, rng), encoded, rng)
-        pool, data = self.sampler.represent(
-            pool, encoded, around_instance=self.sample_around_instance, in_place=True
-        )
+        pool = self.sampler.place(pool, encoded, around_instance=self.sample_around_instance)
+        # Binned data read no values (the model may change those): made after its call, in
+        # the memory it gave back (fresh pages cost more than the arithmetic).
+        data = self.sampler.interpretable(pool, encoded) if not self.sampler.binned else None
         # The sample matrix is already in memory: one model call unless told otherwise.
         outputs = self.predictor.predict(
             self.pool_input(pool, private=True, instance=encoded), self.batch_size or len(pool)
         )
-        return data, outputs
+        return self.sampler.interpretable(pool, encoded) if data is None else data, outputs
 
     def explain_with_pool(
         self, instances: Sequence[Any], shared: SharedPool, **options: Any

@@ -15,6 +15,9 @@ its thresholds are written in the original units.
 
 from __future__ import annotations
 
+import bisect
+import math
+
 import numpy as np
 from scipy.special import ndtr, ndtri
 
@@ -74,6 +77,7 @@ class BinnedColumn:
         scale: float = 1.0,
     ) -> None:
         self.boundaries = np.asarray(boundaries, dtype=float)
+        self._edges = self.boundaries.tolist()  # for one value at a time (bin_of)
         self.scale = scale
         self._formatted: list[str] | None = None
         n_bins = len(self.boundaries) + 1
@@ -115,6 +119,10 @@ class BinnedColumn:
     def digitize(self, values: np.ndarray) -> np.ndarray:
         # side="left": a value equal to a boundary belongs to the bin below ("x <= q").
         return np.searchsorted(self.boundaries, values, side="left")
+
+    def bin_of(self, value: float) -> int:
+        """:meth:`digitize` of one value (NaN: the missing bin), without arrays."""
+        return self.missing_bin if math.isnan(value) else bisect.bisect_left(self._edges, value)
 
     def bin_name(self, b: int, feature: str) -> str:
         if b == self.missing_bin:
@@ -220,9 +228,14 @@ class BinTable:
         cells = self.n_columns * max(c.missing_bin for c in columns)
         self.points = int(min(QUANTILE_POINTS, max(64, QUANTILE_TABLE_MAX // cells)))
         self.stretch = np.where(freqs > 0, self.points / np.where(freqs > 0, freqs, 1.0), 0.0)
-        self.quantiles = bin_quantiles(
-            self.means, self.stds, self.mins, self.maxs, self.points
-        ).reshape(-1)
+        quantiles = bin_quantiles(self.means, self.stds, self.mins, self.maxs, self.points)
+        self.quantiles = quantiles.reshape(-1)
+        # Each cell's rise, laid out as the quantiles (the same differences a draw would take).
+        rises = np.zeros_like(quantiles)
+        rises[..., :-1] = np.diff(quantiles, axis=-1)
+        self.rises = rises.reshape(-1)
+        # The cumulative frequencies a uniform is compared with, one contiguous row per bin edge.
+        self.edges = [np.ascontiguousarray(self.cdf[:, b]) for b in range(self.width - 1)]
         sign, self.low, self.span = truncated_normal_table(
             self.means, self.stds, self.mins, self.maxs
         )
@@ -263,36 +276,41 @@ class BinTable:
         """The bin and the value inside it for each uniform of ``u`` (rows, columns), into
         ``bins`` and ``values``; the values in the two end cells are left to the caller:
         (their flat positions, their bins in :attr:`means`' flat order, where in the bin)."""
-        found = draw_categories(self.cdf, u)
-        bins[...] = found
-        flat = found
-        flat += self.offsets
-        position = u - self.lower.take(flat)  # >= 0: u is at or past its bin's start
+        if self.width > COMPARE_MAX_WIDTH:
+            bins[...] = draw_categories(self.cdf, u)
+        else:  # as draw_categories counts, straight into the bins
+            bins[...] = 0
+            for edge in self.edges:
+                bins += u >= edge
+        flat = bins + self.offsets
+        position = self.lower.take(flat)
+        np.subtract(u, position, out=position)  # >= 0: u is at or past its bin's start
         position *= self.stretch.take(flat)
         cell = position.astype(np.intp)
         last = self.points - 1
         np.minimum(cell, last, out=cell)
         # The first and last cells hold the tails, where the quantile function is too
         # steep to interpolate: values there (2 in `points`) get the exact inverse CDF.
-        tails = np.flatnonzero((cell == 0) | (cell == last))
+        # (cell - 1 as unsigned is at least last - 1 for cell 0 and cell last only.)
+        tails = np.flatnonzero((cell - 1).view(np.uintp) >= last - 1)
         position -= cell
         np.minimum(position, 1.0, out=position)  # rounding at the bin's top end
-        cell += flat * (self.points + 1)
+        where = flat.take(tails)
+        flat *= self.points + 1
+        cell += flat
         self.quantiles.take(cell, out=values, mode="clip")  # in range: clip is not buffered
-        cell += 1
-        step = self.quantiles.take(cell)
-        step -= values
+        step = self.rises.take(cell)
         step *= position
         values += step
         if not tails.size:
             return None
-        cell -= 1
         p = (cell.take(tails) % (self.points + 1) + position.take(tails)) / self.points
-        return tails, flat.take(tails), p
+        return tails, where, p
 
 
-#: Values per chunk of :meth:`BinTable.draw` (64 kB of floats).
-CHUNK_VALUES = 8192
+#: Values per chunk of :meth:`BinTable.draw` (120 kB of floats: under malloc's default
+#: threshold of 128 kB for its own mapping, which would be fresh pages every time).
+CHUNK_VALUES = 15360
 #: Points (cells) at which :class:`BinTable` tabulates each bin's quantile function...
 QUANTILE_POINTS = 512
 #: ...unless the table would pass this many entries; then fewer, but at least 64.
