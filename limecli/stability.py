@@ -109,12 +109,15 @@ class FeatureMoments:
             data = np.vstack([data, np.zeros((self.pad, d))])
             weights = np.concatenate([weights, np.zeros(self.pad)])
         # Reshaped (rounds, block, ...): row i sits at [i // BLOCKS, i % BLOCKS].
-        x = data.reshape(self.per_block, BLOCKS, d)
+        self.x = x = data.reshape(self.per_block, BLOCKS, d)
         self.w = weights.reshape(self.per_block, BLOCKS)
-        self.wx = x * self.w[:, :, None]
+        wx = x * self.w[:, :, None]
         self.sw = self.w.sum(axis=0)
-        self.sx = self.wx.sum(axis=0)
-        self.sxx = np.matmul(x.transpose(1, 2, 0), self.wx.transpose(1, 0, 2))
+        self.sx = wx.sum(axis=0)
+        self.sxx = np.matmul(x.transpose(1, 2, 0), wx.transpose(1, 0, 2))
+        # Kept for the first label only, then rebuilt (the same products): a (samples,
+        # features) array less while that label's fit and errors run.
+        self._wx: np.ndarray | None = wx
 
     def with_target(self, target: np.ndarray) -> BlockMoments:
         """All the moments, for one label's model outputs."""
@@ -126,10 +129,12 @@ class FeatureMoments:
             y = np.concatenate([y, np.zeros(self.pad)])
         y = y.reshape(self.per_block, BLOCKS)
         wy = self.w * y
+        wx = self._wx if self._wx is not None else self.x * self.w[:, :, None]
+        self._wx = None
         return BlockMoments(
             self,
             sy=wy.sum(axis=0),
-            sxy=np.einsum("rbj,rb->bj", self.wx, y),
+            sxy=np.einsum("rbj,rb->bj", wx, y),
             syy=(wy * y).sum(axis=0),
             shift=shift,
         )

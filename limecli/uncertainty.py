@@ -62,8 +62,14 @@ def sandwich_std_errors(
     """
     if len(fit.features) == 0:
         return np.zeros(0)
-    x = data[:, fit.features]
-    z = np.column_stack([np.ones(x.shape[0]), x])
+    # z = column_stack([1, data[:, features]]), filled in place: the same layout (the
+    # columns contiguous from two on, as that selection returns them), so the same BLAS
+    # calls and bits, without the selection's own (samples, k) copy.
+    k = len(fit.features)
+    z = np.empty((data.shape[0], k + 1), order="F" if k > 1 else "C")
+    z[:, 0] = 1.0
+    for i, j in enumerate(fit.features.tolist(), start=1):
+        z[:, i] = data[:, j]
     resid = target - z @ np.concatenate([[fit.intercept], fit.weights])
     penalty = np.full(z.shape[1], alpha)
     penalty[0] = 0.0  # the intercept is not penalised
