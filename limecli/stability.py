@@ -275,25 +275,28 @@ def _assessment(
     alpha: float,
     errors: np.ndarray,
 ) -> Assessment:
-    chosen = set(fit.features.tolist())
-    changed, jaccards = 0, []
-    for selected in selections:
-        picked = set(selected.tolist())
-        changed += picked != chosen
-        jaccards.append(len(picked & chosen) / len(picked | chosen))
+    k = len(fit.features)
     own_coef = _own_weights(replicates, selections, alpha)
+    # Every replicate's selection in one flat array: where each of its features sits in
+    # ours (-1: not among them), so overlaps and weights need no loop per feature.
+    sizes = np.array([len(sel) for sel in selections], dtype=np.intp)
+    flat = np.concatenate([*selections, np.zeros(0, dtype=np.intp)]).astype(np.intp)
+    place = np.full(max(int(flat.max(initial=0)), int(fit.features.max())) + 1, -1)
+    place[fit.features] = np.arange(k)
+    where = place[flat]
+    rows = np.repeat(np.arange(len(selections)), sizes)
+    hit = where >= 0
+    shared = np.bincount(rows[hit], minlength=len(selections))
+    changed = int(np.count_nonzero((shared != k) | (sizes != k)))
+    jaccards = shared / (sizes + k - shared)
     # Each replicate's own ranking (as fit_on_features ranks), and its weights for our
     # features: on its own selection (NaN where it left the feature out) and on ours; the
     # difference is what changing selections add.
     orders = [
         sel[np.lexsort((sel, -np.abs(c)))] for sel, c in zip(selections, own_coef, strict=True)
     ]
-    own = np.full((len(selections), len(fit.features)), np.nan)
-    position = {int(j): i for i, j in enumerate(fit.features)}
-    for r, (selected, coef) in enumerate(zip(selections, own_coef, strict=True)):
-        for j, w in zip(selected.tolist(), coef, strict=True):
-            if j in position:
-                own[r, position[j]] = w
+    own = np.full((len(selections), k), np.nan)
+    own[rows[hit], where[hit]] = np.concatenate([*own_coef, np.zeros(0)])[hit]
     same = rank_agreement(fit.features, orders)
     if changed:
         errors = np.sqrt(errors**2 + selection_variance(own, replicates.ridge(fit.features, alpha)))

@@ -135,12 +135,14 @@ def rank_agreement(chosen: np.ndarray, replicate_orders: list[np.ndarray]) -> np
     k = len(chosen)
     orders = [order for order in replicate_orders if len(order) >= k]
     same = np.zeros(k)
-    if orders:
+    if orders and k:
         ranked = np.asarray([order[:k] for order in orders])  # (R, k)
-        for m in range(1, k + 1):
-            same[m - 1] = np.all(
-                np.sort(ranked[:, :m], axis=1) == np.sort(chosen[:m]), axis=1
-            ).sum()
+        # A replicate's top m (distinct features) is chosen[:m] exactly when each of them
+        # sits in chosen's first m places: all m at once from each one's place in chosen.
+        place = np.full(max(int(ranked.max()), int(chosen.max())) + 1, k)
+        place[chosen] = np.arange(k)
+        reached = np.maximum.accumulate(place[ranked], axis=1)  # (R, k)
+        same += (reached < np.arange(1, k + 1)).sum(axis=0)
     # A replicate that selected fewer than m features never has our top-m set.
     for order in replicate_orders:
         if len(order) < k:
