@@ -49,15 +49,28 @@ def is_missing(value: Any) -> bool:
         return False
 
 
+#: (row labels, columns, their places) of the last :func:`row_cells` lookup: the rows of
+#: one table share their labels, and finding the columns among them costs more than the rest.
+_last_lookup: tuple[Any, tuple[str, ...], list[int]] | None = None
+
+
 def row_cells(row: Any, columns: Sequence[str]) -> list[Any]:
     """``[row[c] for c in columns]`` for a Series ``row``: the same values, found at once when
     the row holds plain numpy values (numbers or objects) under unique labels."""
-    if isinstance(row.dtype, np.dtype) and row.dtype.kind in "fiubO" and row.index.is_unique:
-        at = row.index.get_indexer(columns)
-        if (at >= 0).all():
-            values = row.to_numpy()
-            return [values[i] for i in at.tolist()]
-    return [row[c] for c in columns]
+    global _last_lookup
+    if not isinstance(row.dtype, np.dtype) or row.dtype.kind not in "fiubO":
+        return [row[c] for c in columns]
+    key, last = tuple(columns), _last_lookup
+    if last is not None and last[0] is row.index and last[1] == key:
+        at = last[2]
+    else:
+        found = row.index.get_indexer(columns) if row.index.is_unique else None
+        if found is None or (found < 0).any():
+            return [row[c] for c in columns]
+        at = found.tolist()
+        _last_lookup = (row.index, key, at)
+    values = row.to_numpy()
+    return [values[i] for i in at]
 
 
 def cell_number(value: Any, column: str) -> float:

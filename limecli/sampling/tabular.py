@@ -323,8 +323,8 @@ class TabularSampler:
         if not len(self.categorical_idx) and extra is None:
             if not binned:
                 return numeric_data
-            # Straight into floats: no array of booleans on the way.
-            return np.equal(bins, instance.bins, out=np.empty(bins.shape))
+            # Straight into floats, bins against bins of the same type: no casts on the way.
+            return np.equal(bins, instance.bins.astype(bins.dtype), out=np.empty(bins.shape))
         width = self.n_features + (0 if extra is None else extra.shape[1])
         data = np.empty((numeric.shape[0], width))
         data[:, self.numeric_idx] = np.equal(bins, instance.bins) if binned else numeric_data
