@@ -273,10 +273,8 @@ class TabularExplainer(SharedPoolMixin, MissingValuesMixin, Explainer[TabularIns
         return np.sqrt(((data - data[0]) ** 2).sum(axis=1))
 
     def _describer(self, subject: TabularInstance) -> Callable[[int], FeatureWeight]:
-        described = self.sampler.describe(subject.encoded)
-
         def describe(j: int) -> FeatureWeight:
-            name, column, value = described[j]
+            name, column, value = self.sampler.describe(subject.encoded, j)
             return FeatureWeight(name=name, feature=column, value=value, weight=0.0)
 
         return describe

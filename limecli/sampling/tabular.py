@@ -366,32 +366,25 @@ class TabularSampler:
             columns[name] = cast_values(columns[name], dtype)
         return pd.DataFrame(columns)[self.columns]
 
-    def describe(self, instance: EncodedInstance) -> list[tuple[str, str, Any]]:
-        """(condition name, column, instance value) per interpretable feature."""
-        out: list[tuple[str, str, Any]] = []
-        num_pos = {int(j): k for k, j in enumerate(self.numeric_idx)}
-        cat_pos = {int(j): k for k, j in enumerate(self.categorical_idx)}
-        for j, col in enumerate(self.columns):
-            if j in num_pos:
-                k = num_pos[j]
-                value: Any = float(instance.numeric[k] * self.scales[k])
-                if np.isnan(value):
-                    value = None
-                if self.binned and instance.bins is not None:
-                    name = self.binned[k].bin_name(int(instance.bins[k]), col)
-                else:
-                    name = col
-            else:
-                k = cat_pos[j]
-                value = (
-                    instance.unseen[k]
-                    if k in instance.unseen
-                    else self.categories[k][instance.codes[k]]
-                )
-                value = None if value is None else plain(value)
-                name = f"{col} is missing" if value is None else f"{col}={value}"
-            out.append((name, col, value))
-        for k in self.indicators(instance):
-            col = self.columns[int(self.numeric_idx[k])]
-            out.append((f"{col} is missing", col, out[int(self.numeric_idx[k])][2]))
-        return out
+    def describe(self, instance: EncodedInstance, j: int) -> tuple[str, str, Any]:
+        """(condition name, column, instance value) of interpretable feature ``j`` (each
+        explanation names only the features it reports)."""
+        if j >= self.n_features:  # continuous mode: a "<col> is missing" indicator
+            column = int(self.numeric_idx[self.indicators(instance)[j - self.n_features]])
+            col = self.columns[column]
+            return f"{col} is missing", col, self.describe(instance, column)[2]
+        col = self.columns[j]
+        if not self.is_categorical[j]:
+            k = int(np.searchsorted(self.numeric_idx, j))
+            value: Any = float(instance.numeric[k] * self.scales[k])
+            if np.isnan(value):
+                value = None
+            if self.binned and instance.bins is not None:
+                return self.binned[k].bin_name(int(instance.bins[k]), col), col, value
+            return col, col, value
+        k = int(np.searchsorted(self.categorical_idx, j))
+        value = (
+            instance.unseen[k] if k in instance.unseen else self.categories[k][instance.codes[k]]
+        )
+        value = None if value is None else plain(value)
+        return (f"{col} is missing" if value is None else f"{col}={value}"), col, value
