@@ -310,24 +310,25 @@ class TabularSampler:
         """The interpretable data of a placed pool: per column of ``self.columns``, 1/0 for
         "same bin or category as the instance", or (continuous mode) the scaled value,
         then (continuous mode) the instance's :meth:`indicators`."""
-        numeric, bins, codes = placed.numeric, placed.bins, placed.codes
+        numeric, codes = placed.numeric, placed.codes
         extra = None
-        binned = bins is not None and instance.bins is not None
-        if not binned:
+        if placed.bins is not None and instance.bins is not None:
+            bins, same = placed.bins, instance.bins.astype(placed.bins.dtype)  # one type: no casts
+            if not len(self.categorical_idx):  # straight into floats
+                return np.equal(bins, same, out=np.empty(bins.shape))
+            numeric_data = np.equal(bins, same)
+        else:
             numeric_data = (numeric - self.means) / self.stds
             indicators = self.indicators(instance)
             if indicators.size:
                 gaps = np.isnan(numeric)
                 numeric_data[gaps] = 0.0  # a missing value sits at the mean
                 extra = gaps[:, indicators]
-        if not len(self.categorical_idx) and extra is None:
-            if not binned:
+            if not len(self.categorical_idx) and extra is None:
                 return numeric_data
-            # Straight into floats, bins against bins of the same type: no casts on the way.
-            return np.equal(bins, instance.bins.astype(bins.dtype), out=np.empty(bins.shape))
         width = self.n_features + (0 if extra is None else extra.shape[1])
         data = np.empty((numeric.shape[0], width))
-        data[:, self.numeric_idx] = np.equal(bins, instance.bins) if binned else numeric_data
+        data[:, self.numeric_idx] = numeric_data
         data[:, self.categorical_idx] = codes == instance.codes
         if extra is not None:
             data[:, self.n_features :] = extra
