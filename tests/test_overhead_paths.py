@@ -19,7 +19,7 @@ from conftest import SAMPLE_DATA, SAMPLE_MODELS
 
 from limecli import TabularExplainer
 from limecli.sampling.columns import row_cells
-from limecli.sampling.discretize import BinnedColumn
+from limecli.sampling.discretize import BinnedColumn, _spares
 from limecli.stability import (
     BlockMoments,
     FeatureMoments,
@@ -205,3 +205,43 @@ def test_a_model_changing_its_input_changes_no_explanation(discretizer: str | No
         return explainer.explain(row, seed=1, num_samples=800, num_features=4).to_json()
 
     assert explain(vandal) == explain(predict)
+
+
+def test_recycled_arrays_change_no_explanation_and_no_kept_batch() -> None:
+    # A discretised explanation gives its interpretable data back for the next draw's
+    # values: explanations stay those of a fresh explainer, and a batch the model kept
+    # is never written into.
+    forest = joblib.load(SAMPLE_MODELS / "breast_cancer_rf.joblib")
+    frame = pd.read_csv(SAMPLE_DATA / "breast_cancer_train.csv")
+    rows = pd.read_csv(SAMPLE_DATA / "breast_cancer_test.csv")
+    columns = [c for c in frame.columns if c != "diagnosis"]
+    kept: list[tuple[np.ndarray, np.ndarray]] = []
+
+    def keeper(batch: np.ndarray) -> np.ndarray:
+        if len(kept) < 2:
+            kept.append((batch, batch.copy()))  # the array itself, and what it held
+        return forest.predict_proba(pd.DataFrame(batch, columns=columns))
+
+    def explain(explainer: TabularExplainer, i: int) -> str:
+        return explainer.explain(rows.iloc[i], seed=i, num_samples=600).to_json()
+
+    reused = TabularExplainer(keeper, frame, target="diagnosis")
+    table = reused.sampler.bin_table
+    assert table is not None
+    got = [explain(reused, i) for i in (3, 5, 3, 8)]
+    for i, text in zip((3, 5, 3, 8), got, strict=True):
+        assert text == explain(TabularExplainer(keeper, frame, target="diagnosis"), i)
+    for batch, copy in kept:
+        np.testing.assert_array_equal(batch, copy)
+    # An array someone still holds is not written into; one no one holds is.
+    held = np.zeros((600, table.n_columns))
+    table.recycle(held)
+    _, values = table.draw(600, np.random.default_rng(0))
+    assert not held.any() and values is not held
+    table.recycle(np.zeros((600, table.n_columns)))
+    address = _spares[table].ctypes.data
+    _, values = table.draw(600, np.random.default_rng(0))
+    assert values.ctypes.data == address
+    table.recycle(np.zeros((601, table.n_columns)))  # another size: a fresh array
+    _, values = table.draw(600, np.random.default_rng(0))
+    assert table not in _spares

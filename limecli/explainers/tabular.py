@@ -217,7 +217,9 @@ class TabularExplainer(SharedPoolMixin, MissingValuesMixin, Explainer[TabularIns
             return more_data[1:], more_outputs[1:]
 
         grow = more if request.num_samples == AUTO else None
-        return self._explain_growing(subject, data, outputs, grow, request)
+        explanation = self._explain_growing(subject, data, outputs, grow, request)
+        self.sampler.recycle(data)  # the next draw's values, in pages already mapped
+        return explanation
 
     def _explain_growing(
         self,

@@ -239,6 +239,12 @@ class TabularSampler:
             numeric[missing] = np.nan
         return SamplePool(numeric=numeric, bins=None, codes=codes, noise=noise, missing=missing)
 
+    def recycle(self, array: np.ndarray) -> None:
+        """Give back a (samples, columns) float array no one reads any more: the next
+        discretised draw of as many rows may write its values there (BinTable.recycle)."""
+        if self.bin_table is not None:
+            self.bin_table.recycle(array)
+
     def unsampled_missing(self, instance: EncodedInstance) -> tuple[list[int], list[int]]:
         """(numeric, categorical) positions ``instance`` misses that training never does."""
         numeric = np.flatnonzero(np.isnan(instance.numeric) & (self.missing_rate == 0))
