@@ -25,6 +25,7 @@ Reported per label:
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Any
 
@@ -108,12 +109,15 @@ class FeatureMoments:
             data = np.vstack([data, np.zeros((self.pad, d))])
             weights = np.concatenate([weights, np.zeros(self.pad)])
         # Reshaped (rounds, block, ...): row i sits at [i // BLOCKS, i % BLOCKS].
-        x = data.reshape(self.per_block, BLOCKS, d)
+        self.x = x = data.reshape(self.per_block, BLOCKS, d)
         self.w = weights.reshape(self.per_block, BLOCKS)
-        self.wx = x * self.w[:, :, None]
+        wx = x * self.w[:, :, None]
         self.sw = self.w.sum(axis=0)
-        self.sx = self.wx.sum(axis=0)
-        self.sxx = np.matmul(x.transpose(1, 2, 0), self.wx.transpose(1, 0, 2))
+        self.sx = wx.sum(axis=0)
+        self.sxx = np.matmul(x.transpose(1, 2, 0), wx.transpose(1, 0, 2))
+        # Kept for the first label only, then rebuilt (the same products): a (samples,
+        # features) array less while that label's fit and errors run.
+        self._wx: np.ndarray | None = wx
 
     def with_target(self, target: np.ndarray) -> BlockMoments:
         """All the moments, for one label's model outputs."""
@@ -125,10 +129,12 @@ class FeatureMoments:
             y = np.concatenate([y, np.zeros(self.pad)])
         y = y.reshape(self.per_block, BLOCKS)
         wy = self.w * y
+        wx = self._wx if self._wx is not None else self.x * self.w[:, :, None]
+        self._wx = None
         return BlockMoments(
             self,
             sy=wy.sum(axis=0),
-            sxy=np.einsum("rbj,rb->bj", self.wx, y),
+            sxy=np.einsum("rbj,rb->bj", wx, y),
             syy=(wy * y).sum(axis=0),
             shift=shift,
         )
@@ -172,6 +178,11 @@ class BlockMoments:
 
 def replicate_counts() -> np.ndarray:
     """(REPLICATES, BLOCKS): how often each replicate counts each block (a fixed draw)."""
+    return _fixed_counts().copy()
+
+
+@functools.cache  # drawn once: a generator costs more than the rest of the replicates' setup
+def _fixed_counts() -> np.ndarray:
     rng = np.random.default_rng(_SEED)
     return rng.multinomial(BLOCKS, np.full(BLOCKS, 1 / BLOCKS), REPLICATES).astype(float)
 
@@ -264,25 +275,28 @@ def _assessment(
     alpha: float,
     errors: np.ndarray,
 ) -> Assessment:
-    chosen = set(fit.features.tolist())
-    changed, jaccards = 0, []
-    for selected in selections:
-        picked = set(selected.tolist())
-        changed += picked != chosen
-        jaccards.append(len(picked & chosen) / len(picked | chosen))
+    k = len(fit.features)
     own_coef = _own_weights(replicates, selections, alpha)
+    # Every replicate's selection in one flat array: where each of its features sits in
+    # ours (-1: not among them), so overlaps and weights need no loop per feature.
+    sizes = np.array([len(sel) for sel in selections], dtype=np.intp)
+    flat = np.concatenate([*selections, np.zeros(0, dtype=np.intp)]).astype(np.intp)
+    place = np.full(max(int(flat.max(initial=0)), int(fit.features.max())) + 1, -1)
+    place[fit.features] = np.arange(k)
+    where = place[flat]
+    rows = np.repeat(np.arange(len(selections)), sizes)
+    hit = where >= 0
+    shared = np.bincount(rows[hit], minlength=len(selections))
+    changed = int(np.count_nonzero((shared != k) | (sizes != k)))
+    jaccards = shared / (sizes + k - shared)
     # Each replicate's own ranking (as fit_on_features ranks), and its weights for our
     # features: on its own selection (NaN where it left the feature out) and on ours; the
     # difference is what changing selections add.
     orders = [
         sel[np.lexsort((sel, -np.abs(c)))] for sel, c in zip(selections, own_coef, strict=True)
     ]
-    own = np.full((len(selections), len(fit.features)), np.nan)
-    position = {int(j): i for i, j in enumerate(fit.features)}
-    for r, (selected, coef) in enumerate(zip(selections, own_coef, strict=True)):
-        for j, w in zip(selected.tolist(), coef, strict=True):
-            if j in position:
-                own[r, position[j]] = w
+    own = np.full((len(selections), k), np.nan)
+    own[rows[hit], where[hit]] = np.concatenate([*own_coef, np.zeros(0)])[hit]
     same = rank_agreement(fit.features, orders)
     if changed:
         errors = np.sqrt(errors**2 + selection_variance(own, replicates.ridge(fit.features, alpha)))

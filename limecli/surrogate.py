@@ -117,8 +117,9 @@ class GramStack:
 
     def ridge(self, subset: np.ndarray, alpha: float) -> np.ndarray:
         """(R, len(subset)) ridge coefficients on the same feature subset for every problem."""
-        g = self.gram[:, subset[:, None], subset[None, :]]
-        rhs = self.xy[:, subset]
+        every = np.array_equal(subset, np.arange(self.gram.shape[-1]))  # no copy to select
+        g = self.gram if every else self.gram[:, subset[:, None], subset[None, :]]
+        rhs = self.xy if every else self.xy[:, subset]
         return np.linalg.solve(g + alpha * np.eye(len(subset)), rhs[..., None])[..., 0]
 
 

@@ -38,6 +38,9 @@ FLAT_TOLERANCE = 1e-6
 def is_flat(target: np.ndarray) -> bool:
     """Whether the model's outputs for one label do not vary (beyond numerical noise)."""
     target = np.asarray(target, dtype=float)
+    low, high = (float(target.min()), float(target.max())) if target.size else (0.0, 0.0)
+    if np.isfinite(low) and np.isfinite(high):  # every value finite: no copy of them needed
+        return high - low <= FLAT_TOLERANCE * max(1.0, abs(low), abs(high))
     finite = target[np.isfinite(target)]
     if finite.size == 0:
         return True
@@ -62,17 +65,25 @@ def sandwich_std_errors(
     """
     if len(fit.features) == 0:
         return np.zeros(0)
-    x = data[:, fit.features]
-    z = np.column_stack([np.ones(x.shape[0]), x])
+    # z = column_stack([1, data[:, features]]), filled in place: the same layout (the
+    # columns contiguous from two on, as that selection returns them), so the same BLAS
+    # calls and bits, without the selection's own (samples, k) copy.
+    k = len(fit.features)
+    z = np.empty((data.shape[0], k + 1), order="F" if k > 1 else "C")
+    z[:, 0] = 1.0
+    for i, j in enumerate(fit.features.tolist(), start=1):
+        z[:, i] = data[:, j]
     resid = target - z @ np.concatenate([[fit.intercept], fit.weights])
     penalty = np.full(z.shape[1], alpha)
     penalty[0] = 0.0  # the intercept is not penalised
-    bread = (z * weights[:, None]).T @ z + np.diag(penalty)
+    scaled = z * weights[:, None]
+    bread = scaled.T @ z + np.diag(penalty)
     try:
         inverse = np.linalg.inv(bread)
     except np.linalg.LinAlgError:  # a feature without spread in the samples
         inverse = np.linalg.pinv(bread)
-    pull = z[1:] * (weights[1:] * resid[1:])[:, None]
+    # Into the array above, free by now: one fresh (samples, k + 1) array fewer.
+    pull = np.multiply(z[1:], (weights[1:] * resid[1:])[:, None], out=scaled[1:])
     variance = np.einsum("ij,ji->i", inverse @ (pull.T @ pull), inverse)
     return np.sqrt(np.clip(variance[1:], 0.0, None))
 
@@ -127,12 +138,14 @@ def rank_agreement(chosen: np.ndarray, replicate_orders: list[np.ndarray]) -> np
     k = len(chosen)
     orders = [order for order in replicate_orders if len(order) >= k]
     same = np.zeros(k)
-    if orders:
+    if orders and k:
         ranked = np.asarray([order[:k] for order in orders])  # (R, k)
-        for m in range(1, k + 1):
-            same[m - 1] = np.all(
-                np.sort(ranked[:, :m], axis=1) == np.sort(chosen[:m]), axis=1
-            ).sum()
+        # A replicate's top m (distinct features) is chosen[:m] exactly when each of them
+        # sits in chosen's first m places: all m at once from each one's place in chosen.
+        place = np.full(max(int(ranked.max()), int(chosen.max())) + 1, k)
+        place[chosen] = np.arange(k)
+        reached = np.maximum.accumulate(place[ranked], axis=1)  # (R, k)
+        same += (reached < np.arange(1, k + 1)).sum(axis=0)
     # A replicate that selected fewer than m features never has our top-m set.
     for order in replicate_orders:
         if len(order) < k:

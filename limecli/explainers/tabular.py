@@ -209,7 +209,9 @@ class TabularExplainer(SharedPoolMixin, MissingValuesMixin, Explainer[TabularIns
             return more_data[1:], more_outputs[1:]
 
         grow = more if request.num_samples == AUTO else None
-        return self._explain_growing(subject, data, outputs, grow, request)
+        explanation = self._explain_growing(subject, data, outputs, grow, request)
+        self.sampler.recycle(data)  # the next draw's values, in pages already mapped
+        return explanation
 
     def _explain_growing(
         self,
@@ -246,14 +248,15 @@ class TabularExplainer(SharedPoolMixin, MissingValuesMixin, Explainer[TabularIns
         encoded = subject.encoded
         check_sample_memory(n, len(self.feature_columns), per_sample=16 * len(self.feature_columns))
         pool = self.sampler.draw_missing(self.sampler.draw(n, rng), encoded, rng)
-        pool, data = self.sampler.represent(
-            pool, encoded, around_instance=self.sample_around_instance, in_place=True
-        )
+        pool = self.sampler.place(pool, encoded, around_instance=self.sample_around_instance)
+        # Binned data read no values (the model may change those): made after its call, in
+        # the memory it gave back (fresh pages cost more than the arithmetic).
+        data = self.sampler.interpretable(pool, encoded) if not self.sampler.binned else None
         # The sample matrix is already in memory: one model call unless told otherwise.
         outputs = self.predictor.predict(
             self.pool_input(pool, private=True, instance=encoded), self.batch_size or len(pool)
         )
-        return data, outputs
+        return self.sampler.interpretable(pool, encoded) if data is None else data, outputs
 
     def explain_with_pool(
         self, instances: Sequence[Any], shared: SharedPool, **options: Any
@@ -262,13 +265,14 @@ class TabularExplainer(SharedPoolMixin, MissingValuesMixin, Explainer[TabularIns
         return self.explain_apart(instances, shared, super().explain_with_pool, **options)
 
     def _distances(self, data: np.ndarray) -> np.ndarray:
+        if self.sampler.binned and np.all(data[0] == 1.0):
+            # 0/1 features, row 0 all 1: the count of 0s, exact (the same floats as below).
+            return np.sqrt(data.shape[1] - np.einsum("ij->i", data))
         return np.sqrt(((data - data[0]) ** 2).sum(axis=1))
 
     def _describer(self, subject: TabularInstance) -> Callable[[int], FeatureWeight]:
-        described = self.sampler.describe(subject.encoded)
-
         def describe(j: int) -> FeatureWeight:
-            name, column, value = described[j]
+            name, column, value = self.sampler.describe(subject.encoded, j)
             return FeatureWeight(name=name, feature=column, value=value, weight=0.0)
 
         return describe

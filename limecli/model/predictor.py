@@ -354,12 +354,14 @@ class Predictor:
 
     def _check_probabilities(self, out: np.ndarray) -> None:
         """Warn once if rows do not sum to 1 (within PROBABILITY_TOLERANCE) or leave [0, 1]."""
-        sums = out.sum(axis=1)
+        # Two columns (most models): the same sums, without a reduction per row.
+        sums = out[:, 0] + out[:, 1] if out.shape[1] == 2 else out.sum(axis=1)
         off = np.abs(sums - 1.0) > PROBABILITY_TOLERANCE
         outside = (out < -PROBABILITY_TOLERANCE) | (out > 1.0 + PROBABILITY_TOLERANCE)
         if not off.any() and not outside.any():
             return
         self._warned_probabilities = True
+        sums = out.sum(axis=1)
         what = (
             f"row sums from {sums.min():.4g} to {sums.max():.4g}"
             if off.any()

@@ -15,6 +15,7 @@
 
 from __future__ import annotations
 
+import math
 import warnings
 from collections.abc import Sequence
 from typing import Any
@@ -36,7 +37,9 @@ def is_missing(value: Any) -> bool:
     """Whether one cell is missing: None, NaN, ``pd.NA`` or ``NaT``."""
     if value is None:
         return True
-    if isinstance(value, (float, np.floating)):
+    if isinstance(value, float):  # np.float64 too: without a numpy call
+        return math.isnan(value)
+    if isinstance(value, np.floating):
         return bool(np.isnan(value))
     import pandas as pd
 
@@ -44,6 +47,47 @@ def is_missing(value: Any) -> bool:
         return bool(pd.isna(value))
     except (TypeError, ValueError):  # not a scalar: a value, not a gap
         return False
+
+
+#: (row labels, columns, their places) of the last :func:`row_cells` lookup: the rows of
+#: one table share their labels, and finding the columns among them costs more than the rest.
+_last_lookup: tuple[Any, tuple[str, ...], list[int]] | None = None
+
+
+def row_cells(row: Any, columns: Sequence[str]) -> list[Any]:
+    """``[row[c] for c in columns]`` for a Series ``row``: the same values, found at once when
+    the row holds plain numpy values (numbers or objects) under unique labels."""
+    global _last_lookup
+    if not isinstance(row.dtype, np.dtype) or row.dtype.kind not in "fiubO":
+        return [row[c] for c in columns]
+    key, last = tuple(columns), _last_lookup
+    if last is not None and last[0] is row.index and last[1] == key:
+        at = last[2]
+    else:
+        found = row.index.get_indexer(columns) if row.index.is_unique else None
+        if found is None or (found < 0).any():
+            return [row[c] for c in columns]
+        at = found.tolist()
+        _last_lookup = (row.index, key, at)
+    values = row.to_numpy()
+    return [values[i] for i in at]
+
+
+def cell_number(value: Any, column: str) -> float:
+    """One numeric cell of a row to explain as a float (NaN when missing); InputDataError
+    for text or an infinite number."""
+    if is_missing(value):
+        return math.nan
+    try:
+        number = float(value)
+    except (TypeError, ValueError) as e:
+        raise InputDataError(f"column '{column}' has non-numeric value {value!r} in the row") from e
+    if not math.isfinite(number):
+        raise InputDataError(
+            f"column '{column}' is infinite in the row to explain: a cell "
+            "must hold a finite number or be empty (missing)"
+        )
+    return number
 
 
 def as_floats(frame: Any) -> np.ndarray:

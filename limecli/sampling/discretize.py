@@ -15,6 +15,11 @@ its thresholds are written in the original units.
 
 from __future__ import annotations
 
+import bisect
+import math
+import sys
+import weakref
+
 import numpy as np
 from scipy.special import ndtr, ndtri
 
@@ -74,6 +79,7 @@ class BinnedColumn:
         scale: float = 1.0,
     ) -> None:
         self.boundaries = np.asarray(boundaries, dtype=float)
+        self._edges = self.boundaries.tolist()  # for one value at a time (bin_of)
         self.scale = scale
         self._formatted: list[str] | None = None
         n_bins = len(self.boundaries) + 1
@@ -115,6 +121,10 @@ class BinnedColumn:
     def digitize(self, values: np.ndarray) -> np.ndarray:
         # side="left": a value equal to a boundary belongs to the bin below ("x <= q").
         return np.searchsorted(self.boundaries, values, side="left")
+
+    def bin_of(self, value: float) -> int:
+        """:meth:`digitize` of one value (NaN: the missing bin), without arrays."""
+        return self.missing_bin if math.isnan(value) else bisect.bisect_left(self._edges, value)
 
     def bin_name(self, b: int, feature: str) -> str:
         if b == self.missing_bin:
@@ -183,6 +193,11 @@ def draw_categories(cdf: np.ndarray, u: np.ndarray) -> np.ndarray:
     return found - offsets[None, :] * width
 
 
+#: Per table, the array of its last explanation given back (see BinTable.recycle); not
+#: an attribute, so that a table sent to a worker does not carry it.
+_spares: weakref.WeakKeyDictionary[BinTable, np.ndarray] = weakref.WeakKeyDictionary()
+
+
 class BinTable:
     """Every numeric column's bins stacked, so a pool is drawn with whole-matrix operations.
 
@@ -220,62 +235,106 @@ class BinTable:
         cells = self.n_columns * max(c.missing_bin for c in columns)
         self.points = int(min(QUANTILE_POINTS, max(64, QUANTILE_TABLE_MAX // cells)))
         self.stretch = np.where(freqs > 0, self.points / np.where(freqs > 0, freqs, 1.0), 0.0)
-        self.quantiles = bin_quantiles(
-            self.means, self.stds, self.mins, self.maxs, self.points
-        ).reshape(-1)
+        quantiles = bin_quantiles(self.means, self.stds, self.mins, self.maxs, self.points)
+        self.quantiles = quantiles.reshape(-1)
+        # Each cell's rise, laid out as the quantiles (the same differences a draw would take).
+        rises = np.zeros_like(quantiles)
+        rises[..., :-1] = np.diff(quantiles, axis=-1)
+        self.rises = rises.reshape(-1)
+        # The cumulative frequencies a uniform is compared with, one contiguous row per bin edge.
+        self.edges = [np.ascontiguousarray(self.cdf[:, b]) for b in range(self.width - 1)]
         sign, self.low, self.span = truncated_normal_table(
             self.means, self.stds, self.mins, self.maxs
         )
         self.signed_stds = sign * self.stds
         self.offsets = np.arange(self.n_columns) * self.width
 
+    def recycle(self, array: np.ndarray) -> None:
+        """Keep a float array no one reads any more for the next draw's values, if it has
+        their shape: writing into pages already mapped costs a fraction of fresh ones
+        (about 2 us a page here, a third of the draw)."""
+        _spares[self] = array
+
+    def _spare(self, n: int) -> np.ndarray | None:
+        spare = _spares.pop(self, None)
+        if spare is None or spare.shape != (n, self.n_columns) or spare.dtype != np.float64:
+            return None
+        if not (spare.flags.writeable and spare.flags.c_contiguous):
+            return None
+        # Two references, this one and getrefcount's: no one kept the array or a view of it.
+        return spare if sys.getrefcount(spare) == 2 else None
+
     def draw(self, n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
         """(bins, values), each (n, columns): bins by training frequency, values inside them."""
-        u = rng.random((n, self.n_columns))
-        bins = np.empty((n, self.n_columns), dtype=np.intp)
-        values = np.empty((n, self.n_columns))
+        # Bin indices fit a byte (a decile's ten bins and "missing" at most): an eighth of
+        # the memory to fill, copy and compare.
+        bins = np.empty((n, self.n_columns), dtype=np.int8 if self.width < 128 else np.intp)
+        values = self._spare(n)
+        if values is None:
+            values = np.empty((n, self.n_columns))
         # A few hundred rows at a time: the temporaries stay small enough for the CPU
         # cache and for malloc to recycle (whole-pool temporaries cost more in page
-        # faults than in arithmetic). The result does not depend on the chunking.
+        # faults than in arithmetic). The uniforms too: drawn a chunk at a time, they are
+        # the same stream as one (n, columns) draw. The result does not depend on the chunking.
         rows = max(1, CHUNK_VALUES // self.n_columns)
+        tails: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
         for start in range(0, n, rows):
-            chunk = slice(start, start + rows)
-            bins[chunk], values[chunk] = self._inverse_cdf(u[chunk])
+            stop = min(start + rows, n)
+            u = rng.random((stop - start, self.n_columns))
+            tail = self._inverse_cdf(u, bins[start:stop], values[start:stop])
+            if tail is not None:
+                tails.append((tail[0] + start * self.n_columns, tail[1], tail[2]))
+        if tails:
+            # The tails' exact inverse CDF, for every chunk at once.
+            at, where, p = (np.concatenate(part) for part in zip(*tails, strict=True))
+            z = ndtri(self.low.take(where) + p * self.span.take(where))
+            exact = self.means.take(where) + self.signed_stds.take(where) * z
+            np.put(values, at, np.clip(exact, self.mins.take(where), self.maxs.take(where)))
+        if self.has_missing:
+            values[bins == self.missing_bins] = np.nan
         return bins, values
 
-    def _inverse_cdf(self, u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """The bin and the value inside it for each uniform of ``u`` (rows, columns)."""
-        bins = draw_categories(self.cdf, u)
+    def _inverse_cdf(
+        self, u: np.ndarray, bins: np.ndarray, values: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+        """The bin and the value inside it for each uniform of ``u`` (rows, columns), into
+        ``bins`` and ``values``; the values in the two end cells are left to the caller:
+        (their flat positions, their bins in :attr:`means`' flat order, where in the bin)."""
+        if self.width > COMPARE_MAX_WIDTH:
+            bins[...] = draw_categories(self.cdf, u)
+        else:  # as draw_categories counts, straight into the bins
+            bins[...] = 0
+            for edge in self.edges:
+                bins += u >= edge
         flat = bins + self.offsets
-        position = u - self.lower.take(flat)  # >= 0: u is at or past its bin's start
+        position = self.lower.take(flat)
+        np.subtract(u, position, out=position)  # >= 0: u is at or past its bin's start
         position *= self.stretch.take(flat)
         cell = position.astype(np.intp)
         last = self.points - 1
         np.minimum(cell, last, out=cell)
         # The first and last cells hold the tails, where the quantile function is too
         # steep to interpolate: values there (2 in `points`) get the exact inverse CDF.
-        tails = np.flatnonzero((cell == 0) | (cell == last))
+        # (cell - 1 as unsigned is at least last - 1 for cell 0 and cell last only.)
+        tails = np.flatnonzero((cell - 1).view(np.uintp) >= last - 1)
         position -= cell
         np.minimum(position, 1.0, out=position)  # rounding at the bin's top end
-        cell += flat * (self.points + 1)
-        values = self.quantiles.take(cell)
-        step = self.quantiles.take(cell + 1)
-        step -= values
+        where = flat.take(tails)
+        flat *= self.points + 1
+        cell += flat
+        self.quantiles.take(cell, out=values, mode="clip")  # in range: clip is not buffered
+        step = self.rises.take(cell)
         step *= position
         values += step
-        if tails.size:
-            where = flat.take(tails)
-            p = (cell.take(tails) % (self.points + 1) + position.take(tails)) / self.points
-            z = ndtri(self.low.take(where) + p * self.span.take(where))
-            exact = self.means.take(where) + self.signed_stds.take(where) * z
-            np.put(values, tails, np.clip(exact, self.mins.take(where), self.maxs.take(where)))
-        if self.has_missing:
-            values[bins == self.missing_bins] = np.nan
-        return bins, values
+        if not tails.size:
+            return None
+        p = (cell.take(tails) % (self.points + 1) + position.take(tails)) / self.points
+        return tails, where, p
 
 
-#: Values per chunk of :meth:`BinTable.draw` (64 kB of floats).
-CHUNK_VALUES = 8192
+#: Values per chunk of :meth:`BinTable.draw` (120 kB of floats: under malloc's default
+#: threshold of 128 kB for its own mapping, which would be fresh pages every time).
+CHUNK_VALUES = 15360
 #: Points (cells) at which :class:`BinTable` tabulates each bin's quantile function...
 QUANTILE_POINTS = 512
 #: ...unless the table would pass this many entries; then fewer, but at least 64.

@@ -35,16 +35,17 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from limecli.errors import InputDataError
 from limecli.sampling.columns import (
     NumericStats,
     as_floats,
     cast_values,
+    cell_number,
     check_informative,
     column_scales,
     is_missing,
     plain,
     restorable_dtype,
+    row_cells,
     unscale,
     unseen_missing_rate,
     value_counts,
@@ -190,23 +191,9 @@ class TabularSampler:
 
     # -- instance ---------------------------------------------------------
     def encode(self, row: pd.Series) -> EncodedInstance:
-        raw = [row[c] for c in self.columns]
-        numeric = np.empty(len(self.numeric_idx))
-        for k, j in enumerate(self.numeric_idx):
-            if is_missing(raw[j]):
-                numeric[k] = np.nan
-                continue
-            try:
-                numeric[k] = float(raw[j])
-            except (TypeError, ValueError) as e:
-                raise InputDataError(
-                    f"column '{self.columns[j]}' has non-numeric value {raw[j]!r} in the row"
-                ) from e
-            if not np.isfinite(numeric[k]):
-                raise InputDataError(
-                    f"column '{self.columns[j]}' is infinite in the row to explain: a cell "
-                    "must hold a finite number or be empty (missing)"
-                )
+        raw = row_cells(row, self.columns)
+        numbers = [cell_number(raw[j], self.columns[j]) for j in self.numeric_idx]
+        numeric = np.array(numbers, dtype=float)
         if self.scaled:
             numeric = numeric / self.scales
         codes = np.empty(len(self.categorical_idx), dtype=int)
@@ -222,12 +209,8 @@ class TabularSampler:
                 codes[k] = hits[0]
         bins = None
         if self.binned:
-            bins = np.array(
-                [
-                    col.missing_bin if np.isnan(v) else col.digitize(np.array([v]))[0]
-                    for col, v in zip(self.binned, numeric, strict=True)
-                ]
-            )
+            values = numeric.tolist()
+            bins = np.array([col.bin_of(v) for col, v in zip(self.binned, values, strict=True)])
         return EncodedInstance(numeric=numeric, bins=bins, codes=codes, raw=raw, unseen=unseen)
 
     def indicators(self, instance: EncodedInstance) -> np.ndarray:
@@ -255,6 +238,12 @@ class TabularSampler:
             )
             numeric[missing] = np.nan
         return SamplePool(numeric=numeric, bins=None, codes=codes, noise=noise, missing=missing)
+
+    def recycle(self, array: np.ndarray) -> None:
+        """Give back a (samples, columns) float array no one reads any more: the next
+        discretised draw of as many rows may write its values there (BinTable.recycle)."""
+        if self.bin_table is not None:
+            self.bin_table.recycle(array)
 
     def unsampled_missing(self, instance: EncodedInstance) -> tuple[list[int], list[int]]:
         """(numeric, categorical) positions ``instance`` misses that training never does."""
@@ -294,30 +283,46 @@ class TabularSampler:
         around_instance: bool = False,
         in_place: bool = False,
     ) -> tuple[SamplePool, np.ndarray]:
-        """Row 0 set to the instance; return (pool for the model, interpretable data).
+        """(:meth:`place`, :meth:`interpretable`); ``in_place``: the pool is the caller's own
+        to change (otherwise a copy is placed)."""
+        if not in_place:
+            copy = None if pool.bins is None else pool.bins.copy()
+            pool = SamplePool(
+                pool.numeric.copy(), copy, pool.codes.copy(), pool.noise, pool.missing
+            )
+        placed = self.place(pool, instance, around_instance=around_instance)
+        return placed, self.interpretable(placed, instance)
 
-        Interpretable columns follow ``self.columns``: 1/0 for "same bin or
-        category as the instance", or (continuous mode) the scaled value, then
-        (continuous mode) the instance's :meth:`indicators`.
-        ``in_place``: the pool is the caller's own to change (no copies).
-        """
-        copy = (lambda a: a) if in_place else np.copy
-        numeric = copy(pool.numeric)
+    def place(
+        self, pool: SamplePool, instance: EncodedInstance, *, around_instance: bool = False
+    ) -> SamplePool:
+        """The pool the model is asked about, changed in place: row 0 set to the instance
+        (and, ``around_instance`` in continuous mode, the values centred on it)."""
+        numeric = pool.numeric
         if around_instance and pool.noise is not None:
             center = np.where(np.isnan(instance.numeric), self.means, instance.numeric)
             numeric = pool.noise * self.stds + center
             if pool.missing is not None:
                 numeric[pool.missing] = np.nan
         numeric[0] = instance.numeric
-        codes = copy(pool.codes)
-        codes[0] = instance.codes
+        pool.codes[0] = instance.codes
         bins = None
         if pool.bins is not None and instance.bins is not None:
-            bins = copy(pool.bins)
+            bins = pool.bins
             bins[0] = instance.bins
+        return SamplePool(numeric=numeric, bins=bins, codes=pool.codes, noise=None)
+
+    def interpretable(self, placed: SamplePool, instance: EncodedInstance) -> np.ndarray:
+        """The interpretable data of a placed pool: per column of ``self.columns``, 1/0 for
+        "same bin or category as the instance", or (continuous mode) the scaled value,
+        then (continuous mode) the instance's :meth:`indicators`."""
+        numeric, codes = placed.numeric, placed.codes
         extra = None
-        if bins is not None and instance.bins is not None:
-            numeric_data = np.equal(bins, instance.bins)
+        if placed.bins is not None and instance.bins is not None:
+            bins, same = placed.bins, instance.bins.astype(placed.bins.dtype)  # one type: no casts
+            if not len(self.categorical_idx):  # straight into floats
+                return np.equal(bins, same, out=np.empty(bins.shape))
+            numeric_data = np.equal(bins, same)
         else:
             numeric_data = (numeric - self.means) / self.stds
             indicators = self.indicators(instance)
@@ -325,16 +330,15 @@ class TabularSampler:
                 gaps = np.isnan(numeric)
                 numeric_data[gaps] = 0.0  # a missing value sits at the mean
                 extra = gaps[:, indicators]
-        if not len(self.categorical_idx) and extra is None:
-            data = numeric_data.astype(float) if bins is not None else numeric_data
-        else:
-            width = self.n_features + (0 if extra is None else extra.shape[1])
-            data = np.empty((numeric.shape[0], width))
-            data[:, self.numeric_idx] = numeric_data
-            data[:, self.categorical_idx] = codes == instance.codes
-            if extra is not None:
-                data[:, self.n_features :] = extra
-        return SamplePool(numeric=numeric, bins=bins, codes=codes, noise=None), data
+            if not len(self.categorical_idx) and extra is None:
+                return numeric_data
+        width = self.n_features + (0 if extra is None else extra.shape[1])
+        data = np.empty((numeric.shape[0], width))
+        data[:, self.numeric_idx] = numeric_data
+        data[:, self.categorical_idx] = codes == instance.codes
+        if extra is not None:
+            data[:, self.n_features :] = extra
+        return data
 
     def model_numeric(self, numeric: np.ndarray, *, private: bool = False) -> np.ndarray:
         """Numeric values in the data's units (``private``: ``numeric`` may be handed over)."""
@@ -369,32 +373,25 @@ class TabularSampler:
             columns[name] = cast_values(columns[name], dtype)
         return pd.DataFrame(columns)[self.columns]
 
-    def describe(self, instance: EncodedInstance) -> list[tuple[str, str, Any]]:
-        """(condition name, column, instance value) per interpretable feature."""
-        out: list[tuple[str, str, Any]] = []
-        num_pos = {int(j): k for k, j in enumerate(self.numeric_idx)}
-        cat_pos = {int(j): k for k, j in enumerate(self.categorical_idx)}
-        for j, col in enumerate(self.columns):
-            if j in num_pos:
-                k = num_pos[j]
-                value: Any = float(instance.numeric[k] * self.scales[k])
-                if np.isnan(value):
-                    value = None
-                if self.binned and instance.bins is not None:
-                    name = self.binned[k].bin_name(int(instance.bins[k]), col)
-                else:
-                    name = col
-            else:
-                k = cat_pos[j]
-                value = (
-                    instance.unseen[k]
-                    if k in instance.unseen
-                    else self.categories[k][instance.codes[k]]
-                )
-                value = None if value is None else plain(value)
-                name = f"{col} is missing" if value is None else f"{col}={value}"
-            out.append((name, col, value))
-        for k in self.indicators(instance):
-            col = self.columns[int(self.numeric_idx[k])]
-            out.append((f"{col} is missing", col, out[int(self.numeric_idx[k])][2]))
-        return out
+    def describe(self, instance: EncodedInstance, j: int) -> tuple[str, str, Any]:
+        """(condition name, column, instance value) of interpretable feature ``j`` (each
+        explanation names only the features it reports)."""
+        if j >= self.n_features:  # continuous mode: a "<col> is missing" indicator
+            column = int(self.numeric_idx[self.indicators(instance)[j - self.n_features]])
+            col = self.columns[column]
+            return f"{col} is missing", col, self.describe(instance, column)[2]
+        col = self.columns[j]
+        if not self.is_categorical[j]:
+            k = int(np.searchsorted(self.numeric_idx, j))
+            value: Any = float(instance.numeric[k] * self.scales[k])
+            if np.isnan(value):
+                value = None
+            if self.binned and instance.bins is not None:
+                return self.binned[k].bin_name(int(instance.bins[k]), col), col, value
+            return col, col, value
+        k = int(np.searchsorted(self.categorical_idx, j))
+        value = (
+            instance.unseen[k] if k in instance.unseen else self.categories[k][instance.codes[k]]
+        )
+        value = None if value is None else plain(value)
+        return (f"{col} is missing" if value is None else f"{col}={value}"), col, value
