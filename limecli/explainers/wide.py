@@ -15,7 +15,7 @@ features:
   the exact solve does once converged (relative residual 1e-5; measured:
   every stability figure equal to the narrow path's at 300 features and at
   1,000 features x 5,000 samples; with samples under about 3x the features
-  the 60 iterations may stop short, and a replicate can rank a marginal
+  the 30 iterations may stop short, and a replicate can rank a marginal
   feature differently: at 1,000 x 2,000, settled ranks off by one in 4 of 12
   rows, standard errors within 11%);
 * "forward": the replicates select among candidates (the fit's features and
@@ -58,7 +58,7 @@ WIDE_FEATURES = 200
 MIN_CANDIDATES = 200
 #: Rows per chunk are this many values over the feature count (about 4 MB of floats).
 _CHUNK_VALUES = 500_000
-_MAX_ITERATIONS = 60
+_MAX_ITERATIONS = 30
 _TOLERANCE = 1e-5
 
 
