@@ -10,14 +10,18 @@ features:
   features (one d x d, built in row chunks): the same features, the same
   weights up to rounding (the same sums in another order);
 * "highest_weights": each replicate's ridge on all d features is solved by
-  conjugate gradients (:func:`replicate_ridges`), its Gram matrix applied
-  from the samples, the full one's inverse as preconditioner; it ranks as
-  the exact solve does once converged (relative residual 1e-5; measured:
-  every stability figure equal to the narrow path's at 300 features and at
-  1,000 features x 5,000 samples; with samples under about 3x the features
-  the 30 iterations may stop short, and a replicate can rank a marginal
-  feature differently: at 1,000 x 2,000, settled ranks off by one in 4 of 12
-  rows, standard errors within 11%);
+  preconditioned conjugate gradients (:func:`replicate_picks`), its Gram
+  matrix applied from the samples (the two products in float32, exact for
+  0/1 features), the full Gram's Cholesky factor as preconditioner, and only
+  as far as the replicate's top set is decided: once that set has not changed
+  for :data:`_UNCHANGED` iterations and no coefficient within the error bound
+  of the current ones could change it. The bound, with ``r`` the residual
+  recomputed in float64 and ``M`` the preconditioner, is
+  ``|e_j| <= sqrt(M_jj) sqrt(r'Mr) / mu`` (``mu`` the preconditioned
+  matrix's smallest eigenvalue, estimated by the smallest eigenvalue of
+  CG's own Lanczos matrix, which approaches it from above); measured, it is
+  10-50x the actual error once the set settles. A decided replicate leaves the
+  iteration, so the products shrink as the replicates settle;
 * "forward": the replicates select among candidates (the fit's features and
   the next best by a feature's own gain, at least :data:`MIN_CANDIDATES`),
   which picks exactly what all features would whenever every pick is among
@@ -33,6 +37,7 @@ from __future__ import annotations
 import dataclasses
 
 import numpy as np
+from scipy.linalg import cho_solve, eigvalsh_tridiagonal, lapack
 
 from limecli.stability import (
     BLOCKS,
@@ -58,8 +63,10 @@ WIDE_FEATURES = 200
 MIN_CANDIDATES = 200
 #: Rows per chunk are this many values over the feature count (about 4 MB of floats).
 _CHUNK_VALUES = 500_000
-_MAX_ITERATIONS = 30
-_TOLERANCE = 1e-5
+#: Conjugate-gradient iterations at most (the measured cases decide within 80).
+_MAX_ITERATIONS = 200
+#: A replicate's top set is checked once it has not changed for this many iterations.
+_UNCHANGED = 3
 
 
 def use_wide(shape: tuple[int, int], num_features: int | str, feature_selection: str) -> bool:
@@ -91,6 +98,28 @@ class WideFeatures:
             # which numpy hands to BLAS's symmetric rank-k update (half the work).
             scaled = (data[start : start + step] - self.x_mean) * root[start : start + step, None]
             self.gram += scaled.T @ scaled
+        self._factors: dict[float, tuple[np.ndarray, np.ndarray]] = {}
+        self._data = data
+        self._single: np.ndarray | None = None
+
+    def factor(self, alpha: float) -> tuple[np.ndarray, np.ndarray]:
+        """The upper Cholesky factor of gram + alpha I, and the square roots of its
+        inverse's diagonal (for the error bound of :func:`replicate_picks`); once per alpha."""
+        if alpha not in self._factors:
+            lower = np.linalg.cholesky(self.gram + alpha * np.eye(len(self.gram)))
+            inverse, info = lapack.dtrtri(lower, lower=1)
+            if info:
+                raise np.linalg.LinAlgError("singular Cholesky factor")
+            # Kept as its transpose, the upper factor in the column order LAPACK works in
+            # (a C-ordered lower one would be copied by every solve).
+            self._factors[alpha] = (lower.T, np.sqrt((inverse**2).sum(axis=0)))
+        return self._factors[alpha]
+
+    def single(self) -> np.ndarray:
+        """The samples in float32 (exact for 0/1 features), for the fast products."""
+        if self._single is None:
+            self._single = self._data.astype(np.float32)
+        return self._single
 
     def problem(self, data: np.ndarray, target: np.ndarray) -> WeightedGram:
         """The weighted least-squares statistics of one label's outputs."""
@@ -104,10 +133,14 @@ class WideFeatures:
         return gram
 
 
-def ranking(own: WeightedGram, instance: np.ndarray, method: str) -> np.ndarray:
+def ranking(
+    own: WeightedGram, instance: np.ndarray, method: str, features: WideFeatures
+) -> np.ndarray:
     """Every feature, best first, as ``method`` ranks them on the full problem."""
     if method == "highest_weights":
-        coef = own.stack().ridge(np.arange(len(own.xy)), HIGHEST_WEIGHTS_ALPHA)[0]
+        # The same system as the stacked ridge, solved with the shared Cholesky factor.
+        upper = features.factor(HIGHEST_WEIGHTS_ALPHA)[0]
+        coef = cho_solve((upper, False), own.xy, check_finite=False)
         return np.argsort(-np.abs(coef * instance), kind="stable")
     # forward: the first step's gain, each feature on its own.
     diagonal = np.diag(own.gram)
@@ -116,50 +149,145 @@ def ranking(own: WeightedGram, instance: np.ndarray, method: str) -> np.ndarray:
     return np.argsort(-gain, kind="stable")
 
 
-def replicate_ridges(
-    data: np.ndarray, target: np.ndarray, features: WideFeatures, alpha: float
+def replicate_picks(
+    data: np.ndarray, target: np.ndarray, features: WideFeatures, alpha: float, count: int
 ) -> np.ndarray:
-    """(d, REPLICATES) each replicate's ridge on every feature, by preconditioned conjugate
-    gradients: the replicate's Gram matrix is applied from the samples (no d x d per
-    replicate), the full Gram's inverse preconditions (the replicates are resamplings of
-    it). Stops at a relative residual of 1e-10 or after :data:`_MAX_ITERATIONS`."""
-    counts = replicate_counts()
-    v = features.weights[:, None] * counts.T[np.arange(len(target)) % BLOCKS]  # (n, R)
+    """(REPLICATES, count) sorted: each replicate's top ``count`` features by |coef x x0|,
+    its ridge on every feature solved by preconditioned conjugate gradients only as far as
+    that set is decided (see the module's notes); its Gram matrix is applied from the
+    samples (no d x d per replicate), the full one's Cholesky factor preconditions."""
+    n = data.shape[0]
+    v = features.weights[:, None] * replicate_counts().T[np.arange(n) % BLOCKS]  # (n, R)
     mean = features.x_mean
     total = v.sum(axis=0)
     y = target - float(features.weights @ target) / features.total
+    both = data.T @ np.hstack([v, v * y[:, None]]) - np.outer(mean, np.hstack([total, v.T @ y]))
+    shift = both[:, : v.shape[1]] / total  # (d, R): each replicate's mean less the full one's
+    rhs = both[:, v.shape[1] :] - shift * (v.T @ y)
+    factor, bound_scale = features.factor(alpha)
+    single = features.single()
 
-    def centred_t(u: np.ndarray) -> np.ndarray:  # (x - x̄)ᵀ u
-        return data.T @ u - np.outer(mean, u.sum(axis=0))
+    def apply(p: np.ndarray, cols: np.ndarray, exact: bool) -> np.ndarray:
+        """Replicates ``cols``' penalised Gram matrices times ``p`` (one column each); the two
+        products with the samples in float32 unless ``exact`` (checks use float64)."""
+        vc, sc = v[:, cols], shift[:, cols]
+        source = data if exact else single
+        xp = (source @ p.astype(source.dtype, copy=False)).astype(float, copy=False)
+        pulled = vc * (xp - mean @ p)
+        back = (source.T @ pulled.astype(source.dtype, copy=False)).astype(float, copy=False)
+        back -= np.outer(mean, pulled.sum(axis=0))
+        return back - sc * (total[cols] * (sc * p).sum(axis=0)) + alpha * p
 
-    shift = centred_t(v) / total  # (d, R): each replicate's mean less the full one's
-    y_shift = (v.T @ y) / total
-    rhs = centred_t(v * y[:, None]) - shift * (total * y_shift)
+    def precondition(r: np.ndarray) -> np.ndarray:
+        return cho_solve((factor, False), r, check_finite=False)
 
-    def apply(p: np.ndarray) -> np.ndarray:
-        xp = data @ p - mean @ p
-        return centred_t(v * xp) - shift * (total * (shift * p).sum(axis=0)) + alpha * p
-
-    inverse = np.linalg.inv(features.gram + alpha * np.eye(len(mean)))
-    coef = inverse @ rhs
-    residual = rhs - apply(coef)
-    scale = np.maximum(np.linalg.norm(rhs, axis=0), 1e-300)
-    z = inverse @ residual
+    x0 = np.abs(data[0])
+    reps = rhs.shape[1]
+    coef = precondition(rhs)
+    cols = np.arange(reps)
+    residual = rhs - apply(coef, cols, exact=True)
+    z = precondition(residual)
     direction = z.copy()
     rz = (residual * z).sum(axis=0)
+    steps: list[np.ndarray] = []  # CG's step lengths and ratios, per column (NaN once done)
+    ratios: list[np.ndarray] = []
+    last = np.full((reps, count), -1)
+    unchanged = np.zeros(reps, dtype=int)
+    picks = np.zeros((reps, count), dtype=int)
     for _ in range(_MAX_ITERATIONS):
-        if (np.linalg.norm(residual, axis=0) / scale).max() < _TOLERANCE:
+        top = _top(coef[:, cols], x0, count)
+        unchanged[cols] = np.where((top == last[cols]).all(axis=1), unchanged[cols] + 1, 0)
+        last[cols] = top
+        ready = np.flatnonzero((unchanged[cols] >= _UNCHANGED) | (rz <= 0))
+        if len(ready) and len(steps) > 1:
+            smallest = _ritz_min(np.array(steps)[:, cols[ready]], np.array(ratios)[:, cols[ready]])
+            hopeful = _decided(coef[:, cols[ready]], x0, bound_scale, rz[ready], smallest, count)
+            ready, smallest = ready[hopeful], smallest[hopeful]
+        else:
+            ready = ready[:0]
+        if len(ready):
+            # Confirmed with the residual recomputed in float64 (the float32 products let the
+            # running one drift), which then replaces the running one.
+            fresh = rhs[:, cols[ready]] - apply(coef[:, cols[ready]], cols[ready], exact=True)
+            residual[:, ready] = fresh
+            z[:, ready] = precondition(fresh)
+            rz[ready] = (fresh * z[:, ready]).sum(axis=0)
+            done = np.zeros(len(cols), dtype=bool)
+            done[ready] = _decided(
+                coef[:, cols[ready]], x0, bound_scale, rz[ready], smallest, count
+            )
+            picks[cols[done]] = last[cols[done]]
+            keep = ~done
+            cols, residual, z, direction, rz = (
+                cols[keep],
+                residual[:, keep],
+                z[:, keep],
+                direction[:, keep],
+                rz[keep],
+            )
+        if len(cols) == 0:
             break
-        step_vec = apply(direction)
-        curvature = (direction * step_vec).sum(axis=0)
+        product = apply(direction, cols, exact=False)
+        curvature = (direction * product).sum(axis=0)
         step = np.where(curvature > 0, rz / np.where(curvature > 0, curvature, 1.0), 0.0)
-        coef += step * direction
-        residual -= step * step_vec
-        z = inverse @ residual
+        coef[:, cols] += step * direction
+        residual -= step * product
+        z = precondition(residual)
         rz_next = (residual * z).sum(axis=0)
-        direction = z + np.where(rz > 0, rz_next / np.where(rz > 0, rz, 1.0), 0.0) * direction
+        ratio = np.where(rz > 0, rz_next / np.where(rz > 0, rz, 1.0), 0.0)
+        direction = z + ratio * direction
         rz = rz_next
-    return coef
+        steps.append(np.full(reps, np.nan))
+        ratios.append(np.full(reps, np.nan))
+        steps[-1][cols], ratios[-1][cols] = step, ratio
+    # Undecided after the cap (never seen in the measured cases): the current ranking.
+    picks[cols] = _top(coef[:, cols], x0, count)
+    return picks
+
+
+def _top(coef: np.ndarray, x0: np.ndarray, count: int) -> np.ndarray:
+    """(R, count) sorted: each column's top ``count`` by |coef x x0| (ties: lower index)."""
+    return np.sort(np.argsort(-np.abs(coef.T * x0), axis=1, kind="stable")[:, :count], axis=1)
+
+
+def _decided(
+    coef: np.ndarray,
+    x0: np.ndarray,
+    scale: np.ndarray,
+    rz: np.ndarray,
+    smallest: np.ndarray,
+    count: int,
+) -> np.ndarray:
+    """(R,) whether each column's top set holds for every coef within the error bound
+    sqrt(M_jj) sqrt(r'Mr) / mu_min of it (``scale`` the first factor, ``rz`` r'Mr)."""
+    size = np.abs(coef.T * x0)
+    margin = np.outer(np.sqrt(np.maximum(rz, 0.0)) / smallest, scale * x0)
+    rows = np.arange(size.shape[0])[:, None]
+    order = np.argsort(-size, axis=1, kind="stable")
+    inside = np.zeros(size.shape, dtype=bool)
+    inside[rows, order[:, :count]] = True
+    low = np.where(inside, size - margin, np.inf).min(axis=1)
+    high = np.where(inside, -np.inf, size + margin).max(axis=1)
+    return low > high
+
+
+def _ritz_min(steps: np.ndarray, ratios: np.ndarray) -> np.ndarray:
+    """(R,) the smallest eigenvalue of each column's CG (Lanczos) tridiagonal matrix: the
+    estimate of the preconditioned matrix's smallest eigenvalue, from above (it falls
+    towards it as the iterations go on)."""
+    out = np.empty(steps.shape[1])
+    for r in range(steps.shape[1]):
+        a, b = steps[:, r], ratios[:, r]
+        keep = np.isfinite(a) & (a > 0)
+        a, b = a[keep], b[keep]
+        if len(a) == 0:
+            out[r] = 0.0  # no estimate yet: no bound
+            continue
+        diagonal = 1.0 / a
+        diagonal[1:] += b[:-1] / a[:-1]
+        off = np.sqrt(np.maximum(b[:-1], 0.0)) / a[:-1]
+        out[r] = eigvalsh_tridiagonal(diagonal, off, select="i", select_range=(0, 0))[0]
+    return np.maximum(out, 1e-300)
 
 
 def candidates(order: np.ndarray, chosen: np.ndarray, count: int) -> np.ndarray:
@@ -183,7 +311,7 @@ def fit_and_assess_wide(
     d = data.shape[1]
     method = resolve_selection(feature_selection, min(count, d))
     own = features.problem(data, target)
-    order = ranking(own, data[0], method)
+    order = ranking(own, data[0], method, features)
     if method == "highest_weights":
         used = np.sort(order[:count])  # as select_features_stacked picks them
     else:
@@ -195,9 +323,7 @@ def fit_and_assess_wide(
     if len(fit.features) == 0:
         return fit, None
     if method == "highest_weights":
-        coef = replicate_ridges(data, target, features, HIGHEST_WEIGHTS_ALPHA)
-        ranked = np.argsort(-np.abs(coef.T * data[0]), axis=1, kind="stable")
-        picked = np.sort(ranked[:, :count], axis=1)
+        picked = replicate_picks(data, target, features, HIGHEST_WEIGHTS_ALPHA, count)
         pool = np.union1d(picked, fit.features)
         subset = data[:, pool]
         moments = FeatureMoments(subset, weights).with_target(target)
