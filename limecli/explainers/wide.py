@@ -37,7 +37,7 @@ from __future__ import annotations
 import dataclasses
 
 import numpy as np
-from scipy.linalg import cho_solve, eigvalsh_tridiagonal, lapack
+from scipy.linalg import cho_solve, eigvalsh_tridiagonal, lapack, solve_triangular
 
 from limecli.stability import (
     BLOCKS,
@@ -67,6 +67,8 @@ _CHUNK_VALUES = 500_000
 _MAX_ITERATIONS = 200
 #: A replicate's top set is checked once it has not changed for this many iterations.
 _UNCHANGED = 3
+#: The float64 check of a replicate that looks decided runs every this many iterations.
+_CHECK_EVERY = 2
 
 
 def use_wide(shape: tuple[int, int], num_features: int | str, feature_selection: str) -> bool:
@@ -165,7 +167,7 @@ def replicate_picks(
     shift = both[:, : v.shape[1]] / total  # (d, R): each replicate's mean less the full one's
     rhs = both[:, v.shape[1] :] - shift * (v.T @ y)
     factor, bound_scale = features.factor(alpha)
-    single = features.single()
+    single, single_factor = features.single(), np.asfortranarray(factor, dtype=np.float32)
 
     def apply(p: np.ndarray, cols: np.ndarray, exact: bool) -> np.ndarray:
         """Replicates ``cols``' penalised Gram matrices times ``p`` (one column each); the two
@@ -174,19 +176,24 @@ def replicate_picks(
         source = data if exact else single
         xp = (source @ p.astype(source.dtype, copy=False)).astype(float, copy=False)
         pulled = vc * (xp - mean @ p)
-        back = (source.T @ pulled.astype(source.dtype, copy=False)).astype(float, copy=False)
+        back = (pulled.astype(source.dtype, copy=False).T @ source).T.astype(float)
         back -= np.outer(mean, pulled.sum(axis=0))
         return back - sc * (total[cols] * (sc * p).sum(axis=0)) + alpha * p
 
-    def precondition(r: np.ndarray) -> np.ndarray:
-        return cho_solve((factor, False), r, check_finite=False)
+    def precondition(r: np.ndarray, exact: bool = False) -> np.ndarray:
+        """M r, M the inverse of the full penalised Gram matrix; in float32 (the factor
+        rounded, the solves' arithmetic) inside the iteration, where it only steers."""
+        if exact:
+            return cho_solve((factor, False), r, check_finite=False)
+        half = solve_triangular(single_factor, r.astype(np.float32), trans="T", check_finite=False)
+        return solve_triangular(single_factor, half, check_finite=False).astype(float)
 
     x0 = np.abs(data[0])
     reps = rhs.shape[1]
     coef = precondition(rhs)
     cols = np.arange(reps)
     residual = rhs - apply(coef, cols, exact=True)
-    z = precondition(residual)
+    z = precondition(residual, exact=True)
     direction = z.copy()
     rz = (residual * z).sum(axis=0)
     steps: list[np.ndarray] = []  # CG's step lengths and ratios, per column (NaN once done)
@@ -194,7 +201,7 @@ def replicate_picks(
     last = np.full((reps, count), -1)
     unchanged = np.zeros(reps, dtype=int)
     picks = np.zeros((reps, count), dtype=int)
-    for _ in range(_MAX_ITERATIONS):
+    for iteration in range(_MAX_ITERATIONS):
         top = _top(coef[:, cols], x0, count)
         unchanged[cols] = np.where((top == last[cols]).all(axis=1), unchanged[cols] + 1, 0)
         last[cols] = top
@@ -203,6 +210,8 @@ def replicate_picks(
             smallest = _ritz_min(np.array(steps)[:, cols[ready]], np.array(ratios)[:, cols[ready]])
             hopeful = _decided(coef[:, cols[ready]], x0, bound_scale, rz[ready], smallest, count)
             ready, smallest = ready[hopeful], smallest[hopeful]
+            if iteration % _CHECK_EVERY and len(ready) < len(cols):
+                ready = ready[:0]  # the float64 check every few iterations only
         else:
             ready = ready[:0]
         if len(ready):
@@ -210,7 +219,7 @@ def replicate_picks(
             # running one drift), which then replaces the running one.
             fresh = rhs[:, cols[ready]] - apply(coef[:, cols[ready]], cols[ready], exact=True)
             residual[:, ready] = fresh
-            z[:, ready] = precondition(fresh)
+            z[:, ready] = precondition(fresh, exact=True)
             rz[ready] = (fresh * z[:, ready]).sum(axis=0)
             done = np.zeros(len(cols), dtype=bool)
             done[ready] = _decided(
@@ -247,7 +256,17 @@ def replicate_picks(
 
 def _top(coef: np.ndarray, x0: np.ndarray, count: int) -> np.ndarray:
     """(R, count) sorted: each column's top ``count`` by |coef x x0| (ties: lower index)."""
-    return np.sort(np.argsort(-np.abs(coef.T * x0), axis=1, kind="stable")[:, :count], axis=1)
+    size = np.abs(coef.T * x0)
+    if count < size.shape[1]:
+        # The top ``count`` by partition; the stable sort only where the boundary value
+        # repeats (a tie the lower index wins).
+        part = np.sort(np.argpartition(-size, count - 1, axis=1)[:, :count], axis=1)
+        rows = np.arange(size.shape[0])[:, None]
+        edge = size[rows, part].min(axis=1)
+        tied = (size == edge[:, None]).sum(axis=1) > (size[rows, part] == edge[:, None]).sum(axis=1)
+        if not tied.any():
+            return part
+    return np.sort(np.argsort(-size, axis=1, kind="stable")[:, :count], axis=1)
 
 
 def _decided(
@@ -263,9 +282,8 @@ def _decided(
     size = np.abs(coef.T * x0)
     margin = np.outer(np.sqrt(np.maximum(rz, 0.0)) / smallest, scale * x0)
     rows = np.arange(size.shape[0])[:, None]
-    order = np.argsort(-size, axis=1, kind="stable")
     inside = np.zeros(size.shape, dtype=bool)
-    inside[rows, order[:, :count]] = True
+    inside[rows, _top(coef, x0, count)] = True
     low = np.where(inside, size - margin, np.inf).min(axis=1)
     high = np.where(inside, -np.inf, size + margin).max(axis=1)
     return low > high
