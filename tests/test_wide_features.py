@@ -11,9 +11,16 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from limecli.explainers.wide import WIDE_FEATURES, WideFeatures, fit_and_assess_wide, use_wide
-from limecli.stability import FeatureMoments, fit_and_assess
-from limecli.surrogate import exponential_kernel, usable_weights
+from limecli.explainers.wide import (
+    WIDE_FEATURES,
+    WideFeatures,
+    _decided,
+    fit_and_assess_wide,
+    replicate_picks,
+    use_wide,
+)
+from limecli.stability import BLOCKS, FeatureMoments, fit_and_assess, replicate_counts
+from limecli.surrogate import HIGHEST_WEIGHTS_ALPHA, exponential_kernel, usable_weights
 
 
 def samples(d: int, n: int, seed: int, strong: int = 12) -> tuple[np.ndarray, ...]:
@@ -110,3 +117,65 @@ def test_narrow_inputs_keep_the_narrow_path():
     assert not use_wide((5000, 1000), 300, "auto")  # most features kept: no saving
     assert not use_wide((5000, 1000), 10, "lasso_path")
     assert not use_wide((50, 1000), 10, "auto")  # too few samples for the replicates
+
+
+def exact_replicate_ridges(data, target, weights, alpha):
+    """(R, d): each replicate's weighted ridge on every feature, from its own Gram matrix
+    (block b of the rows counted counts[r, b] times) and a direct solve."""
+    n, d = data.shape
+    out = []
+    for row in replicate_counts():
+        v = weights * row[np.arange(n) % BLOCKS]
+        mean = v @ data / v.sum()
+        centred = data - mean
+        gram = centred.T @ (centred * v[:, None])
+        xy = centred.T @ (v * (target - v @ target / v.sum()))
+        out.append(np.linalg.solve(gram + alpha * np.eye(d), xy))
+    return np.array(out)
+
+
+@pytest.mark.parametrize(
+    ("d", "n", "seed", "count"),
+    [
+        (300, 600, 0, 10),
+        (300, 900, 1, 10),
+        (400, 1000, 2, 10),
+        (300, 3000, 3, 10),
+        (300, 900, 4, 3),
+    ],
+)
+def test_replicate_picks_are_the_exact_solves_top_sets(d, n, seed, count):
+    """Down to 2 samples per feature (where 30 fixed iterations stopped short), every
+    replicate's top set is the one of its exact ridge: the iteration stops only once the
+    error bound leaves no other set possible. Six strong features, so the later picks are
+    among many similar ones (small gaps); three kept, the boundary is wide."""
+    data, target, weights = samples(d, n, seed, strong=6)
+    exact = exact_replicate_ridges(data, target, weights, HIGHEST_WEIGHTS_ALPHA)
+    order = np.argsort(-np.abs(exact * data[0]), axis=1, kind="stable")
+    expected = np.sort(order[:, :count], axis=1)
+    picks = replicate_picks(data, target, WideFeatures(data, weights), HIGHEST_WEIGHTS_ALPHA, count)
+    np.testing.assert_array_equal(picks, expected)
+    if count > 6:  # the boundary among the weak features: some replicate's gap is small
+        size = np.sort(np.abs(exact * data[0]), axis=1)[:, ::-1]
+        gap = (size[:, count - 1] - size[:, count]) / size[:, count - 1]
+        assert gap.min() < 0.02
+
+
+def test_a_set_is_decided_only_when_no_coefficient_within_the_bound_changes_it():
+    """Closed form: top two of |coef x x0| are features 0 and 1 (sizes 5, 4), the next is
+    3. Each coefficient may be off by scale_j sqrt(rz) / mu; the set is decided when
+    4 - e1 > 3 + e2, i.e. when the bound is under 0.5 at unit scale."""
+    coef = np.array([[5.0], [-4.0], [3.0], [1.0]])
+    x0 = np.ones(4)
+    scale = np.ones(4)
+    one = np.ones(1)
+    assert _decided(coef, x0, scale, rz=np.array([0.49**2]), smallest=one, count=2).all()
+    assert not _decided(coef, x0, scale, rz=np.array([0.51**2]), smallest=one, count=2).any()
+    # A smaller smallest eigenvalue widens the bound; x0 scales each feature's margin.
+    assert not _decided(coef, x0, scale, rz=np.array([0.3**2]), smallest=one / 2, count=2).any()
+    # x0 scales each feature's size and margin: features 2 and 3 at a tenth.
+    coef = np.array([[5.0], [-4.0], [3.0], [0.5]])
+    wide_bound = np.array([2.0**2])
+    assert not _decided(coef, x0, scale, rz=wide_bound, smallest=one, count=2).any()
+    tenth = np.array([1.0, 1.0, 0.1, 0.1])  # sizes 5, 4, 0.3, 0.05; margins 2, 2, 0.2, 0.2
+    assert _decided(coef, tenth, scale, rz=wide_bound, smallest=one, count=2).all()
