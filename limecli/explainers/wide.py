@@ -10,18 +10,18 @@ features:
   features (one d x d, built in row chunks): the same features, the same
   weights up to rounding (the same sums in another order);
 * "highest_weights": each replicate's ridge on all d features is solved by
-  preconditioned conjugate gradients (:func:`replicate_picks`), its Gram
-  matrix applied from the samples (the two products in float32, exact for
-  0/1 features), the full Gram's Cholesky factor as preconditioner, and only
-  as far as the replicate's top set is decided: once that set has not changed
-  for :data:`_UNCHANGED` iterations and no coefficient within the error bound
-  of the current ones could change it. The bound, with ``r`` the residual
-  recomputed in float64 and ``M`` the preconditioner, is
-  ``|e_j| <= sqrt(M_jj) sqrt(r'Mr) / mu`` (``mu`` the preconditioned
-  matrix's smallest eigenvalue, estimated by the smallest eigenvalue of
-  CG's own Lanczos matrix, which approaches it from above); measured, it is
-  10-50x the actual error once the set settles. A decided replicate leaves the
-  iteration, so the products shrink as the replicates settle;
+  preconditioned conjugate gradients (:func:`replicate_picks`; its Gram matrix
+  applied from the samples in float32, the full one's Cholesky factor as
+  preconditioner) only until its top set is decided: unchanged for
+  :data:`_UNCHANGED` iterations, and no coefficient within the bound
+  ``|e_j| <= sqrt(M_jj) sqrt(r'Mr) / mu`` of the current ones could change
+  it (r the residual recomputed in float64, M the preconditioner, mu the
+  preconditioned matrix's smallest eigenvalue as CG's Lanczos matrix
+  estimates it, halved; measured, the bound is 10-50x the actual error).
+  Decided replicates leave the iteration; nearly singular ones (about as few
+  samples as features) and any undecided after :data:`_MAX_ITERATIONS` are
+  solved directly (measured: every top set the exact solve's; the estimate is
+  not a guaranteed bound, it was within 1.45x of the true value);
 * "forward": the replicates select among candidates (the fit's features and
   the next best by a feature's own gain, at least :data:`MIN_CANDIDATES`),
   which picks exactly what all features would whenever every pick is among
@@ -63,9 +63,12 @@ WIDE_FEATURES = 200
 MIN_CANDIDATES = 200
 #: Rows per chunk are this many values over the feature count (about 4 MB of floats).
 _CHUNK_VALUES = 500_000
-#: Conjugate-gradient iterations at most; a replicate still undecided then (a nearly
-#: singular one, with about as few samples as features) is solved directly.
+#: Conjugate-gradient iterations at most; a replicate still undecided is solved directly.
 _MAX_ITERATIONS = 100
+#: From this iteration on, a replicate whose estimated smallest eigenvalue (halved) is
+#: under :data:`_HOPELESS` is solved directly too (it would need hundreds of iterations).
+_HOPELESS_AFTER = 20
+_HOPELESS = 2e-3
 #: The Lanczos estimate of the smallest eigenvalue is divided by this: at the decisions
 #: measured (300 features, 40 replicates) it was at most 1.45x the true value.
 _ESTIMATE_MARGIN = 2.0
@@ -113,9 +116,7 @@ class WideFeatures:
         inverse's diagonal (for the error bound of :func:`replicate_picks`); once per alpha."""
         if alpha not in self._factors:
             lower = np.linalg.cholesky(self.gram + alpha * np.eye(len(self.gram)))
-            inverse, info = lapack.dtrtri(lower, lower=1)
-            if info:
-                raise np.linalg.LinAlgError("singular Cholesky factor")
+            inverse = lapack.dtrtri(lower, lower=1)[0]  # a Cholesky factor is invertible
             # Kept as its transpose, the upper factor in the column order LAPACK works in
             # (a C-ordered lower one would be copied by every solve).
             self._factors[alpha] = (lower.T, np.sqrt((inverse**2).sum(axis=0)))
@@ -159,9 +160,7 @@ def replicate_picks(
     data: np.ndarray, target: np.ndarray, features: WideFeatures, alpha: float, count: int
 ) -> np.ndarray:
     """(REPLICATES, count) sorted: each replicate's top ``count`` features by |coef x x0|,
-    its ridge on every feature solved by preconditioned conjugate gradients only as far as
-    that set is decided (see the module's notes); its Gram matrix is applied from the
-    samples (no d x d per replicate), the full one's Cholesky factor preconditions."""
+    its ridge on every feature solved only as far as that set is decided (module notes)."""
     n = data.shape[0]
     v = features.weights[:, None] * replicate_counts().T[np.arange(n) % BLOCKS]  # (n, R)
     mean = features.x_mean
@@ -174,8 +173,7 @@ def replicate_picks(
     single, single_factor = features.single(), np.asfortranarray(factor, dtype=np.float32)
 
     def apply(p: np.ndarray, cols: np.ndarray, exact: bool) -> np.ndarray:
-        """Replicates ``cols``' penalised Gram matrices times ``p`` (one column each); the two
-        products with the samples in float32 unless ``exact`` (checks use float64)."""
+        """Replicates ``cols``' penalised Gram matrices times ``p`` (float32 unless exact)."""
         vc, sc = v[:, cols], shift[:, cols]
         source = data if exact else single
         xp = (source @ p.astype(source.dtype, copy=False)).astype(float, copy=False)
@@ -185,8 +183,7 @@ def replicate_picks(
         return back - sc * (total[cols] * (sc * p).sum(axis=0)) + alpha * p
 
     def precondition(r: np.ndarray, exact: bool = False) -> np.ndarray:
-        """M r, M the inverse of the full penalised Gram matrix; in float32 (the factor
-        rounded, the solves' arithmetic) inside the iteration, where it only steers."""
+        """M r, M the full penalised Gram matrix's inverse (float32 where it only steers)."""
         if exact:
             return cho_solve((factor, False), r, check_finite=False)
         half = solve_triangular(single_factor, r.astype(np.float32), trans="T", check_finite=False)
@@ -205,6 +202,7 @@ def replicate_picks(
     last = np.full((reps, count), -1)
     unchanged = np.zeros(reps, dtype=int)
     picks = np.zeros((reps, count), dtype=int)
+    direct: list[int] = []
     for iteration in range(_MAX_ITERATIONS):
         top = _top(coef[:, cols], x0, count)
         unchanged[cols] = np.where((top == last[cols]).all(axis=1), unchanged[cols] + 1, 0)
@@ -230,14 +228,14 @@ def replicate_picks(
                 coef[:, cols[ready]], x0, bound_scale, rz[ready], smallest, count
             )
             picks[cols[done]] = last[cols[done]]
-            keep = ~done
-            cols, residual, z, direction, rz = (
-                cols[keep],
-                residual[:, keep],
-                z[:, keep],
-                direction[:, keep],
-                rz[keep],
-            )
+            cols, residual, z, direction, rz = _kept(~done, cols, residual, z, direction, rz)
+        if iteration >= _HOPELESS_AFTER and iteration % _CHECK_EVERY == 0 and len(cols):
+            # Nearly singular replicates (about as few samples as features) would need
+            # hundreds of iterations: solved directly instead.
+            estimate = _ritz_min(np.array(steps)[:, cols], np.array(ratios)[:, cols])
+            direct += cols[estimate < _HOPELESS].tolist()
+            kept = _kept(estimate >= _HOPELESS, cols, residual, z, direction, rz)
+            cols, residual, z, direction, rz = kept
         if len(cols) == 0:
             break
         product = apply(direction, cols, exact=False)
@@ -253,22 +251,47 @@ def replicate_picks(
         steps.append(np.full(reps, np.nan))
         ratios.append(np.full(reps, np.nan))
         steps[-1][cols], ratios[-1][cols] = step, ratio
-    for r in cols:
-        picks[r] = _top(_direct_ridge(data, target, v[:, r], alpha)[:, None], x0, count)[0]
+    rest = np.array(direct + cols.tolist(), dtype=int)
+    if len(rest):
+        picks[rest] = _top(_direct_ridges(data, target, v[:, rest], alpha), x0, count)
     return picks
 
 
-def _direct_ridge(data: np.ndarray, target: np.ndarray, v: np.ndarray, alpha: float) -> np.ndarray:
-    """The weighted ridge on every feature from its own Gram matrix (rows of weight 0 left
-    out): a replicate conjugate gradients did not decide."""
-    rows = v > 0
-    w = v[rows]
-    mean = (w @ data[rows]) / w.sum()
-    scaled = (data[rows] - mean) * np.sqrt(w)[:, None]
-    centred_y = (target[rows] - (w @ target[rows]) / w.sum()) * np.sqrt(w)
-    gram = scaled.T @ scaled
-    gram[np.diag_indices_from(gram)] += alpha
-    return np.linalg.solve(gram, scaled.T @ centred_y)
+def _kept(keep: np.ndarray, cols: np.ndarray, *columns: np.ndarray) -> tuple[np.ndarray, ...]:
+    """The active replicates' arrays down to those ``keep`` marks (vectors or columns)."""
+    return (cols[keep], *(c[..., keep] for c in columns))
+
+
+def _direct_ridges(data: np.ndarray, target: np.ndarray, v: np.ndarray, alpha: float) -> np.ndarray:
+    """(d, m): the weighted ridge on every feature for each column of weights ``v`` (rows of
+    weight 0 left out), solved directly: from the rows' own Gram matrix, or with fewer rows
+    than features from the rows' inner products (the same solution, X'(XX' + aI)^-1 y)."""
+    d = data.shape[1]
+    out = np.empty((d, v.shape[1]))
+    kernel = None
+    for j in range(v.shape[1]):
+        rows = v[:, j] > 0
+        w = v[rows, j]
+        total = w.sum()
+        root = np.sqrt(w)
+        centred_y = (target[rows] - (w @ target[rows]) / total) * root
+        mean = (w @ data[rows]) / total
+        if rows.sum() < d:
+            if kernel is None:
+                kernel = data @ data.T  # shared by the replicates
+            inner = kernel[np.ix_(rows, rows)]
+            pulled = inner @ w / total  # each row's product with the mean
+            inner += (w @ pulled) / total - pulled[:, None] - pulled[None, :]
+            inner *= np.outer(root, root)
+            inner[np.diag_indices_from(inner)] += alpha
+            g = root * np.linalg.solve(inner, centred_y)
+            out[:, j] = data[rows].T @ g - mean * g.sum()
+        else:
+            scaled = (data[rows] - mean) * root[:, None]
+            gram = scaled.T @ scaled
+            gram[np.diag_indices_from(gram)] += alpha
+            out[:, j] = np.linalg.solve(gram, scaled.T @ centred_y)
+    return out
 
 
 def _top(coef: np.ndarray, x0: np.ndarray, count: int) -> np.ndarray:
