@@ -11,14 +11,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from limecli.explainers.wide import (
-    WIDE_FEATURES,
-    WideFeatures,
-    _decided,
-    fit_and_assess_wide,
-    replicate_picks,
-    use_wide,
-)
+from limecli.explainers.wide import WIDE_FEATURES, WideFeatures, fit_and_assess_wide, use_wide
+from limecli.explainers.wide_cg import _decided, replicate_picks
 from limecli.stability import BLOCKS, FeatureMoments, fit_and_assess, replicate_counts
 from limecli.surrogate import HIGHEST_WEIGHTS_ALPHA, exponential_kernel, usable_weights
 
