@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import numpy as np
-from scipy.linalg import cho_solve, eigvalsh_tridiagonal, solve_triangular
+from scipy.linalg import cho_factor, cho_solve, eigvalsh_tridiagonal, solve_triangular
 
 from limecli.stability import BLOCKS, replicate_counts
 
@@ -166,13 +166,13 @@ def _direct_ridges(data: np.ndarray, target: np.ndarray, v: np.ndarray, alpha: f
             inner += (w @ pulled) / total - pulled[:, None] - pulled[None, :]
             inner *= np.outer(root, root)
             inner[np.diag_indices_from(inner)] += alpha
-            g = root * np.linalg.solve(inner, centred_y)
+            g = root * cho_solve(cho_factor(inner.T, overwrite_a=True), centred_y)
             out[:, j] = data[rows].T @ g - mean * g.sum()
         else:
             scaled = (data[rows] - mean) * root[:, None]
             gram = scaled.T @ scaled
             gram[np.diag_indices_from(gram)] += alpha
-            out[:, j] = np.linalg.solve(gram, scaled.T @ centred_y)
+            out[:, j] = cho_solve(cho_factor(gram.T, overwrite_a=True), scaled.T @ centred_y)
     return out
 
 
