@@ -12,6 +12,7 @@ from limecli.explanation import FeatureWeight, LabelExplanation
 from limecli.model.predictor import Predictor
 
 if TYPE_CHECKING:
+    from limecli.explainers.wide import WideFeatures
     from limecli.stability import FeatureMoments
 
 
@@ -84,14 +85,20 @@ def explain_labels(
     Each label also gets its stability under resampling and a held-out fidelity
     (see :mod:`limecli.stability`); each feature its weight's 95% interval.
     """
+    from limecli.explainers.wide import WideFeatures, use_wide
     from limecli.stability import BLOCKS, FeatureMoments
     from limecli.surrogate import single_threaded_blas, usable_weights
 
     names = predictor.output_names(outputs.shape[1])
     weights = usable_weights(weights)
     with single_threaded_blas():
-        # The label-independent half of the moments, computed once for every label.
-        shared = FeatureMoments(data, weights) if data.shape[0] >= 5 * BLOCKS else None
+        # The label-independent half of the moments, computed once for every label
+        # (wide data: one Gram matrix instead of 20 per-block ones, see explainers.wide).
+        shared: FeatureMoments | WideFeatures | None = None
+        if use_wide(data.shape, num_features, feature_selection):
+            shared = WideFeatures(data, weights)
+        elif data.shape[0] >= 5 * BLOCKS:
+            shared = FeatureMoments(data, weights)
         return [
             _explain_label(
                 data,
@@ -117,17 +124,23 @@ def _explain_label(
     num_features: int | str,
     feature_selection: str,
     describe: Callable[[int], FeatureWeight],
-    shared: FeatureMoments | None,
+    shared: FeatureMoments | WideFeatures | None,
 ) -> LabelExplanation:
+    from limecli.explainers.wide import WideFeatures, fit_and_assess_wide
     from limecli.stability import fit_and_assess
     from limecli.uncertainty import is_flat
 
     target = outputs[:, idx]
     if is_flat(target):
         return _flat_label(names[idx], idx, target, len(data))
-    fit, check = fit_and_assess(
-        data, target, weights, num_features, feature_selection, features=shared
-    )
+    if isinstance(shared, WideFeatures):
+        fit, check = fit_and_assess_wide(
+            data, target, weights, num_features, feature_selection, shared
+        )
+    else:
+        fit, check = fit_and_assess(
+            data, target, weights, num_features, feature_selection, features=shared
+        )
     features = []
     told_apart = np.zeros(0, dtype=bool) if check is None else check.distinguishable(fit.weights)
     for rank, (j, w) in enumerate(zip(fit.features, fit.weights, strict=True)):
