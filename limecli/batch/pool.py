@@ -192,7 +192,7 @@ class LocalPool:
         self.idle_deaths = 0
         self.answered = False  # some chunk came back: the model can run in a worker
 
-    def _start(self) -> Worker:
+    def _start(self) -> None:
         ours, theirs = self.context.Pipe()
         process = self.context.Process(
             target=serve, args=(theirs, os.getpid(), self.jobs), name="limecli-batch-worker"
@@ -201,8 +201,8 @@ class LocalPool:
         with _main_left_alone():
             process.start()
         theirs.close()
+        self.workers.append(Worker(process, ours))  # before anything can fail: ended with the rest
         ours.send_bytes(self.blob)
-        return Worker(process, ours)
 
     def run(self, chunks: Iterator[list[Any]]) -> Iterator[tuple[list[Any], list[Any]]]:
         from multiprocessing.connection import wait
@@ -213,7 +213,8 @@ class LocalPool:
         exhausted = False
         window = 2 * self.jobs  # chunks read but not yet yielded: memory stays flat
         try:
-            self.workers = [self._start() for _ in range(self.jobs)]
+            for _ in range(self.jobs):
+                self._start()
             while True:
                 # Read ahead so that a worker that finishes gets its next chunk at once.
                 while not exhausted and len(queue) < self.jobs and pulled - yielded < window:
@@ -283,7 +284,7 @@ class LocalPool:
                 slots[job.seq].parts = [None] * len(job.items)
                 singles = [Job(job.seq, i, [item]) for i, item in enumerate(job.items)]
                 queue.extendleft(reversed(singles))
-        self.workers.append(self._start())
+        self._start()
 
     def close(self) -> None:
         """End every worker: told to (its pipe closed) when idle, killed when busy."""
