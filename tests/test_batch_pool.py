@@ -134,3 +134,15 @@ def test_a_scripts_unguarded_top_level_runs_once(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     assert done.stderr.count("top level ran") == 1, done.stderr
     assert len(done.stdout.splitlines()) == 6
+
+
+def test_a_fork_server_started_early_ends_with_a_command_whose_model_fails(
+    run_cli, tmp_path: Path
+) -> None:
+    """The command starts the fork server before it loads the model (limecli.cli.batch_run):
+    a model that cannot load leaves nothing running."""
+    before = _children()
+    out = tmp_path / "out.jsonl"
+    result = run_cli("tabular", tmp_path / "missing.joblib", TEST, "--all", "--jobs", 2, "-o", out)
+    assert result.exit_code == 4, result.stderr
+    assert _children() == before

@@ -102,6 +102,7 @@ def processes(jobs: int) -> int:
 #: Dask clients connected by :func:`start_early` (and their warming tasks), by scheduler
 #: address, for the next batch.
 _early_clients: dict[str, tuple[Any, list[Any]]] = {}
+_early_servers = 0  # fork server starts by start_early, each ended by release_early
 
 
 def start_early(jobs: int, backend: str, scheduler: str | None, kind: str | None) -> None:
@@ -109,6 +110,7 @@ def start_early(jobs: int, backend: str, scheduler: str | None, kind: str | None
     the fork server and its imports (``jobs`` > 1), or the Dask connection and the workers'
     imports. The batch run next with these options takes them over; :func:`release_early`
     ends what no batch took."""
+    global _early_servers
     check_executor_options(jobs, backend, scheduler)
     if backend == "dask" and scheduler is not None:
         if scheduler not in _early_clients:
@@ -117,13 +119,18 @@ def start_early(jobs: int, backend: str, scheduler: str | None, kind: str | None
         from limecli.batch.pool import start_server
 
         start_server(kind)
+        _early_servers += 1
 
 
 def release_early() -> None:
-    """End what :func:`start_early` started and no batch took over."""
+    """End what :func:`start_early` started and no batch took over (the fork server, once
+    no batch uses it)."""
+    global _early_servers
     from limecli.batch.pool import stop_server
 
-    stop_server()
+    while _early_servers:
+        _early_servers -= 1
+        stop_server()
     while _early_clients:
         _early_clients.popitem()[1][0].close()
 
@@ -137,7 +144,8 @@ def _serial(
 
 class _LocalExecutor:
     """Local worker processes (:mod:`limecli.batch.pool`): the fork server is started on
-    entering (unless :func:`start_early` did), stopped on leaving, workers ended with the run."""
+    entering (or the one :func:`start_early` started is used), stopped on leaving once no one
+    else uses it; workers end with the run."""
 
     def __init__(self, jobs: int, kind: str | None) -> None:
         self.jobs = jobs

@@ -52,35 +52,46 @@ PRELOAD: dict[str | None, tuple[str, ...]] = {
 #: Seconds a worker has to end by itself once told to, before it is killed.
 STOP_WAIT = 5.0
 
-_started_here = False  # the fork server was started by this module (so it stops it)
+_users = 0  # batches (and early starts) using the fork server this module started; 0: none
 _tracker_was_running = True  # multiprocessing's resource tracker ran before (else stop it too)
 
 
 def start_server(kind: str | None = None) -> None:
     """Start the fork server the workers come from, preloading ``kind``'s imports; a running
-    one is kept as it is (POSIX only: elsewhere workers start as fresh processes)."""
-    global _started_here, _tracker_was_running
+    one is kept as it is (POSIX only: elsewhere workers start as fresh processes). Each call
+    is matched by one :func:`stop_server`."""
+    global _users, _tracker_was_running
     if "forkserver" not in multiprocessing.get_all_start_methods():
         return
     from multiprocessing import forkserver, resource_tracker
 
-    server = forkserver._forkserver  # the process-wide server, as multiprocessing keeps it
-    if _server_running(server):
+    server: Any = forkserver._forkserver  # the process-wide server, as multiprocessing keeps it
+    if _users:
+        _users += 1
+        return
+    if _server_running(server):  # someone else's: used, never stopped here
         return
     modules = ["limecli.batch.server_init", "limecli.batch.pool", *PRELOAD.get(kind, PRELOAD[None])]
-    multiprocessing.get_context("forkserver").set_forkserver_preload(modules)
+    before = getattr(server, "_preload_modules", None)
+    server.set_forkserver_preload(modules)
     _tracker_was_running = getattr(resource_tracker._resource_tracker, "_fd", None) is not None
-    forkserver.ensure_running()
-    _started_here = True
+    try:
+        forkserver.ensure_running()
+    finally:  # a server started later by someone else preloads what they asked for
+        if before is not None:
+            server._preload_modules = before
+    _users = 1
 
 
 def stop_server() -> None:
-    """Stop the fork server if :func:`start_server` started it (and the resource tracker
-    multiprocessing started with it); the workers must have ended."""
-    global _started_here
-    if not _started_here:
+    """Once the last user of the fork server :func:`start_server` started is done, stop it
+    (and the resource tracker multiprocessing started with it); its workers have ended."""
+    global _users
+    if not _users:
         return
-    _started_here = False
+    _users -= 1
+    if _users:
+        return
     from multiprocessing import forkserver, resource_tracker
 
     server: Any = forkserver._forkserver
