@@ -165,7 +165,7 @@ def tree_memory(pid: int) -> tuple[int, int]:
 def one_run(rows: int, jobs: int, backend: str, num_samples: int) -> dict[str, float]:
     import io
 
-    from limecli.batch.executors import start_early
+    from limecli.batch.executors import release_early, start_early
 
     cluster: list[subprocess.Popen] = []
     scheduler = None
@@ -200,6 +200,7 @@ def one_run(rows: int, jobs: int, backend: str, num_samples: int) -> dict[str, f
         scheduler=scheduler,
     )
     seconds = time.perf_counter() - start
+    release_early()  # as the command does when it ends: the fork server reaped, its CPU counted
     for proc in reversed(cluster):  # workers, then the scheduler; reaped, so wait4 counts them
         proc.terminate()
         proc.wait()
