@@ -9,10 +9,12 @@ unguarded top level is not run again in each worker.
 from __future__ import annotations
 
 import io
+import json
 import os
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import pandas as pd
@@ -20,7 +22,7 @@ import pytest
 from sklearn.ensemble import HistGradientBoostingClassifier
 
 from limecli import TabularExplainer, wrap_model
-from limecli.batch import StreamSink, run_batch
+from limecli.batch import BatchInput, InputRef, StreamSink, run_batch
 from limecli.batch.tasks_tabular import TabularBatchTask, stream_batch_inputs
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="fork server and /proc")
@@ -146,3 +148,26 @@ def test_a_fork_server_started_early_ends_with_a_command_whose_model_fails(
     result = run_cli("tabular", tmp_path / "missing.joblib", TEST, "--all", "--jobs", 2, "-o", out)
     assert result.exit_code == 4, result.stderr
     assert _children() == before
+
+
+def _first_is_slow(chunk: list[BatchInput]) -> list[Exception]:
+    if chunk[0].ref.to_dict()["row"] == 0:
+        time.sleep(1.5)  # the other worker finishes every chunk read ahead meanwhile
+    return [ValueError(f"row {item.ref.to_dict()['row']}") for item in chunk]
+
+
+def test_chunks_finishing_out_of_order_do_not_stall_the_batch() -> None:
+    """Chunk 0 outlasts every chunk read after it: once it is written, reading goes on."""
+    out = io.StringIO()
+    report = run_batch(
+        (BatchInput(InputRef.row("t", i)) for i in range(9)),
+        _first_is_slow,
+        StreamSink("jsonl", out),
+        kind="tabular",
+        seed=0,
+        jobs=2,
+        chunk_size=1,
+    )
+    records = [json.loads(line) for line in out.getvalue().splitlines()]
+    assert report.written == report.failed == 9
+    assert [r["error"]["message"] for r in records] == [f"row {i}" for i in range(9)]

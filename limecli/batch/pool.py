@@ -227,6 +227,11 @@ class LocalPool:
             for _ in range(self.jobs):
                 self._start()
             while True:
+                # Finished chunks out first: that frees room in the window to read more.
+                while yielded in slots and slots[yielded].done():
+                    parts = slots.pop(yielded).parts
+                    yielded += 1
+                    yield _joined(parts)
                 # Read ahead so that a worker that finishes gets its next chunk at once.
                 while not exhausted and len(queue) < self.jobs and pulled - yielded < window:
                     chunk = next(chunks, None)
@@ -236,10 +241,6 @@ class LocalPool:
                     queue.append(Job(pulled, 0, chunk))
                     slots[pulled] = _Slot()
                     pulled += 1
-                while yielded in slots and slots[yielded].done():
-                    parts = slots.pop(yielded).parts
-                    yielded += 1
-                    yield _joined(parts)
                 busy = [w for w in self.workers if w.job is not None]
                 if exhausted and not queue and not busy and not slots:
                     return
@@ -248,6 +249,11 @@ class LocalPool:
                         worker.job = queue.popleft()
                         worker.conn.send(worker.job.items)
                 waiting = {w.conn: w for w in self.workers if w.job is not None}
+                if not waiting:  # nothing running, nothing to send, records missing: a bug
+                    raise RuntimeError(
+                        f"batch workers idle with chunks {sorted(slots)} unfinished "
+                        f"(read {pulled}, written {yielded}, all read: {exhausted})"
+                    )
                 sentinels = {w.process.sentinel: w for w in self.workers}
                 for ready in wait([*waiting, *sentinels]):
                     worker = waiting.get(ready) or sentinels[ready]
