@@ -1,25 +1,36 @@
-"""Where a batch's chunks run: in this process, in local processes (joblib), or on Dask.
+"""Where a batch's chunks run: in this process, in local processes, or on Dask.
 
 An executor maps ``work`` (a picklable ``work(chunk) -> records``, the runner's
 ``run_chunk`` bound to a task) over an iterator of chunks and yields each
 chunk's records in submission order, whatever order they finish in; that is
 what makes a batch's output the same for any number of processes.
 
-Local processes die with the batch's process (:mod:`limecli.batch.workers`).
-A worker that dies under a chunk (a segfault or ``exit()`` in native model
-code, the OOM killer) no longer ends the batch: the chunks that were in
-flight run again one at a time, the one that kills its worker again input by
-input, and each input that still kills its worker gets ``crashed(item, error)``
-(the runner's error record, a PredictorCallError naming the signal or exit
-code). A model that kills the worker on every input it is given stops the
-batch after :data:`CRASH_LIMIT` of them instead of crawling through them all.
+Local processes (:mod:`limecli.batch.pool`) are forked from a server that
+has the imports, are sent the work once, and die with the batch's process
+(:mod:`limecli.batch.workers`). A worker that dies under a chunk (a segfault
+or ``exit()`` in native model code, the OOM killer) does not end the batch:
+each worker runs one chunk at a time, so the chunk that killed it is known;
+it runs again input by input, and each input that kills its worker gets
+``crashed(item, error)`` (the runner's error record, a PredictorCallError
+naming the signal or exit code). A model that kills the worker on every input
+it is given stops the batch after :data:`CRASH_LIMIT` of them instead of
+crawling through them all.
+
+Dask: the work is scattered to every worker once and each chunk is a task;
+the workers start importing what the kind needs as soon as the client
+connects. :func:`start_early` lets a command connect (or start the local fork
+server) before it loads its data and model, so that this overlaps.
 """
 
 from __future__ import annotations
 
+import contextlib
+import importlib
 import os
+import pickle
 import re
 import signal
+import sys
 from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, nullcontext
@@ -28,6 +39,7 @@ from typing import TYPE_CHECKING, Any
 from limecli.errors import ParameterError, PredictorCallError
 
 if TYPE_CHECKING:
+    from limecli.batch.pool import Job
     from limecli.batch.runner import BatchInput
 
 from limecli.config import BACKENDS
@@ -69,14 +81,58 @@ def _needs_scheduler() -> ParameterError:
     )
 
 
-def executor(jobs: int, backend: str, scheduler: str | None) -> AbstractContextManager[Executor]:
-    """The executor for these options (checked first), as a context manager."""
+def executor(
+    jobs: int, backend: str, scheduler: str | None, kind: str | None = None
+) -> AbstractContextManager[Executor]:
+    """The executor for these options (checked first), as a context manager (``kind``: what
+    the workers import before they are needed)."""
     check_executor_options(jobs, backend, scheduler)
     if backend == "dask":
-        return _DaskExecutor(jobs, scheduler)
+        return _DaskExecutor(scheduler, kind)
     if jobs == 1:
         return nullcontext(_serial)
-    return nullcontext(_local_executor(jobs))
+    return _LocalExecutor(processes(jobs), kind)
+
+
+def processes(jobs: int) -> int:
+    """Worker processes for ``jobs``: -1 is every core, -2 all but one, and so on."""
+    return jobs if jobs > 0 else max(1, (os.cpu_count() or 1) + 1 + jobs)
+
+
+#: Dask clients connected by :func:`start_early` (and their warming tasks), by scheduler
+#: address, for the next batch.
+_early_clients: dict[str, tuple[Any, list[Any]]] = {}
+_early_servers = 0  # fork server starts by start_early, each ended by release_early
+
+
+def start_early(jobs: int, backend: str, scheduler: str | None, kind: str | None) -> None:
+    """Get a batch's workers ready while this process reads the data and loads the model:
+    the fork server and its imports (``jobs`` > 1), or the Dask connection and the workers'
+    imports. The batch run next with these options takes them over; :func:`release_early`
+    ends what no batch took."""
+    global _early_servers
+    check_executor_options(jobs, backend, scheduler)
+    if backend == "dask" and scheduler is not None:
+        if scheduler not in _early_clients:
+            _early_clients[scheduler] = _connect(scheduler, kind)
+    elif jobs != 1:
+        from limecli.batch.pool import start_server
+
+        start_server(kind)
+        _early_servers += 1
+
+
+def release_early() -> None:
+    """End what :func:`start_early` started and no batch took over (the fork server, once
+    no batch uses it)."""
+    global _early_servers
+    from limecli.batch.pool import stop_server
+
+    while _early_servers:
+        _early_servers -= 1
+        stop_server()
+    while _early_clients:
+        _early_clients.popitem()[1][0].close()
 
 
 def _serial(
@@ -86,113 +142,72 @@ def _serial(
     return (work(chunk) for chunk in chunks)
 
 
-def _parallel(
-    jobs: int,
-    work: Callable[[list[BatchInput]], Any],
-    chunks: Iterator[list[BatchInput]],
-    **backend_kwargs: Any,
-) -> Iterator[Any]:
-    from joblib import Parallel, delayed
+class _LocalExecutor:
+    """Local worker processes (:mod:`limecli.batch.pool`): the fork server is started on
+    entering (or the one :func:`start_early` started is used), stopped on leaving once no one
+    else uses it; workers end with the run."""
 
-    # return_as="generator": results come back in submission order as they
-    # finish, and pre_dispatch bounds how many chunks are in flight.
-    parallel = Parallel(
-        n_jobs=jobs,
-        return_as="generator",
-        pre_dispatch="2 * n_jobs",
-        batch_size=1,
-        **backend_kwargs,
-    )
-    yield from parallel(delayed(work)(chunk) for chunk in chunks)
+    def __init__(self, jobs: int, kind: str | None) -> None:
+        self.jobs = jobs
+        self.kind = kind
 
+    def __enter__(self) -> Executor:
+        from limecli.batch.pool import start_server
 
-def _local_executor(jobs: int) -> Executor:
-    def execute(
-        work: Work, chunks: Iterator[list[BatchInput]], crashed: Crashed
-    ) -> Iterator[list[Any]]:
-        return _LocalRun(jobs, work, crashed).run(chunks)
+        start_server(self.kind)
 
-    return execute
+        def execute(
+            work: Work, chunks: Iterator[list[BatchInput]], crashed: Crashed
+        ) -> Iterator[list[Any]]:
+            return _LocalRun(self.jobs, work, crashed).run(chunks)
 
+        return execute
 
-def _worker_kwargs() -> dict[str, Any]:
-    """The pool initializer (workers die with this process), for the loky backend only: a
-    caller's ``joblib.parallel_config(backend="threading")`` still applies as before."""
-    from joblib.parallel import LokyBackend, get_active_backend
+    def __exit__(self, *exc: object) -> None:
+        from limecli.batch.pool import stop_server
 
-    from limecli.batch.workers import worker_setup
-
-    backend, _ = get_active_backend()
-    if not isinstance(backend, LokyBackend):
-        return {}
-    return {"initializer": worker_setup, "initargs": (os.getpid(),)}
+        stop_server()
 
 
 class _LocalRun:
     """One batch on local worker processes, going on when a worker dies under a chunk."""
 
     def __init__(self, jobs: int, work: Work, crashed: Crashed) -> None:
+        from limecli.batch.pool import LocalPool
         from limecli.batch.workers import WithWarnings
 
-        self.jobs = jobs
-        self.work = WithWarnings(work)
         self.warned: set[tuple[type, str]] = set()
         self.crashed = crashed
-        self.kwargs = _worker_kwargs()
-        self.explained = False  # some chunk came back: the model can run in a worker
         self.crashes = 0
+        # By cloudpickle, as joblib sent it: a script's functions travel by value.
+        blob = _cloudpickle().dumps(WithWarnings(work), protocol=pickle.HIGHEST_PROTOCOL)
+        self.pool = LocalPool(jobs, blob, self._died)
 
     def run(self, chunks: Iterator[list[BatchInput]]) -> Iterator[list[Any]]:
-        from joblib.externals.loky.process_executor import TerminatedWorkerError
+        for result in self.pool.run(chunks):
+            yield _relayed(result, self.warned)
 
-        in_flight: deque[list[BatchInput]] = deque()
-
-        def tracked() -> Iterator[list[BatchInput]]:
-            for chunk in chunks:  # joblib takes a chunk only to send it to a worker
-                in_flight.append(chunk)
-                yield chunk
-
-        while True:
-            try:
-                for result in _parallel(self.jobs, self.work, tracked(), **self.kwargs):
-                    in_flight.popleft()
-                    self.explained = True
-                    yield _relayed(result, self.warned)
-                return
-            except TerminatedWorkerError:
-                # The pool is gone with every chunk in flight; which one killed it is unknown.
-                lost = list(in_flight)
-                in_flight.clear()
-            for chunk in lost:
-                yield self._isolated(chunk, guilty=len(lost) == 1)
-
-    def _isolated(self, chunk: list[BatchInput], guilty: bool = False) -> list[Any]:
-        """``work(chunk)`` alone in the pool; input by input if its worker dies (``guilty``:
-        it was the only chunk in flight when a worker died, so go input by input at once)."""
-        from joblib import Parallel, delayed
-        from joblib.externals.loky.process_executor import TerminatedWorkerError
-
-        if guilty and len(chunk) > 1:
-            return [record for item in chunk for record in self._isolated([item])]
-        try:
-            (result,) = Parallel(n_jobs=self.jobs, batch_size=1, **self.kwargs)(
-                [delayed(self.work)(chunk)]
-            )
-        except TerminatedWorkerError as e:
-            if len(chunk) > 1:
-                return [record for item in chunk for record in self._isolated([item])]
-            return [self._crashed(chunk[0], e)]
-        self.explained = True
-        return _relayed(result, self.warned)
-
-    def _crashed(self, item: BatchInput, error: BaseException) -> Any:
-        crash = PredictorCallError(crash_message(str(error)))
+    def _died(self, job: Job, exitcode: int | None) -> tuple[list[Any], list[Warning]] | None:
+        """A chunk whose worker died: its inputs one by one (None), or, for one input, its
+        crash record; the batch stops once :data:`CRASH_LIMIT` inputs crashed before any
+        chunk came back."""
+        if len(job.items) > 1:
+            return None
+        crash = PredictorCallError(exit_message(exitcode))
         self.crashes += 1
-        if not self.explained and self.crashes >= CRASH_LIMIT:
+        if not self.pool.answered and self.crashes >= CRASH_LIMIT:
             raise PredictorCallError(
                 f"{crash} on each of the first {self.crashes} inputs it was given: the batch stops"
             )
-        return self.crashed(item, crash)
+        return [self.crashed(job.items[0], crash)], []
+
+
+def _cloudpickle() -> Any:
+    try:
+        import cloudpickle  # joblib >= 1.6 depends on it
+    except ImportError:  # older joblib vendors it
+        from joblib.externals import cloudpickle
+    return cloudpickle
 
 
 def _relayed(result: tuple[list[Any], list[Warning]], seen: set[tuple[type, str]]) -> list[Any]:
@@ -203,15 +218,14 @@ def _relayed(result: tuple[list[Any], list[Warning]], seen: set[tuple[type, str]
     return records
 
 
-def crash_message(worker_error: str) -> str:
-    """What killed a worker, from loky's TerminatedWorkerError text ("{SIGSEGV(-11)}",
-    "{EXIT(3)}"), as a record's message."""
-    found = re.search(r"\b(?:SIG[A-Z0-9]+\((-?\d+)\)|EXIT\((-?\d+)\))", worker_error)
-    if found is None:
+def exit_message(exitcode: int | None) -> str:
+    """What ended a worker, from its exit code (negative: the signal that killed it), as a
+    record's message."""
+    if exitcode is None:
         return "the worker process running the model died"
-    if found.group(2) is not None:
-        return f"the model ended the worker process (exit code {found.group(2)})"
-    number = abs(int(found.group(1)))
+    if exitcode >= 0:
+        return f"the model ended the worker process (exit code {exitcode})"
+    number = -exitcode
     try:
         name = signal.Signals(number).name
     except ValueError:
@@ -224,44 +238,137 @@ def crash_message(worker_error: str) -> str:
     return f"the model crashed the worker process (signal {number}, {name})"
 
 
-class _DaskExecutor:
-    """Chunks sent to the Dask scheduler at ``scheduler`` through joblib's Dask backend."""
+def crash_message(worker_error: str) -> str:
+    """What killed a worker, from an error text naming it as loky does ("{SIGSEGV(-11)}",
+    "{EXIT(3)}"), as a record's message."""
+    found = re.search(r"\b(?:SIG[A-Z0-9]+\((-?\d+)\)|EXIT\((-?\d+)\))", worker_error)
+    if found is None:
+        return exit_message(None)
+    if found.group(2) is not None:
+        return exit_message(int(found.group(2)))
+    return exit_message(-abs(int(found.group(1))))
 
-    def __init__(self, jobs: int, scheduler: str | None) -> None:
+
+def _connect(scheduler: str, kind: str | None) -> tuple[Any, list[Any]]:
+    """A client of the scheduler at ``scheduler``, and one task on each of its workers that
+    imports what ``kind`` needs, submitted without waiting (kept, or Dask cancels it)."""
+    try:
+        from dask.distributed import Client
+    except ImportError as e:
+        raise ParameterError(
+            "'backend' dask needs Dask: pip install 'limecli[dask]'", parameters=("backend",)
+        ) from e
+    from limecli.batch.pool import PRELOAD
+
+    try:
+        client = Client(scheduler, timeout="20s", set_as_default=False)
+    except (OSError, TimeoutError, ValueError) as e:
+        raise ParameterError(
+            f"cannot reach the Dask scheduler at {scheduler}: {e}", parameters=("scheduler",)
+        ) from e
+    modules = PRELOAD.get(kind, PRELOAD[None])
+    warming = [
+        client.submit(_warm, modules, workers=[worker], pure=False)
+        for worker in client.scheduler_info().get("workers", {})
+    ]
+    return client, warming
+
+
+def _warm(modules: tuple[str, ...]) -> None:
+    for module in modules:
+        # A head start only: an import that fails, or meets the same import by the scattered
+        # work's unpickling in another thread (Python's deadlock check), is done again there.
+        with contextlib.suppress(Exception):
+            importlib.import_module(module)
+
+
+def _call(work: Callable[[Any], Any], chunk: Any) -> Any:
+    """A Dask task: ``work`` is the copy scattered to this worker, ``chunk`` the inputs."""
+    with _malloc_kept():
+        return work(chunk)
+
+
+#: glibc ``mallopt`` parameters, and the largest mmap threshold it takes (64-bit).
+_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD, _MMAP_MAX = -1, -3, 32 * 2**20
+
+
+@contextlib.contextmanager
+def _malloc_kept() -> Iterator[None]:
+    """Freed memory kept for reuse while a chunk runs on a Dask worker.
+
+    A Dask nanny starts its workers with ``MALLOC_TRIM_THRESHOLD_=65536``, which
+    also turns off glibc's adaptive mmap threshold: each of an explanation's
+    megabyte arrays was then mapped, zeroed page by page and unmapped again,
+    doubling the CPU time of a chunk (breast-cancer RF, 32 rows: 0.30-0.42 s
+    against 0.14-0.20 s without it). The worker's setting is put back after
+    the chunk, and the memory is returned then, as it asks."""
+    trim = os.environ.get("MALLOC_TRIM_THRESHOLD_")
+    libc = _glibc() if trim is not None and trim.isdigit() else None
+    if libc is None:
+        yield
+        return
+    libc.mallopt(_M_TRIM_THRESHOLD, _MMAP_MAX)
+    libc.mallopt(_M_MMAP_THRESHOLD, _MMAP_MAX)
+    try:
+        yield
+    finally:
+        libc.mallopt(_M_MMAP_THRESHOLD, 128 * 1024)  # glibc's default
+        libc.mallopt(_M_TRIM_THRESHOLD, int(trim))  # type: ignore[arg-type]
+        libc.malloc_trim(0)
+
+
+def _glibc() -> Any:
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None)
+        return libc if hasattr(libc, "mallopt") and hasattr(libc, "malloc_trim") else None
+    except OSError:
+        return None
+
+
+def _dask_run(client: Any, work: Work, chunks: Iterator[list[BatchInput]]) -> Iterator[list[Any]]:
+    """``work`` scattered to every worker once, then one task per chunk, two per worker
+    thread in flight (the cluster's size decides, not ``jobs``), results in submission order."""
+    from limecli.batch.workers import WithWarnings
+
+    warned: set[tuple[type, str]] = set()
+    limit = 2 * max(1, sum(client.nthreads().values()))
+    [remote] = client.scatter([WithWarnings(work)], broadcast=True, hash=False)
+    in_flight: deque[Any] = deque()
+    try:
+        for chunk in chunks:
+            in_flight.append(client.submit(_call, remote, chunk, pure=False))
+            if len(in_flight) >= limit:
+                yield _relayed(in_flight.popleft().result(), warned)
+        while in_flight:
+            yield _relayed(in_flight.popleft().result(), warned)
+    finally:
+        client.cancel([*in_flight, remote])
+
+
+class _DaskExecutor:
+    """Chunks sent as tasks to the Dask scheduler at ``scheduler``, the work scattered once."""
+
+    def __init__(self, scheduler: str | None, kind: str | None) -> None:
         if not scheduler:
             raise _needs_scheduler()
-        try:
-            from dask.distributed import Client
-        except ImportError as e:
-            raise ParameterError(
-                "'backend' dask needs Dask: pip install 'limecli[dask]'", parameters=("backend",)
-            ) from e
-        self.jobs = jobs
         self.scheduler = scheduler
-        self.client_class = Client
+        self.kind = kind
         self.client: Any = None
+        self.warming: list[Any] = []
 
     def __enter__(self) -> Executor:
-        try:
-            self.client = self.client_class(self.scheduler, timeout="20s", set_as_default=False)
-        except (OSError, TimeoutError, ValueError) as e:
-            raise ParameterError(
-                f"cannot reach the Dask scheduler at {self.scheduler}: {e}",
-                parameters=("scheduler",),
-            ) from e
+        early = _early_clients.pop(self.scheduler, None)
+        self.client, self.warming = early or _connect(self.scheduler, self.kind)
         client = self.client
 
         def execute(
             work: Work, chunks: Iterator[list[BatchInput]], crashed: Crashed
         ) -> Iterator[list[Any]]:
-            from joblib import parallel_config
-
-            from limecli.batch.workers import WithWarnings
-
-            warned: set[tuple[type, str]] = set()
-            with parallel_config(backend="dask", client=client):
-                for result in _parallel(self.jobs, WithWarnings(work), chunks):
-                    yield _relayed(result, warned)
+            return _dask_run(client, work, chunks)
 
         return execute
 

@@ -219,7 +219,7 @@ def run_batch(
     def crashed(item: BatchInput, error: Exception) -> dict[str, Any]:
         return error_record(kind, item.ref, error)
 
-    with executor(jobs, backend, scheduler) as execute:
+    with executor(jobs, backend, scheduler, kind) as execute:
         for records in execute(work, _chunks(todo(), chunk_size), crashed):
             for record in records:
                 if isinstance(record, dict):

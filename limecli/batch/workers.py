@@ -2,21 +2,23 @@
 
 :func:`worker_setup` runs in every worker before it takes any work:
 
-* **It dies with its parent.** A loky worker notices a dead parent only when it
-  next reads its queue, so after ``kill -9`` of the parent (the OOM killer) or
+* **It dies with its parent.** A worker would notice a dead parent only when it
+  next reads its pipe, so after ``kill -9`` of the parent (the OOM killer) or
   a parent that died mid-batch, workers lingered for minutes, each holding the
-  model. On Linux the kernel now sends the worker SIGKILL when its parent ends
-  (``prctl(PR_SET_PDEATHSIG)``): that reaches a worker stuck in native code
-  holding the GIL. Everywhere, a daemon thread also checks twice a second that
-  the parent is still there, and ends the worker when it is not.
+  model. On Linux the kernel sends the worker SIGKILL when the process that
+  forked it ends (``prctl(PR_SET_PDEATHSIG)``): the batch's process, or the
+  fork server (:mod:`limecli.batch.pool`), which ends with it. That reaches a
+  worker stuck in native code holding the GIL. Everywhere, a daemon thread
+  also checks twice a second that the batch's process is still there, and
+  ends the worker when it is not.
 * **Ctrl-C is the parent's.** A terminal sends SIGINT to the whole process
   group; the parent stops the run and the workers with it, so a worker ignores
   SIGINT (no tracebacks from idle workers, and a model's own
   ``KeyboardInterrupt`` is never taken for the user's).
-* **No crash dump.** Loky turns faulthandler on in workers, so a model that
-  crashed a worker printed dozens of lines of C-level traceback; the crash
-  becomes an error record instead (:mod:`limecli.batch.executors`). A
-  ``PYTHONFAULTHANDLER`` the user set is respected.
+* **No crash dump.** A model that crashed a worker with faulthandler on printed
+  dozens of lines of C-level traceback; the crash becomes an error record
+  instead (:mod:`limecli.batch.executors`). A ``PYTHONFAULTHANDLER`` the user
+  set is respected.
 
 :func:`in_worker` tells the runner it runs in such a worker, where any
 ``BaseException`` is the input's failure, not the user stopping the run.
@@ -67,8 +69,8 @@ def worker_setup(parent: int) -> None:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
     _quiet_crashes()
     direct = os.getppid() == parent
-    if direct:
-        _kernel_kills_orphan()
+    # Direct or through the fork server, which itself ends when ``parent`` does.
+    _kernel_kills_orphan()
     if not _parent_alive(parent, direct):  # it died before we got here
         _exit(1)
     watch = threading.Thread(
@@ -81,7 +83,7 @@ def _quiet_crashes() -> None:
     global _dump_sink
     if "PYTHONFAULTHANDLER" in os.environ or faulthandler.is_enabled():
         return
-    # Enabled on /dev/null, so that loky, seeing it enabled, leaves it there.
+    # Enabled on /dev/null, so that nothing else, seeing it enabled, points it elsewhere.
     with contextlib.suppress(OSError, ValueError, RuntimeError):
         _dump_sink = open(os.devnull, "w")  # noqa: SIM115 - must outlive this function
         faulthandler.enable(file=_dump_sink)
@@ -90,9 +92,8 @@ def _quiet_crashes() -> None:
 def _kernel_kills_orphan() -> None:
     """On Linux, SIGKILL from the kernel when the parent ends.
 
-    The kernel ties this to the parent *thread* that started the worker; loky
-    starts workers from the thread that submits work or from its own manager
-    thread, both of which live as long as the pool is in use.
+    The kernel ties this to the parent *thread* that started the worker: the
+    fork server's only thread, or the thread running the batch.
     """
     if not sys.platform.startswith("linux"):
         return
@@ -115,7 +116,11 @@ def _parent_alive(parent: int, direct: bool) -> bool:
         return False
     except PermissionError:  # alive, owned by someone else
         return True
-    return True
+    try:  # a killed parent not yet reaped by its own parent is a zombie: it has ended
+        with open(f"/proc/{parent}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return True
 
 
 def _watch_parent(parent: int, direct: bool) -> None:

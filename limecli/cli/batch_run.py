@@ -21,6 +21,7 @@ from limecli.batch import (
     open_sink,
     run_batch,
 )
+from limecli.batch.executors import release_early, start_early
 from limecli.cli.options import current_flags, spell_flags
 from limecli.cli.output import note, resolve_format
 from limecli.cli.progress import progress_bar
@@ -104,10 +105,20 @@ def run_cli_batch(
 
 def check_batch(output: Output, batch: Batch) -> str:
     """Refuse, before any work, a batch that cannot run or cannot be written (html, --resume
-    without a JSONL/CSV file, --jobs 0, ...); the format the batch will write."""
+    without a JSONL/CSV file, --jobs 0, ...); the format the batch will write.
+
+    Then the workers start getting ready (their imports, or the Dask connection) while the
+    command reads its data and loads the model; whatever the batch does not take over is
+    ended with the command."""
+    import click
+
     fmt = resolve_format(output.fmt, output.output)
     check_executor_options(batch.jobs, batch.backend, batch.scheduler)
     check_sink(fmt, output.output, resume=batch.resume, settings=run_settings(output.output))
+    ctx = click.get_current_context(silent=True)
+    if ctx is not None and (batch.jobs != 1 or batch.backend == "dask"):
+        ctx.call_on_close(release_early)
+        start_early(batch.jobs, batch.backend, batch.scheduler, ctx.command.name)
     return fmt
 
 

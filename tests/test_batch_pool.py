@@ -1,0 +1,173 @@
+"""Local batch workers forked from a fork server (limecli.batch.pool), issue 20.
+
+The same bytes for --jobs 1, --jobs 2 and Dask with a model that runs GNU OpenMP in the
+batch's own process before the workers start (it would hang a worker forked from that
+process); workers only when jobs > 1; nothing left running after a batch; a script's
+unguarded top level is not run again in each worker.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from sklearn.ensemble import HistGradientBoostingClassifier
+
+from limecli import TabularExplainer, wrap_model
+from limecli.batch import BatchInput, InputRef, StreamSink, run_batch
+from limecli.batch.tasks_tabular import TabularBatchTask, stream_batch_inputs
+
+pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="fork server and /proc")
+
+ROOT = Path(__file__).resolve().parent.parent
+TRAIN = ROOT / "sample_data" / "breast_cancer_train.csv"
+TEST = ROOT / "sample_data" / "breast_cancer_test.csv"
+
+
+def _children() -> set[int]:
+    found: set[int] = set()
+    for task in os.listdir(f"/proc/{os.getpid()}/task"):
+        try:
+            found |= {int(c) for c in Path(f"/proc/self/task/{task}/children").read_text().split()}
+        except OSError:
+            continue
+    return found
+
+
+@pytest.fixture(scope="module")
+def hgb_batch() -> tuple[TabularExplainer, pd.DataFrame]:
+    train = pd.read_csv(TRAIN)
+    x, y = train.drop(columns="diagnosis"), train["diagnosis"]
+    # OpenMP (GNU libgomp in scikit-learn's wheels) runs in fit and predict_proba here.
+    model = HistGradientBoostingClassifier(max_iter=20, random_state=0).fit(x.to_numpy(), y)
+    explainer = TabularExplainer(
+        wrap_model(model.predict_proba, mode="classification"), x, num_samples=300
+    )
+    return explainer, pd.read_csv(TEST).drop(columns="diagnosis")
+
+
+def _run(
+    explainer: TabularExplainer,
+    test: pd.DataFrame,
+    jobs: int,
+    backend: str = "local",
+    scheduler: str | None = None,
+) -> str:
+    out = io.StringIO()
+    pool = explainer.shared_pool(seed=0)  # the model runs here, in this process, first
+    run_batch(
+        stream_batch_inputs(
+            explainer, ((i, test.iloc[i]) for i in range(24)), source="t", shared=True
+        ),
+        TabularBatchTask(explainer, pool),
+        StreamSink("jsonl", out),
+        kind="tabular",
+        seed=0,
+        jobs=jobs,
+        chunk_size=5,
+        backend=backend,
+        scheduler=scheduler,
+    )
+    return out.getvalue()
+
+
+def test_an_openmp_model_gives_the_same_bytes_on_1_and_2_jobs_and_nothing_is_left(
+    hgb_batch: tuple[TabularExplainer, pd.DataFrame],
+) -> None:
+    explainer, test = hgb_batch
+    before = _children()
+    one = _run(explainer, test, jobs=1)
+    assert _children() == before  # no worker, no fork server for one job
+    two = _run(explainer, test, jobs=2)  # would hang if workers were forked from here
+    assert len(one.splitlines()) == 24
+    assert two == one
+    assert _children() == before  # workers, fork server and resource tracker all gone
+
+
+def test_dask_gives_the_same_bytes(hgb_batch: tuple[TabularExplainer, pd.DataFrame]) -> None:
+    distributed = pytest.importorskip("dask.distributed")
+    explainer, test = hgb_batch
+    with distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None
+    ) as cluster:
+        remote = _run(explainer, test, jobs=2, backend="dask", scheduler=cluster.scheduler_address)
+    assert remote == _run(explainer, test, jobs=1)
+
+
+SCRIPT = """
+import io
+import sys
+
+import pandas as pd
+
+from limecli import TabularExplainer, load_model
+from limecli.batch import StreamSink, run_batch
+from limecli.batch.tasks_tabular import TabularBatchTask, stream_batch_inputs
+
+print("top level ran", file=sys.stderr)
+train = pd.read_csv({train!r})
+explainer = TabularExplainer(load_model({model!r}), train, num_samples=200)
+rows = ((i, train.iloc[i]) for i in range(6))
+run_batch(
+    stream_batch_inputs(explainer, rows, source="t", shared=True),
+    TabularBatchTask(explainer, explainer.shared_pool(seed=0)),
+    StreamSink("jsonl", sys.stdout),
+    kind="tabular", seed=0, jobs=2, chunk_size=2,
+)
+"""
+
+
+def test_a_scripts_unguarded_top_level_runs_once(tmp_path: Path) -> None:
+    """multiprocessing would import the program's __main__ again in each worker."""
+    script = tmp_path / "batch.py"
+    model = ROOT / "sample_models" / "breast_cancer_rf.joblib"
+    script.write_text(textwrap.dedent(SCRIPT.format(train=str(TRAIN), model=str(model))))
+    done = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=300, cwd=tmp_path
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.count("top level ran") == 1, done.stderr
+    assert len(done.stdout.splitlines()) == 6
+
+
+def test_a_fork_server_started_early_ends_with_a_command_whose_model_fails(
+    run_cli, tmp_path: Path
+) -> None:
+    """The command starts the fork server before it loads the model (limecli.cli.batch_run):
+    a model that cannot load leaves nothing running."""
+    before = _children()
+    out = tmp_path / "out.jsonl"
+    result = run_cli("tabular", tmp_path / "missing.joblib", TEST, "--all", "--jobs", 2, "-o", out)
+    assert result.exit_code == 4, result.stderr
+    assert _children() == before
+
+
+def _first_is_slow(chunk: list[BatchInput]) -> list[Exception]:
+    if chunk[0].ref.to_dict()["row"] == 0:
+        time.sleep(1.5)  # the other worker finishes every chunk read ahead meanwhile
+    return [ValueError(f"row {item.ref.to_dict()['row']}") for item in chunk]
+
+
+def test_chunks_finishing_out_of_order_do_not_stall_the_batch() -> None:
+    """Chunk 0 outlasts every chunk read after it: once it is written, reading goes on."""
+    out = io.StringIO()
+    report = run_batch(
+        (BatchInput(InputRef.row("t", i)) for i in range(9)),
+        _first_is_slow,
+        StreamSink("jsonl", out),
+        kind="tabular",
+        seed=0,
+        jobs=2,
+        chunk_size=1,
+    )
+    records = [json.loads(line) for line in out.getvalue().splitlines()]
+    assert report.written == report.failed == 9
+    assert [r["error"]["message"] for r in records] == [f"row {i}" for i in range(9)]
