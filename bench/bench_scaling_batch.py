@@ -85,7 +85,8 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
         rows, jobs, backend = config
         med = {k: statistics.median(r[k] for r in runs[config]) for k in keys}
         where = "dask 2 workers" if backend == "dask" else f"jobs {jobs}"
-        row: dict[str, Any] = {"case": f"batch {rows} rows {where}", **med}
+        row: dict[str, Any] = {"case": f"batch {rows} rows {where}", "rows": rows, "jobs": jobs}
+        row |= {"backend": backend, **med}
         line = f"{rows:>6} rows  {where:<14} {med['rate']:7.1f} rows/s  "
         line += f"process {med['process_s']:5.1f} s  CPU {med['cpu_s']:5.1f} s  "
         line += f"peak RSS {med['rss_mb']:5.0f} MB  PSS {med['pss_mb']:5.0f} MB"
