@@ -11,6 +11,8 @@ interpretable data made after the model call.
 
 from __future__ import annotations
 
+import math
+
 import joblib
 import numpy as np
 import pandas as pd
@@ -245,3 +247,59 @@ def test_recycled_arrays_change_no_explanation_and_no_kept_batch() -> None:
     table.recycle(np.zeros((601, table.n_columns)))  # another size: a fresh array
     _, values = table.draw(600, np.random.default_rng(0))
     assert table not in _spares
+
+
+def test_rows_of_one_frame_share_one_column_lookup() -> None:
+    import limecli.sampling.columns as columns_module
+
+    # Mixed columns (object rows), as most CSVs give.
+    frame = pd.DataFrame({"a": [1.0, 2.0], "b": ["x", "y"], "c": [5.0, 6.0]})
+    assert row_cells(frame.iloc[0], ["c", "a"]) == [5.0, 1.0]
+    lookup = columns_module._last_lookup
+    # Each iloc row is a new Series whose index is a view of the frame's columns.
+    assert row_cells(frame.iloc[1], ["c", "a"]) == [6.0, 2.0]
+    assert columns_module._last_lookup is lookup
+    # The same labels in another order (another index): looked up again, right cells.
+    other = frame[["c", "b", "a"]]
+    assert row_cells(other.iloc[1], ["c", "a"]) == [6.0, 2.0]
+    assert columns_module._last_lookup is not lookup
+    assert columns_module._last_lookup[2] == [0, 2]
+
+
+def test_jsonable_plain_values_and_their_subclasses() -> None:
+    from enum import IntEnum
+
+    from limecli.jsonable import jsonable
+
+    class Level(IntEnum):
+        HIGH = 2
+
+    value = {
+        "s": "x",
+        "i": 3,
+        "b": True,
+        "n": None,
+        "f": 0.5,
+        "nan": float("nan"),
+        "inf": -math.inf,
+        "np": [np.float64(np.nan), np.float32(1.5), np.int64(4), np.str_("y"), np.bool_(True)],
+        "array": np.array([[1.0, np.inf]]),
+        "enum": Level.HIGH,
+        1: (1, 2),
+    }
+    got = jsonable(value)
+    assert got == {
+        "s": "x",
+        "i": 3,
+        "b": True,
+        "n": None,
+        "f": 0.5,
+        "nan": None,
+        "inf": None,
+        "np": [None, 1.5, 4, "y", True],
+        "array": [[1.0, None]],
+        "enum": Level.HIGH,
+        "1": [1, 2],
+    }
+    assert [type(v) for v in got["np"]] == [type(None), float, int, np.str_, bool]
+    assert type(got["b"]) is bool and type(got["enum"]) is Level

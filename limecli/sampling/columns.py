@@ -61,7 +61,8 @@ def row_cells(row: Any, columns: Sequence[str]) -> list[Any]:
     if not isinstance(row.dtype, np.dtype) or row.dtype.kind not in "fiubO":
         return [row[c] for c in columns]
     key, last = tuple(columns), _last_lookup
-    if last is not None and last[0] is row.index and last[1] == key:
+    # Index.is_: the same index or a view of it (rows of one frame share it through views).
+    if last is not None and row.index.is_(last[0]) and last[1] == key:
         at = last[2]
     else:
         found = row.index.get_indexer(columns) if row.index.is_unique else None
