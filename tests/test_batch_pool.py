@@ -171,3 +171,43 @@ def test_chunks_finishing_out_of_order_do_not_stall_the_batch() -> None:
     records = [json.loads(line) for line in out.getvalue().splitlines()]
     assert report.written == report.failed == 9
     assert [r["error"]["message"] for r in records] == [f"row {i}" for i in range(9)]
+
+
+PROBE = """
+import sys
+
+from limecli.batch.pool import _context, start_server, stop_server
+
+MODULES = ("sklearn.pipeline", "sklearn.feature_extraction.text", "sklearn.linear_model")
+
+
+def probe(queue):
+    queue.put([m for m in MODULES if m in sys.modules])
+
+
+if __name__ == "__main__":
+    start_server(sys.argv[1])
+    context = _context()
+    queue = context.Queue()
+    worker = context.Process(target=probe, args=(queue,))
+    worker.start()
+    print(",".join(queue.get(timeout=60)))
+    worker.join()
+    stop_server()
+"""
+
+
+@pytest.mark.parametrize(("kind", "expected"), [("text", 3), ("image", 0)])
+def test_a_text_worker_starts_with_a_tfidf_pipelines_modules(
+    tmp_path: Path, kind: str, expected: int
+) -> None:
+    # A text worker importing them itself paid 1.25 s of CPU at its first input: a batch of
+    # 40 posts ran no faster with --jobs 2 than with --jobs 1 (bench/bench_batch.py).
+    script = tmp_path / "probe.py"
+    script.write_text(PROBE, encoding="utf-8")
+    done = subprocess.run(
+        [sys.executable, str(script), kind], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    found = [m for m in done.stdout.strip().split(",") if m]
+    assert len(found) == expected, found

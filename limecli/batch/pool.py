@@ -40,11 +40,19 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-#: What a worker of each kind imports in the fork server (a model's own modules, other
-#: than scikit-learn's ensembles, are imported by each worker as it loads the work).
+#: What a worker of each kind imports in the fork server: limecli's task and the modules of
+#: the usual scikit-learn models of that kind (the ensembles bring most of scikit-learn; a
+#: TF-IDF pipeline's modules cost a text worker 1.25 s of CPU at its first input). Any other
+#: model's modules are imported by each worker as it loads the work; a module that is not
+#: installed is skipped by the server.
 PRELOAD: dict[str | None, tuple[str, ...]] = {
     "tabular": ("limecli.batch.tasks_tabular", "sklearn.ensemble"),
-    "text": ("limecli.batch.tasks_text",),
+    "text": (
+        "limecli.batch.tasks_text",
+        "sklearn.pipeline",
+        "sklearn.feature_extraction.text",
+        "sklearn.linear_model",
+    ),
     "image": ("limecli.batch.tasks_image",),
     None: ("limecli.batch.runner",),
 }
