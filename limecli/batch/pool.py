@@ -40,20 +40,35 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-#: What a worker of each kind imports in the fork server: limecli's task and the modules of
-#: the usual scikit-learn models of that kind (the ensembles bring most of scikit-learn; a
-#: TF-IDF pipeline's modules cost a text worker 1.25 s of CPU at its first input). Any other
-#: model's modules are imported by each worker as it loads the work; a module that is not
-#: installed is skipped by the server.
+#: What every worker imports at its first input unless the fork server has (the surrogate's
+#: stability replicates, imported lazily elsewhere).
+_COMMON = ("limecli.stability", "limecli.explainers.wide")
+#: What a worker of each kind imports in the fork server: limecli's task, the modules its
+#: first input would import (a worker importing them itself paid it once per worker: a
+#: TF-IDF pipeline's modules 1.25 s of CPU, an image's readers, superpixels and pictures
+#: 0.5 s), and those of the usual scikit-learn models of that kind (the ensembles bring most
+#: of scikit-learn). Any other model's modules are imported by each worker as it loads the
+#: work; a module that is not installed (or renamed by a later release) is skipped.
 PRELOAD: dict[str | None, tuple[str, ...]] = {
-    "tabular": ("limecli.batch.tasks_tabular", "sklearn.ensemble"),
+    "tabular": ("limecli.batch.tasks_tabular", *_COMMON, "sklearn.ensemble"),
     "text": (
         "limecli.batch.tasks_text",
+        *_COMMON,
         "sklearn.pipeline",
         "sklearn.feature_extraction.text",
         "sklearn.linear_model",
     ),
-    "image": ("limecli.batch.tasks_image",),
+    "image": (
+        "limecli.batch.tasks_image",
+        *_COMMON,
+        "limecli.render.overlay",
+        "PIL.PngImagePlugin",
+        "PIL.JpegImagePlugin",
+        # scikit-image loads these lazily, at the first superpixels (0.4 s).
+        "skimage.segmentation._quickshift",
+        "skimage.segmentation.slic_superpixels",
+        "skimage.segmentation._felzenszwalb",
+    ),
     None: ("limecli.batch.runner",),
 }
 
