@@ -58,7 +58,9 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
     parser.add_argument("--jobs", default="1,2", help="local --jobs values; 1 is the baseline")
     parser.add_argument("--dask-rows", default="1000", help="'' for no Dask row")
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--num-samples", type=int, default=5000)
+    parser.add_argument(
+        "--num-samples", type=_samples, default=5000, help="a count, or auto (the default's)"
+    )
     parser.add_argument(
         "--one", nargs=3, metavar=("ROWS", "JOBS", "BACKEND"), help=argparse.SUPPRESS
     )
@@ -76,7 +78,7 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
             runs[config].append(measured(config, args.num_samples))
     print(
         f"tabular batch scaling, breast-cancer RF(100), shared pool of {args.num_samples} "
-        f"samples, median of {args.repeats} (fresh process each, worker start-up included); "
+        f"samples{' (5000, extended to 10000 for the rows that double)' if args.num_samples == 'auto' else ''}, median of {args.repeats} (fresh process each, worker start-up included); "
         f"load average {os.getloadavg()[0]:.2f}"
     )
     keys = ("rate", "rss_mb", "pss_mb", "process_s", "cpu_s")
@@ -104,7 +106,11 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
     return out
 
 
-def measured(config: tuple[int, int, str], num_samples: int) -> dict[str, float]:
+def _samples(text: str) -> int | str:
+    return text if text == "auto" else int(text)
+
+
+def measured(config: tuple[int, int, str], num_samples: int | str) -> dict[str, float]:
     """One run in a fresh process: rows/s, the process tree's peak RSS and PSS (MB), the
     process's wall seconds and the CPU seconds of it and its descendants."""
     rows, jobs, backend = config
@@ -163,7 +169,7 @@ def tree_memory(pid: int) -> tuple[int, int]:
     return rss, pss
 
 
-def one_run(rows: int, jobs: int, backend: str, num_samples: int) -> dict[str, float]:
+def one_run(rows: int, jobs: int, backend: str, num_samples: int | str) -> dict[str, float]:
     import io
 
     from limecli.batch.executors import release_early, start_early

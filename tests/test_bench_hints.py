@@ -23,6 +23,7 @@ from _requires import INSTALL, PROVIDERS  # noqa: E402
 # script -> (blocked package, arguments that get past argument parsing, checked at the top)
 CASES = {
     "bench_batch.py": ("lime", [], True),
+    "bench_expensive_model.py": ("lime", [], True),
     "bench_image.py": ("lime", [], True),
     "bench_tabular.py": ("lime", [], True),
     "bench_text.py": ("lime", [], True),
