@@ -6,16 +6,16 @@ text and image batches at 1 and 2 jobs.
                                 [--texts 40] [--images 16] [--kinds tabular,text,image]
 
 The shipped breast-cancer RandomForest (100 trees), the first ROWS rows of the
-test split, 5000 samples each. "lime loop" is lime 0.2.0.1's
-``explain_instance`` on each row (5000 samples, its defaults; timed once, it is
-slow); "one by one" is a loop of ``TabularExplainer.explain``; "independent" and "shared" go through the batch
-runner (``limecli.batch.run_batch``, records rendered as JSONL into memory),
-the shared timing including drawing the pool and the model calls on it and
-on the rows. As a command does while it reads its data, the fork server the
-workers come from is started (and has its imports) before the clock, once per
-kind; each 2-job batch still forks its workers and sends them the work. Also prints how close shared-pool explanations are to
-independent ones (they use different random samples, so they are compared
-statistically: the same top features, similar weights).
+test split, 5000 samples each. "lime loop" is lime 0.2.0.1's ``explain_instance`` on
+each row (5000 samples, its defaults; timed once, it is slow); "one by one" is a loop of
+``TabularExplainer.explain``; "independent" and "shared" go through the batch runner
+(``limecli.batch.run_batch``, records rendered as JSONL into memory), the shared timing
+including drawing the pool and the model calls on it and on the rows. As a command does
+while it reads its data, the fork server the workers come from is started (and has its
+imports) before the clock, once per kind; each 2-job batch still forks its workers and
+sends them the work. Also prints how close shared-pool explanations are to independent
+ones (they use different random samples, so they are compared statistically: the same
+top features, similar weights).
 
 Text: the first TEXTS posts of the newsgroups test split (the shipped
 TF-IDF + logistic regression pipeline, 5000 samples each), written to files

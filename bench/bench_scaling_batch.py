@@ -76,9 +76,11 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
     for _ in range(args.repeats):  # interleaved: each repeat runs every configuration once
         for config in configs:
             runs[config].append(measured(config, args.num_samples))
+    grown = " (5000, extended to 10000 for the rows that double)"
     print(
         f"tabular batch scaling, breast-cancer RF(100), shared pool of {args.num_samples} "
-        f"samples{' (5000, extended to 10000 for the rows that double)' if args.num_samples == 'auto' else ''}, median of {args.repeats} (fresh process each, worker start-up included); "
+        f"samples{grown if args.num_samples == 'auto' else ''}, median of {args.repeats} "
+        "(fresh process each, worker start-up included); "
         f"load average {os.getloadavg()[0]:.2f}"
     )
     keys = ("rate", "rss_mb", "pss_mb", "process_s", "cpu_s")
