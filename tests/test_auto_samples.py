@@ -146,3 +146,60 @@ def test_the_boundaries_auto_doubles_for_do_settle_and_the_others_mostly_do_not(
     assert doubled <= 0.4 * len(rows)
     assert counts[True][0] >= 0.5 * counts[True][1] > 0
     assert counts[False][0] <= 0.2 * counts[False][1]
+
+
+def test_extended_moments_equal_moments_of_all_the_rows() -> None:
+    from limecli.stability import FeatureMoments
+
+    rng = np.random.default_rng(3)
+    data, weights, target = rng.normal(size=(1007, 4)), rng.random(1007), rng.normal(size=1007)
+    # 1007 and 503 rows: neither a whole number of rounds of BLOCKS, so both pad.
+    prefix = FeatureMoments(data[:503], weights[:503])
+    assert prefix.extends(data, weights)
+    extended = FeatureMoments(data, weights, prefix)
+    whole = FeatureMoments(data, weights)
+    for name in ("sw", "sx", "sxx"):
+        np.testing.assert_allclose(getattr(extended, name), getattr(whole, name), rtol=1e-12)
+    a, b = extended.with_target(target), whole.with_target(target)
+    for name in ("sy", "sxy", "syy"):
+        np.testing.assert_allclose(getattr(a, name), getattr(b, name), rtol=1e-12)
+    # Other first rows or weights, or no rows past them: not an extension.
+    moved = data.copy()
+    moved[7, 2] += 1e-9
+    assert not prefix.extends(moved, weights)
+    assert not prefix.extends(data, np.concatenate([weights[:502], [2.0], weights[503:]]))
+    assert not prefix.extends(data[:503], weights[:503])
+
+
+def test_a_doubled_pass_extends_the_first_moments_with_the_same_result(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import limecli.stability as stability
+
+    near = TabularExplainer(_model(0.95), _frame(), num_features=1)
+    instance = pd.Series(ROWS)
+    built: list[bool] = []
+    original = stability.FeatureMoments.__init__
+
+    def spy(self, data, weights, prefix=None) -> None:  # type: ignore[no-untyped-def]
+        built.append(prefix is not None)
+        original(self, data, weights, prefix)
+
+    monkeypatch.setattr(stability.FeatureMoments, "__init__", spy)
+    extended = near.explain(instance, seed=1)
+    assert extended.params["num_samples"] == 10000
+    assert built == [False, True]  # the second pass extended the first's moments
+
+    def from_scratch(self, data, weights):  # type: ignore[no-untyped-def]
+        moments = stability.FeatureMoments.__new__(stability.FeatureMoments)
+        original(moments, data, weights, None)
+        return moments
+
+    monkeypatch.setattr(stability.MomentsCache, "moments", from_scratch)
+    scratch = near.explain(instance, seed=1)
+    a, b = extended.label(), scratch.label()
+    assert [f.feature for f in a.features] == [f.feature for f in b.features]
+    for fa, fb in zip(a.features, b.features, strict=True):
+        assert fa.weight == pytest.approx(fb.weight, rel=1e-9)
+        assert fa.extra["ci95"] == pytest.approx(fb.extra["ci95"], rel=1e-9)
+    assert a.stability == b.stability

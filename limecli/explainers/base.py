@@ -14,7 +14,7 @@ import copy
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, ClassVar, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 
 import numpy as np
 
@@ -31,6 +31,9 @@ from limecli.model.wrap import as_predictor
 from limecli.surrogate import exponential_kernel
 from limecli.uncertainty import auto_features_params
 from limecli.validation import check_float, check_int, check_random_state
+
+if TYPE_CHECKING:
+    from limecli.stability import MomentsCache
 
 #: The kind's prepared input (an encoded row, a tokenised text, a segmented image).
 S = TypeVar("S")
@@ -158,11 +161,13 @@ class Explainer(ABC, Generic[S]):
         outputs: np.ndarray,
         request: Request,
         num_samples: Any,
+        cache: MomentsCache | None = None,
     ) -> Explanation:
         """The explanation of these samples (row 0 is the input itself).
 
         ``data``: the interpretable representation of each sample; ``outputs``:
-        the model's answers on them; ``num_samples`` as recorded in ``params``.
+        the model's answers on them; ``num_samples`` as recorded in ``params``;
+        ``cache``: see :func:`~limecli.explainers.common.explain_labels`.
         """
         if self._class_names is not None:
             self._check_class_count(outputs.shape[1])
@@ -185,6 +190,7 @@ class Explainer(ABC, Generic[S]):
             request.num_features,
             self.feature_selection,
             self._describer(subject),
+            cache,
         )
         params = {
             "num_samples": num_samples,

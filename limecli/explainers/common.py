@@ -13,7 +13,7 @@ from limecli.model.predictor import Predictor
 
 if TYPE_CHECKING:
     from limecli.explainers.wide import WideFeatures
-    from limecli.stability import FeatureMoments
+    from limecli.stability import FeatureMoments, MomentsCache
 
 
 def choose_labels(
@@ -79,11 +79,14 @@ def explain_labels(
     num_features: int | str,
     feature_selection: str,
     describe: Callable[[int], FeatureWeight],
+    cache: MomentsCache | None = None,
 ) -> list[LabelExplanation]:
     """Fit one surrogate per label; ``describe(j)`` builds feature j's record (weight 0).
 
     Each label also gets its stability under resampling and a held-out fidelity
     (see :mod:`limecli.stability`); each feature its weight's 95% interval.
+    ``cache``: kept across the passes of "auto", whose later samples extend
+    the earlier ones (their moments are extended, not recomputed).
     """
     from limecli.explainers.wide import WideFeatures, use_wide
     from limecli.stability import BLOCKS, FeatureMoments
@@ -98,7 +101,9 @@ def explain_labels(
         if use_wide(data.shape, num_features, feature_selection):
             shared = WideFeatures(data, weights)
         elif data.shape[0] >= 5 * BLOCKS:
-            shared = FeatureMoments(data, weights)
+            shared = (
+                FeatureMoments(data, weights) if cache is None else cache.moments(data, weights)
+            )
         return [
             _explain_label(
                 data,

@@ -226,10 +226,14 @@ class TabularExplainer(SharedPoolMixin, MissingValuesMixin, Explainer[TabularIns
 
         ``more(n)`` gives n further samples (interpretable data, outputs).
         """
+        from limecli.stability import MomentsCache
+
         n = data.shape[0]
         doubled_for: list[dict[str, Any]] = []
+        # A doubled pass extends the last one's moments (the first n samples stay).
+        cache = MomentsCache() if more is not None else None
         while True:
-            explanation = self._finish(subject, data, outputs, request, n)
+            explanation = self._finish(subject, data, outputs, request, n, cache)
             if more is None:
                 return explanation
             stopped, wanted = next_step(explanation, n)
