@@ -303,3 +303,35 @@ def test_jsonable_plain_values_and_their_subclasses() -> None:
     }
     assert [type(v) for v in got["np"]] == [type(None), float, int, np.str_, bool]
     assert type(got["b"]) is bool and type(got["enum"]) is Level
+
+
+@pytest.mark.parametrize("discretizer", ["quartile", None])
+def test_a_shared_pool_is_represented_in_place_as_a_placed_copy_would_be(
+    discretizer: str | None,
+) -> None:
+    # Mixed columns, a category and gaps: every branch of the interpretable data.
+    rng = np.random.default_rng(5)
+    frame = pd.DataFrame(
+        {
+            "a": rng.normal(size=300),
+            "b": np.where(rng.random(300) < 0.2, np.nan, rng.normal(size=300)),
+            "c": rng.choice(["x", "y", "z"], size=300),
+        }
+    )
+
+    def model(batch: pd.DataFrame) -> np.ndarray:
+        return np.nan_to_num(batch["a"].to_numpy(dtype=float))[:, None]
+
+    explainer = TabularExplainer(
+        model, frame, categorical=["c"], discretizer=discretizer, mode="regression"
+    )
+    sampler = explainer.sampler
+    pool = sampler.draw(400, np.random.default_rng(0))
+    before = [None if a is None else a.copy() for a in (pool.numeric, pool.bins, pool.codes)]
+    for i in (0, 3, 7):
+        instance = sampler.encode(explainer.layout.row(frame.iloc[i], explainer.feature_columns))
+        expected = sampler.represent(pool, instance)[1]
+        np.testing.assert_array_equal(sampler.shared_interpretable(pool, instance), expected)
+    # The shared pool is read, never changed.
+    for a, b in zip((pool.numeric, pool.bins, pool.codes), before, strict=True):
+        np.testing.assert_array_equal(a, b)

@@ -208,14 +208,13 @@ class SharedPoolMixin:
                     firsts[i] = np.asarray(given, dtype=float)
         for i, first in firsts.items():
             enc = encoded[i]
-            _, data = self.sampler.represent(shared.pool, enc, around_instance=False)
+            data = self.sampler.shared_interpretable(shared.pool, enc)
             outputs = np.vstack([first[None, :], shared.outputs])
 
             def more(size: int, enc: EncodedInstance = enc) -> tuple[np.ndarray, np.ndarray]:
                 level = (size // shared.num_samples).bit_length() - 1
                 extension, extension_outputs = shared.extensions[level]
-                _, more_data = self.sampler.represent(extension, enc, around_instance=False)
-                return more_data[1:], extension_outputs
+                return self.sampler.shared_interpretable(extension, enc)[1:], extension_outputs
 
             try:
                 results[i] = self._explain_growing(

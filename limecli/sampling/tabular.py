@@ -293,6 +293,21 @@ class TabularSampler:
         placed = self.place(pool, instance, around_instance=around_instance)
         return placed, self.interpretable(placed, instance)
 
+    def shared_interpretable(self, pool: SamplePool, instance: EncodedInstance) -> np.ndarray:
+        """:meth:`represent`'s interpretable data for a pool that many instances share, read
+        where it is: a row's data depends on that row's values only, so only row 0 (the
+        instance's place) is placed, from a copy of that one row."""
+        data = self.interpretable(pool, instance)
+        head = SamplePool(
+            pool.numeric[:1],
+            None if pool.bins is None else pool.bins[:1],
+            pool.codes[:1],
+            None if pool.noise is None else pool.noise[:1],
+            None if pool.missing is None else pool.missing[:1],
+        )
+        data[0] = self.represent(head, instance)[1][0]
+        return data
+
     def place(
         self, pool: SamplePool, instance: EncodedInstance, *, around_instance: bool = False
     ) -> SamplePool:
