@@ -10,7 +10,8 @@ test split, 5000 samples each. "lime loop" is lime 0.2.0.1's ``explain_instance`
 each row (5000 samples, its defaults; timed once, it is slow); "one by one" is a loop of
 ``TabularExplainer.explain``; "independent" and "shared" go through the batch runner
 (``limecli.batch.run_batch``, records rendered as JSONL into memory), the shared timing
-including drawing the pool and the model calls on it and on the rows. As a command does
+including drawing the pool and the model calls on it and on the rows. The process keeps
+freed memory for reuse as the command's does (``limecli.allocator``). As a command does
 while it reads its data, the fork server the workers come from is started (and has its
 imports) before the clock, once per kind; each 2-job batch still forks its workers and
 sends them the work. Also prints how close shared-pool explanations are to independent
@@ -55,6 +56,9 @@ SOURCE = "sample_data/breast_cancer_test.csv"
 
 
 def main() -> None:
+    from limecli.allocator import keep_freed_memory
+
+    keep_freed_memory()
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rows", type=int, default=100)
     parser.add_argument("--num-samples", type=int, default=5000)

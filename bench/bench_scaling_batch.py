@@ -7,8 +7,9 @@
 The shipped breast-cancer RandomForest (100 trees) explained on ROWS rows (the
 114 test rows cycled), with one shared pool of NUM_SAMPLES samples, through
 the batch runner as ``limecli tabular ... --jobs N`` runs it (records rendered
-as JSONL into memory; the workers are started early, before the imports and
-the model, as the command does). Each measurement runs in a fresh Python
+as JSONL into memory; the process keeps freed memory for reuse, see
+``limecli.allocator``, and the workers are started early, before the imports
+and the model, as the command does). Each measurement runs in a fresh Python
 process (so the timing includes starting the worker processes, as a
 command-line run pays it, and the peak memory is that run's alone);
 configurations are interleaved and each is repeated REPEATS times, medians
@@ -181,7 +182,10 @@ def one_run(
 ) -> dict[str, float]:
     import io
 
+    from limecli.allocator import keep_freed_memory
     from limecli.batch.executors import release_early, start_early
+
+    keep_freed_memory()  # as the command's process does (see limecli.allocator)
 
     cluster: list[subprocess.Popen] = []
     scheduler = None

@@ -149,7 +149,7 @@ def test_the_boundaries_auto_doubles_for_do_settle_and_the_others_mostly_do_not(
 
 
 def test_extended_moments_equal_moments_of_all_the_rows() -> None:
-    from limecli.stability import FeatureMoments
+    from limecli.block_moments import FeatureMoments
 
     rng = np.random.default_rng(3)
     data, weights, target = rng.normal(size=(1007, 4)), rng.random(1007), rng.normal(size=1007)
@@ -174,7 +174,7 @@ def test_extended_moments_equal_moments_of_all_the_rows() -> None:
 def test_a_doubled_pass_extends_the_first_moments_with_the_same_result(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    import limecli.stability as stability
+    import limecli.block_moments as stability
 
     near = TabularExplainer(_model(0.95), _frame(), num_features=1)
     instance = pd.Series(ROWS)

@@ -30,7 +30,6 @@ import os
 import pickle
 import re
 import signal
-import sys
 from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, nullcontext
@@ -284,49 +283,10 @@ def _warm(modules: tuple[str, ...]) -> None:
 
 def _call(work: Callable[[Any], Any], chunk: Any) -> Any:
     """A Dask task: ``work`` is the copy scattered to this worker, ``chunk`` the inputs."""
-    with _malloc_kept():
+    from limecli.allocator import kept_while
+
+    with kept_while():
         return work(chunk)
-
-
-#: glibc ``mallopt`` parameters, and the largest mmap threshold it takes (64-bit).
-_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD, _MMAP_MAX = -1, -3, 32 * 2**20
-
-
-@contextlib.contextmanager
-def _malloc_kept() -> Iterator[None]:
-    """Freed memory kept for reuse while a chunk runs on a Dask worker.
-
-    A Dask nanny starts its workers with ``MALLOC_TRIM_THRESHOLD_=65536``, which
-    also turns off glibc's adaptive mmap threshold: each of an explanation's
-    megabyte arrays was then mapped, zeroed page by page and unmapped again,
-    doubling the CPU time of a chunk (breast-cancer RF, 32 rows: 0.30-0.42 s
-    against 0.14-0.20 s without it). The worker's setting is put back after
-    the chunk, and the memory is returned then, as it asks."""
-    trim = os.environ.get("MALLOC_TRIM_THRESHOLD_")
-    libc = _glibc() if trim is not None and trim.isdigit() else None
-    if libc is None:
-        yield
-        return
-    libc.mallopt(_M_TRIM_THRESHOLD, _MMAP_MAX)
-    libc.mallopt(_M_MMAP_THRESHOLD, _MMAP_MAX)
-    try:
-        yield
-    finally:
-        libc.mallopt(_M_MMAP_THRESHOLD, 128 * 1024)  # glibc's default
-        libc.mallopt(_M_TRIM_THRESHOLD, int(trim))  # type: ignore[arg-type]
-        libc.malloc_trim(0)
-
-
-def _glibc() -> Any:
-    if not sys.platform.startswith("linux"):
-        return None
-    try:
-        import ctypes
-
-        libc = ctypes.CDLL(None)
-        return libc if hasattr(libc, "mallopt") and hasattr(libc, "malloc_trim") else None
-    except OSError:
-        return None
 
 
 def _dask_run(client: Any, work: Work, chunks: Iterator[list[BatchInput]]) -> Iterator[list[Any]]:

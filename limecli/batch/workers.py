@@ -44,6 +44,8 @@ import warnings
 from collections.abc import Callable
 from typing import IO, Any
 
+from limecli.allocator import keep_freed_memory
+
 #: How often a worker checks that its parent is alive (seconds).
 PARENT_POLL = 0.5
 
@@ -68,6 +70,7 @@ def worker_setup(parent: int) -> None:
     with contextlib.suppress(ValueError, OSError):  # not the main thread: nothing to change
         signal.signal(signal.SIGINT, signal.SIG_IGN)
     _quiet_crashes()
+    keep_freed_memory()
     direct = os.getppid() == parent
     # Direct or through the fork server, which itself ends when ``parent`` does.
     _kernel_kills_orphan()

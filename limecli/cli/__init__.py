@@ -154,9 +154,11 @@ cli.params.extend([debug_option(), quiet_option(), color_option()])
 
 
 def main() -> None:
+    from limecli.allocator import keep_freed_memory
     from limecli.cli import signals
 
     signals.install()
+    keep_freed_memory()  # this process is the command's own (see limecli.allocator)
     try:
         cli.main(prog_name="limecli")
     finally:

@@ -33,7 +33,7 @@ from limecli.uncertainty import auto_features_params
 from limecli.validation import check_float, check_int, check_random_state
 
 if TYPE_CHECKING:
-    from limecli.stability import MomentsCache
+    from limecli.block_moments import MomentsCache
 
 #: The kind's prepared input (an encoded row, a tokenised text, a segmented image).
 S = TypeVar("S")

@@ -12,8 +12,8 @@ from limecli.explanation import FeatureWeight, LabelExplanation
 from limecli.model.predictor import Predictor
 
 if TYPE_CHECKING:
+    from limecli.block_moments import FeatureMoments, MomentsCache
     from limecli.explainers.wide import WideFeatures
-    from limecli.stability import FeatureMoments, MomentsCache
 
 
 def choose_labels(
@@ -88,8 +88,8 @@ def explain_labels(
     ``cache``: kept across the passes of "auto", whose later samples extend
     the earlier ones (their moments are extended, not recomputed).
     """
+    from limecli.block_moments import BLOCKS, FeatureMoments
     from limecli.explainers.wide import WideFeatures, use_wide
-    from limecli.stability import BLOCKS, FeatureMoments
     from limecli.surrogate import single_threaded_blas, usable_weights
 
     names = predictor.output_names(outputs.shape[1])

@@ -34,7 +34,7 @@ from limecli.inputs.ref import InputRef
 from limecli.model.predictor import Predictor
 from limecli.sampling.columns import cast_values
 from limecli.sampling.discretize import DISCRETIZERS
-from limecli.sampling.tabular import EncodedInstance, SamplePool
+from limecli.sampling.tabular_rows import EncodedInstance, SamplePool
 from limecli.validation import check_choice, check_int, check_random_state, check_sample_memory
 
 if TYPE_CHECKING:
@@ -226,7 +226,7 @@ class TabularExplainer(SharedPoolMixin, MissingValuesMixin, Explainer[TabularIns
 
         ``more(n)`` gives n further samples (interpretable data, outputs).
         """
-        from limecli.stability import MomentsCache
+        from limecli.block_moments import MomentsCache
 
         n = data.shape[0]
         doubled_for: list[dict[str, Any]] = []

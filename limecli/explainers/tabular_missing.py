@@ -34,7 +34,7 @@ from limecli.errors import InputDataError, LimeCliError
 from limecli.explainers.tabular_auto import AUTO
 from limecli.explainers.tabular_dtypes import declared_categories
 from limecli.sampling.columns import is_missing
-from limecli.sampling.tabular import EncodedInstance, SamplePool
+from limecli.sampling.tabular_rows import EncodedInstance, SamplePool
 
 if TYPE_CHECKING:
     import pandas as pd

@@ -21,7 +21,7 @@ from limecli.explainers.tabular_auto import AUTO, AUTO_MAX
 from limecli.explanation import Explanation
 from limecli.inputs.frames import as_rows
 from limecli.inputs.ref import derive_seed
-from limecli.sampling.tabular import EncodedInstance, SamplePool
+from limecli.sampling.tabular_rows import EncodedInstance, SamplePool
 from limecli.validation import check_random_state, check_sample_memory
 
 if TYPE_CHECKING:
