@@ -1,6 +1,6 @@
 """The default ``auto`` against a fixed 5000 in a batch, over several shared-pool seeds.
 
-    pip install -e '.[bench]'
+    pip install -e .   # this script needs only limecli
     python bench/bench_auto_batch.py [--rows 1000] [--seeds 0,1,2,3,4] [--repeats 3] [--jobs 1]
 
 A batch shares one pool among its rows, so how many rows ``auto`` doubles
@@ -17,11 +17,6 @@ doubled. The last line: the median over the seeds of the per-seed ratios.
 """
 
 from __future__ import annotations
-
-if __name__ == "__main__":  # its extra first, before the heavy imports below
-    from _requires import require
-
-    require("lime")
 
 import argparse
 import os
