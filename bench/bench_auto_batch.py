@@ -1,6 +1,6 @@
 """The default ``auto`` against a fixed 5000 in a batch, over several shared-pool seeds.
 
-    pip install -e .   # this script needs only limecli
+    pip install -e '.[bench]'   # the bench extra; this script itself needs only limecli
     python bench/bench_auto_batch.py [--rows 1000] [--seeds 0,1,2,3,4] [--repeats 3] [--jobs 1]
 
 A batch shares one pool among its rows, so how many rows ``auto`` doubles
