@@ -54,6 +54,7 @@ class FeatureMoments:
         # Kept for the first label only, then rebuilt (the same products): a (samples,
         # features) array less while that label's fit and errors run.
         self._wx: np.ndarray | None = wx if prefix is None else None
+        self._extended = prefix is not None
 
     def extends(self, data: np.ndarray, weights: np.ndarray) -> bool:
         """Whether ``data`` and ``weights`` begin with the rows and weights these moments
@@ -76,12 +77,16 @@ class FeatureMoments:
             y = np.concatenate([y, np.zeros(self.pad)])
         y = y.reshape(self.per_block, BLOCKS)
         wy = self.w * y
-        wx = self._wx if self._wx is not None else self.x * self.w[:, :, None]
-        self._wx = None
+        if self._extended:  # no (samples, features) product kept: x times wy, for every label
+            sxy = np.einsum("rbj,rb->bj", self.x, wy)
+        else:
+            wx = self._wx if self._wx is not None else self.x * self.w[:, :, None]
+            self._wx = None
+            sxy = np.einsum("rbj,rb->bj", wx, y)
         return BlockMoments(
             self,
             sy=wy.sum(axis=0),
-            sxy=np.einsum("rbj,rb->bj", wx, y),
+            sxy=sxy,
             syy=(wy * y).sum(axis=0),
             shift=shift,
         )
