@@ -335,3 +335,34 @@ def test_a_shared_pool_is_represented_in_place_as_a_placed_copy_would_be(
     # The shared pool is read, never changed.
     for a, b in zip((pool.numeric, pool.bins, pool.codes), before, strict=True):
         np.testing.assert_array_equal(a, b)
+
+
+def test_the_blas_controller_is_kept_until_modules_are_imported(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import sys
+    import types
+
+    import threadpoolctl
+
+    import limecli.surrogate as surrogate
+
+    made: list[int] = []
+    real = threadpoolctl.ThreadpoolController
+
+    def counted() -> threadpoolctl.ThreadpoolController:
+        made.append(1)
+        return real()
+
+    monkeypatch.setattr(threadpoolctl, "ThreadpoolController", counted)
+    monkeypatch.setattr(surrogate, "_BLAS", None)
+    for _ in range(3):
+        with surrogate.single_threaded_blas():
+            blas = [i for i in real().info() if i["user_api"] == "blas"]
+            assert blas and all(i["num_threads"] == 1 for i in blas)
+    assert len(made) == 1  # made once, not per call (4.6 ms each)
+    # A module imported since (it may have loaded another BLAS): made again.
+    monkeypatch.setitem(sys.modules, "limecli_test_new_module", types.ModuleType("m"))
+    with surrogate.single_threaded_blas():
+        pass
+    assert len(made) == 2

@@ -140,12 +140,12 @@ def _chunks(items: Iterator[BatchInput], size: int) -> Iterator[list[BatchInput]
 
 def run_chunk(task: ChunkTask, kind: str, chunk: list[BatchInput]) -> list[Any]:
     """Run ``task`` on a chunk (in a worker); exceptions become error records here."""
-    from threadpoolctl import threadpool_limits
+    from limecli.surrogate import single_threaded_blas
 
     # One BLAS thread everywhere: a multi-threaded matrix product rounds
     # differently with the thread count, which would make output depend on
     # ``jobs`` (and threads fight over cores when processes run side by side).
-    with threadpool_limits(limits=1, user_api="blas"):
+    with single_threaded_blas():
         return _run_chunk(task, kind, chunk)
 
 
