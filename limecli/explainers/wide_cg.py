@@ -51,17 +51,45 @@ def replicate_picks(
     shift = both[:, : v.shape[1]] / total  # (d, R): each replicate's mean less the full one's
     rhs = both[:, v.shape[1] :] - shift * (v.T @ y)
     single_factor, factor, bound_scale = features.factor(alpha)
-    single = features.single()
+    single, bounds = features.single(), features.bounds
+    block_weights = [features.weights[b::BLOCKS].astype(np.float32) for b in range(BLOCKS)]
+    single_counts = counts.astype(np.float32)
 
     def apply(p: np.ndarray, cols: np.ndarray, exact: bool) -> np.ndarray:
         """Replicates ``cols``' penalised Gram matrices times ``p`` (float32 unless exact)."""
-        vc, sc = v[:, cols], shift[:, cols]
-        source = data if exact else single
-        xp = (source @ p.astype(source.dtype, copy=False)).astype(float, copy=False)
-        pulled = vc * (xp - mean @ p)
-        back = (pulled.astype(source.dtype, copy=False).T @ source).T.astype(float)
-        back -= np.outer(mean, pulled.sum(axis=0))
+        sc = shift[:, cols]
+        if exact:
+            pulled = v[:, cols] * (data @ p - mean @ p)
+            back = (pulled.T @ data).T - np.outer(mean, pulled.sum(axis=0))
+        else:
+            back, sums = _single_products(p, cols)
+            back -= np.outer(mean, sums)
         return back - sc * (total[cols] * (sc * p).sum(axis=0)) + alpha * p
+
+    def _single_products(p: np.ndarray, cols: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """X'V(X - mean)p for replicates ``cols`` (V their weights) and the sums of V(X -
+        mean)p, in float32, block by block: each block's rows are read once for both
+        products, and only for the replicates that count the block."""
+        single_p = p.astype(np.float32)
+        centre = (mean @ p).astype(np.float32)
+        back = np.zeros((len(cols), p.shape[0]), dtype=np.float32)
+        sums = np.zeros(len(cols), dtype=np.float32)
+        in_cols = single_counts[cols]
+        for b in range(BLOCKS):
+            times = in_cols[:, b]
+            some: slice | np.ndarray = slice(None)
+            if not times.all():
+                some = np.flatnonzero(times)
+                if len(some) == 0:
+                    continue  # no replicate counts this block
+            rows = single[bounds[b] : bounds[b + 1]]
+            pulled = rows @ single_p[:, some]
+            pulled -= centre[some]
+            pulled *= block_weights[b][:, None]
+            pulled *= times[some]
+            back[some] += pulled.T @ rows
+            sums[some] += pulled.sum(axis=0)
+        return back.T.astype(float), sums
 
     def precondition(r: np.ndarray, exact: bool = False) -> np.ndarray:
         """M r, M the full penalised Gram matrix's inverse (float32 where it only steers)."""
