@@ -119,9 +119,12 @@ def replicate_picks(
         last[cols] = top
         ready = np.flatnonzero((unchanged[cols] >= _UNCHANGED) | (rz <= 0))
         if len(ready) and len(steps) > 1:
-            smallest = _ritz_min(np.array(steps)[:, cols[ready]], np.array(ratios)[:, cols[ready]])
-            hopeful = _decided(coef[:, cols[ready]], x0, bound_scale, rz[ready], smallest, count)
-            ready, smallest = ready[hopeful], smallest[hopeful]
+            history = np.array(steps)[:, cols[ready]], np.array(ratios)[:, cols[ready]]
+            smallest = _ritz_min(*history)
+            factor_sq = _radau(*history, smallest) / smallest  # |e_j|^2 <= M_jj r'Mr this
+            reach = np.sqrt(factor_sq * np.maximum(rz[ready], 0.0))
+            hopeful = _decided(coef[:, cols[ready]], x0, bound_scale, reach, count)
+            ready, factor_sq = ready[hopeful], factor_sq[hopeful]
             if iteration % _CHECK_EVERY and len(ready) < len(cols):
                 ready = ready[:0]  # the float64 check every few iterations only
         else:
@@ -134,9 +137,8 @@ def replicate_picks(
             z[:, ready] = precondition(fresh, exact=True)
             rz[ready] = (fresh * z[:, ready]).sum(axis=0)
             done = np.zeros(len(cols), dtype=bool)
-            done[ready] = _decided(
-                coef[:, cols[ready]], x0, bound_scale, rz[ready], smallest, count
-            )
+            reach = np.sqrt(factor_sq * np.maximum(rz[ready], 0.0))
+            done[ready] = _decided(coef[:, cols[ready]], x0, bound_scale, reach, count)
             picks[cols[done]] = last[cols[done]]
             cols, residual, z, direction, rz = _kept(~done, cols, residual, z, direction, rz)
         if iteration >= _HOPELESS_AFTER and iteration % 10 == 0 and len(cols):
@@ -220,17 +222,12 @@ def _top(coef: np.ndarray, x0: np.ndarray, count: int) -> np.ndarray:
 
 
 def _decided(
-    coef: np.ndarray,
-    x0: np.ndarray,
-    scale: np.ndarray,
-    rz: np.ndarray,
-    smallest: np.ndarray,
-    count: int,
+    coef: np.ndarray, x0: np.ndarray, scale: np.ndarray, reach: np.ndarray, count: int
 ) -> np.ndarray:
     """(R,) whether each column's top set holds for every coef within the error bound
-    sqrt(M_jj) sqrt(r'Mr) / mu_min of it (``scale`` the first factor, ``rz`` r'Mr)."""
+    ``scale_j * reach`` of it (``scale`` sqrt(M_jj), ``reach`` (R,), see the module notes)."""
     size = np.abs(coef.T * x0)
-    margin = np.outer(np.sqrt(np.maximum(rz, 0.0)) / smallest, scale * x0)
+    margin = np.outer(reach, scale * x0)
     rows = np.arange(size.shape[0])[:, None]
     inside = np.zeros(size.shape, dtype=bool)
     inside[rows, _top(coef, x0, count)] = True
@@ -256,3 +253,18 @@ def _ritz_min(steps: np.ndarray, ratios: np.ndarray) -> np.ndarray:
         off = np.sqrt(np.maximum(b[:-1], 0.0)) / a[:-1]
         out[r] = eigvalsh_tridiagonal(diagonal, off, select="i", select_range=(0, 0))[0]
     return np.maximum(out / _ESTIMATE_MARGIN, 1e-300)
+
+
+def _radau(steps: np.ndarray, ratios: np.ndarray, smallest: np.ndarray) -> np.ndarray:
+    """(R,) g with ||x* - x||_A^2 <= g r'Mr (A the replicate's matrix, x its iterate, r its
+    residual) when ``smallest`` is at most the preconditioned matrix's smallest eigenvalue:
+    the Gauss-Radau quadrature bound of CG's error, from its step lengths and ratios (the
+    recurrence of Meurant and Tichy's CGQ). At most 1 / ``smallest`` (the bound without
+    the quadrature, which a column gets if its history breaks the recurrence)."""
+    g = 1.0 / smallest
+    broken = np.zeros(len(g), dtype=bool)
+    for a, b in zip(steps, ratios, strict=True):
+        rest = g - a
+        broken |= ~(np.isfinite(a) & (a > 0) & (b > 0) & (rest > 0))
+        g = np.where(broken, g, rest / (smallest * np.where(broken, 1.0, rest) + b))
+    return np.where(broken | ~(g > 0), 1.0 / smallest, np.minimum(g, 1.0 / smallest))
