@@ -16,7 +16,8 @@ features:
   preconditioned conjugate gradients (:mod:`limecli.explainers.wide_cg`; its
   Gram matrix applied from the samples in float32, block by block: a block's
   rows are read once for both products and skipped by the replicates that
-  leave it out, about a third; the full one's Cholesky factor, float32, as
+  leave it out, about a third (so too the float64 residual checks); the
+  full one's Cholesky factor, float32, as
   preconditioner) only until its top set is decided:
   unchanged for 3 iterations, and no coefficient within the bound
   ``|e_j| <= sqrt(M_jj / mu) ||e||_A`` of the current ones could change it

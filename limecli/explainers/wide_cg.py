@@ -52,29 +52,26 @@ def replicate_picks(
     rhs = both[:, v.shape[1] :] - shift * (v.T @ y)
     single_factor, factor, bound_scale = features.factor(alpha)
     single, bounds = features.single(), features.bounds
-    block_weights = [features.weights[b::BLOCKS].astype(np.float32) for b in range(BLOCKS)]
-    single_counts = counts.astype(np.float32)
+    block_weights = [features.weights[b::BLOCKS] for b in range(BLOCKS)]
+    single_weights = [w.astype(np.float32) for w in block_weights]
 
     def apply(p: np.ndarray, cols: np.ndarray, exact: bool) -> np.ndarray:
         """Replicates ``cols``' penalised Gram matrices times ``p`` (float32 unless exact)."""
         sc = shift[:, cols]
-        if exact:
-            pulled = v[:, cols] * (data @ p - mean @ p)
-            back = (pulled.T @ data).T - np.outer(mean, pulled.sum(axis=0))
-        else:
-            back, sums = _single_products(p, cols)
-            back -= np.outer(mean, sums)
+        back, sums = _products(p, cols, exact)
+        back -= np.outer(mean, sums)
         return back - sc * (total[cols] * (sc * p).sum(axis=0)) + alpha * p
 
-    def _single_products(p: np.ndarray, cols: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def _products(p: np.ndarray, cols: np.ndarray, exact: bool) -> tuple[np.ndarray, np.ndarray]:
         """X'V(X - mean)p for replicates ``cols`` (V their weights) and the sums of V(X -
-        mean)p, in float32, block by block: each block's rows are read once for both
-        products, and only for the replicates that count the block."""
-        single_p = p.astype(np.float32)
-        centre = (mean @ p).astype(np.float32)
-        back = np.zeros((len(cols), p.shape[0]), dtype=np.float32)
-        sums = np.zeros(len(cols), dtype=np.float32)
-        in_cols = single_counts[cols]
+        mean)p, block by block: each block's rows are read once for both products, and
+        only for the replicates that count the block (float32 unless exact)."""
+        dtype = np.float64 if exact else np.float32
+        source_p = p.astype(dtype, copy=False)
+        centre = (mean @ p).astype(dtype, copy=False)
+        back: np.ndarray = np.zeros((len(cols), p.shape[0]), dtype=dtype)
+        sums: np.ndarray = np.zeros(len(cols), dtype=dtype)
+        in_cols = counts[cols].astype(dtype)
         for b in range(BLOCKS):
             times = in_cols[:, b]
             some: slice | np.ndarray = slice(None)
@@ -82,14 +79,16 @@ def replicate_picks(
                 some = np.flatnonzero(times)
                 if len(some) == 0:
                     continue  # no replicate counts this block
-            rows = single[bounds[b] : bounds[b + 1]]
-            pulled = rows @ single_p[:, some]
+            # The block's rows: a strided view of the samples, or a slice of the float32
+            # copy that stores them block by block.
+            rows = data[b::BLOCKS] if exact else single[bounds[b] : bounds[b + 1]]
+            pulled = rows @ source_p[:, some]
             pulled -= centre[some]
-            pulled *= block_weights[b][:, None]
+            pulled *= (block_weights if exact else single_weights)[b][:, None]
             pulled *= times[some]
             back[some] += pulled.T @ rows
             sums[some] += pulled.sum(axis=0)
-        return back.T.astype(float), sums
+        return back.T.astype(float), sums.astype(float)
 
     def precondition(r: np.ndarray, exact: bool = False) -> np.ndarray:
         """M r, M the full penalised Gram matrix's inverse (float32 where it only steers)."""
