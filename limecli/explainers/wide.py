@@ -139,7 +139,8 @@ class WideFeatures:
             if info:  # not positive definite in float32 (never seen): float64 instead
                 lower = lapack.dpotrf(self.gram + alpha * np.eye(len(gram)), lower=1)[0]
             invert = lapack.strtri if lower.dtype == np.float32 else lapack.dtrtri
-            scale = np.sqrt((invert(lower, lower=1)[0].astype(float) ** 2).sum(axis=0))
+            inverse = invert(lower, lower=1)[0]
+            scale = np.sqrt(np.einsum("ij,ij->j", inverse, inverse, dtype=float))
             self._factors[alpha] = (lower, lower.astype(float), scale)
         return self._factors[alpha]
 

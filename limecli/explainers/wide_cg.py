@@ -117,7 +117,9 @@ def replicate_picks(
         unchanged[cols] = np.where((top == last[cols]).all(axis=1), unchanged[cols] + 1, 0)
         last[cols] = top
         ready = np.flatnonzero((unchanged[cols] >= _UNCHANGED) | (rz <= 0))
-        if len(ready) and len(steps) > 1:
+        # The float64 check every few iterations only, or when every column may be decided.
+        checking = iteration % _CHECK_EVERY == 0 or len(ready) == len(cols)
+        if len(ready) and len(steps) > 1 and checking:
             history = np.array(steps)[:, cols[ready]], np.array(ratios)[:, cols[ready]]
             smallest = _ritz_min(*history)
             factor_sq = _radau(*history, smallest) / smallest  # |e_j|^2 <= M_jj r'Mr this
@@ -125,7 +127,7 @@ def replicate_picks(
             hopeful = _decided(coef[:, cols[ready]], x0, bound_scale, reach, count)
             ready, factor_sq = ready[hopeful], factor_sq[hopeful]
             if iteration % _CHECK_EVERY and len(ready) < len(cols):
-                ready = ready[:0]  # the float64 check every few iterations only
+                ready = ready[:0]
         else:
             ready = ready[:0]
         if len(ready):
