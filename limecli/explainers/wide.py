@@ -15,10 +15,11 @@ features:
 * "highest_weights": each replicate's ridge on all d features is solved by
   preconditioned conjugate gradients (:mod:`limecli.explainers.wide_cg`; its
   Gram matrix applied from the samples in float32, block by block: a block's
-  rows are read once for both products and skipped by the replicates that
-  leave it out, about a third (so too the float64 residual checks); the
-  full one's Cholesky factor, float32, as
-  preconditioner) only until its top set is decided:
+  rows are read once for both products, a few at a time for BLAS's
+  small-matrix kernels, and skipped by the replicates that leave it out,
+  about a third (so too the float64 residual checks); the full one's
+  Cholesky factor, float32, as preconditioner) only until its top set is
+  decided:
   unchanged for 3 iterations, and no coefficient within the bound
   ``|e_j| <= sqrt(M_jj / mu) ||e||_A`` of the current ones could change it
   (A the replicate's penalised Gram matrix, M the preconditioner, mu the
