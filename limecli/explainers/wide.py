@@ -18,8 +18,8 @@ features:
   rows are read once for both products, a few at a time for BLAS's
   small-matrix kernels, and skipped by the replicates that leave it out,
   about a third (so too the float64 residual checks); the full one's
-  Cholesky factor, float32, as preconditioner) only until its top set is
-  decided:
+  Cholesky factor, float32, as preconditioner, applied as products with
+  its inverse, a few rows at a time too) only until its top set is decided:
   unchanged for 3 iterations, and no coefficient within the bound
   ``|e_j| <= sqrt(M_jj / mu) ||e||_A`` of the current ones could change it
   (A the replicate's penalised Gram matrix, M the preconditioner, mu the
@@ -29,13 +29,14 @@ features:
   recomputed in float64). At 1,700 words (seeds 0-9, 210 replicates), at
   the decisions, the bound was 9-70x the actual error on the coefficient
   where it is tightest (median 52x); the plain ``sqrt(M_jj) sqrt(r'Mr) / mu``
-  it replaced, 17-170x (median 90x), took 7% more iterations and twice the
-  direct solves.
+  it replaced, 17-170x (median 90x), took 8% more iterations (8,359
+  against 7,743 replicate-iterations) and 8 direct solves against 3.
   Decided replicates leave the iteration; nearly singular ones (about as few
   samples as features) and any undecided after 100 iterations are solved
   directly (measured: every top set the exact solve's; the estimate is not a
   guaranteed bound, it was within 1.45x of the true value at 300 features,
-  1.03-1.31x at the decisions at 1,700 words, so halved it was below it);
+  1.03-1.31x at the decisions at 1,700 words (seeds 0-1, 40 replicates),
+  so halved it was below it);
 * "forward": the replicates select among candidates (the fit's features and
   the next best by a feature's own gain, at least :data:`MIN_CANDIDATES`),
   which picks exactly what all features would whenever every pick is among
@@ -129,9 +130,10 @@ class WideFeatures:
         return self._gram
 
     def factor(self, alpha: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """The lower Cholesky factor of the float32 Gram matrix + alpha I (float32, and the
-        same numbers in float64), and the square roots of the diagonal of the inverse of
-        their product (for the bound of :func:`replicate_picks`); once per alpha."""
+        """The inverse of the lower Cholesky factor of the float32 Gram matrix + alpha I
+        (float32, for the preconditioner's fast products), that factor in float64 (for
+        its exact solves), and the square roots of the diagonal of the inverse of the
+        matrix (for the bound of :func:`replicate_picks`); once per alpha."""
         if alpha not in self._factors:
             gram = self._weighted_gram(self.single(), self.in_blocks(self.weights))
             gram[np.diag_indices_from(gram)] += alpha
@@ -142,7 +144,7 @@ class WideFeatures:
             invert = lapack.strtri if lower.dtype == np.float32 else lapack.dtrtri
             inverse = invert(lower, lower=1)[0]
             scale = np.sqrt(np.einsum("ij,ij->j", inverse, inverse, dtype=float))
-            self._factors[alpha] = (lower, lower.astype(float), scale)
+            self._factors[alpha] = (inverse, lower.astype(float), scale)
         return self._factors[alpha]
 
     def single(self) -> np.ndarray:

@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import numpy as np
-from scipy.linalg import cho_factor, cho_solve, eigvalsh_tridiagonal, solve_triangular
+from scipy.linalg import cho_factor, cho_solve, eigvalsh_tridiagonal
 
 from limecli.stability import BLOCKS, replicate_counts
 
@@ -56,7 +56,7 @@ def replicate_picks(
     both = data.T @ np.hstack([v, v * y[:, None]]) - np.outer(mean, np.hstack([total, v.T @ y]))
     shift = both[:, : v.shape[1]] / total  # (d, R): each replicate's mean less the full one's
     rhs = both[:, v.shape[1] :] - shift * (v.T @ y)
-    single_factor, factor, bound_scale = features.factor(alpha)
+    inverse, factor, bound_scale = features.factor(alpha)
     single, bounds = features.single(), features.bounds
     block_weights = [features.weights[b::BLOCKS] for b in range(BLOCKS)]
     single_weights = [w.astype(np.float32) for w in block_weights]
@@ -111,9 +111,7 @@ def replicate_picks(
         """M r, M the full penalised Gram matrix's inverse (float32 where it only steers)."""
         if exact:
             return cho_solve((factor, True), r, check_finite=False)
-        low = single_factor
-        half = solve_triangular(low, r.astype(low.dtype), lower=True, check_finite=False)
-        return solve_triangular(low, half, lower=True, trans="T", check_finite=False).astype(float)
+        return _triangular_products(inverse, r)
 
     x0 = np.abs(data[0])
     reps = rhs.shape[1]
@@ -185,6 +183,26 @@ def replicate_picks(
     if len(rest):
         picks[rest] = _top(_direct_ridges(data, target, v[:, rest], alpha), x0, count)
     return picks
+
+
+def _triangular_products(inverse: np.ndarray, r: np.ndarray) -> np.ndarray:
+    """inverse' inverse r for a lower triangular ``inverse`` (float32: the products in
+    its type), a few of its rows at a time: each product skips the triangle's zeros, and
+    is small enough for BLAS's small-matrix kernels (:data:`_SMALL_PRODUCT`; measured at
+    1,700 features, 1.3-5x faster than two triangular solves with the factor itself,
+    except for a single column)."""
+    d = len(inverse)
+    step = max(_SMALL_ROWS, _SMALL_PRODUCT // (r.shape[1] * d))
+    source = r.astype(inverse.dtype)
+    half = np.empty_like(source)
+    for start in range(0, d, step):
+        stop = min(start + step, d)
+        half[start:stop] = inverse[start:stop, :stop] @ source[:stop]
+    out = np.empty_like(source)
+    for start in range(0, d, step):
+        stop = min(start + step, d)
+        out[start:stop] = inverse[start:, start:stop].T @ half[start:]
+    return out.astype(float)
 
 
 def _kept(keep: np.ndarray, cols: np.ndarray, *columns: np.ndarray) -> tuple[np.ndarray, ...]:
