@@ -137,7 +137,8 @@ def replicate_picks(
         if len(ready) and len(steps) > 1 and checking:
             history = np.array(steps)[:, cols[ready]], np.array(ratios)[:, cols[ready]]
             smallest = _ritz_min(*history)
-            factor_sq = _radau(*history, smallest) / smallest  # |e_j|^2 <= M_jj r'Mr this
+            # |e_j|^2 <= M_jj r'Mr times this (the Gauss-Radau bound over mu: module notes)
+            factor_sq = _radau(*history, smallest) / smallest
             reach = np.sqrt(factor_sq * np.maximum(rz[ready], 0.0))
             hopeful = _decided(coef[:, cols[ready]], x0, bound_scale, reach, count)
             ready, factor_sq = ready[hopeful], factor_sq[hopeful]
