@@ -142,9 +142,10 @@ class WideFeatures:
             if info:  # not positive definite in float32 (never seen): float64 instead
                 lower = lapack.dpotrf(self.gram + alpha * np.eye(len(gram)), lower=1)[0]
             invert = lapack.strtri if lower.dtype == np.float32 else lapack.dtrtri
-            inverse = invert(lower, lower=1)[0]
+            exact = lower.astype(float)
+            inverse = invert(lower, lower=1, overwrite_c=1)[0]  # in the factor's place
             scale = np.sqrt(np.einsum("ij,ij->j", inverse, inverse, dtype=float))
-            self._factors[alpha] = (inverse, lower.astype(float), scale)
+            self._factors[alpha] = (inverse, exact, scale)
         return self._factors[alpha]
 
     def single(self) -> np.ndarray:
