@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from limecli.explainers.wide import WIDE_FEATURES, WideFeatures, fit_and_assess_wide, use_wide
-from limecli.explainers.wide_cg import _decided, replicate_picks
+from limecli.explainers.wide_cg import _decided, _radau, replicate_picks
 from limecli.stability import BLOCKS, FeatureMoments, fit_and_assess, replicate_counts
 from limecli.surrogate import HIGHEST_WEIGHTS_ALPHA, exponential_kernel, usable_weights
 
@@ -157,19 +157,56 @@ def test_replicate_picks_are_the_exact_solves_top_sets(d, n, seed, count):
 
 def test_a_set_is_decided_only_when_no_coefficient_within_the_bound_changes_it():
     """Closed form: top two of |coef x x0| are features 0 and 1 (sizes 5, 4), the next is
-    3. Each coefficient may be off by scale_j sqrt(rz) / mu; the set is decided when
+    3. Each coefficient may be off by scale_j * reach; the set is decided when
     4 - e1 > 3 + e2, i.e. when the bound is under 0.5 at unit scale."""
     coef = np.array([[5.0], [-4.0], [3.0], [1.0]])
     x0 = np.ones(4)
     scale = np.ones(4)
-    one = np.ones(1)
-    assert _decided(coef, x0, scale, rz=np.array([0.49**2]), smallest=one, count=2).all()
-    assert not _decided(coef, x0, scale, rz=np.array([0.51**2]), smallest=one, count=2).any()
-    # A smaller smallest eigenvalue widens the bound; x0 scales each feature's margin.
-    assert not _decided(coef, x0, scale, rz=np.array([0.3**2]), smallest=one / 2, count=2).any()
+    assert _decided(coef, x0, scale, reach=np.array([0.49]), count=2).all()
+    assert not _decided(coef, x0, scale, reach=np.array([0.51]), count=2).any()
+    # scale widens each feature's margin: feature 2's alone is enough.
+    assert not _decided(coef, x0, np.array([1.0, 1.0, 4.0, 1.0]), np.array([0.3]), 2).any()
     # x0 scales each feature's size and margin: features 2 and 3 at a tenth.
     coef = np.array([[5.0], [-4.0], [3.0], [0.5]])
-    wide_bound = np.array([2.0**2])
-    assert not _decided(coef, x0, scale, rz=wide_bound, smallest=one, count=2).any()
+    wide_bound = np.array([2.0])
+    assert not _decided(coef, x0, scale, reach=wide_bound, count=2).any()
     tenth = np.array([1.0, 1.0, 0.1, 0.1])  # sizes 5, 4, 0.3, 0.05; margins 2, 2, 0.2, 0.2
-    assert _decided(coef, tenth, scale, rz=wide_bound, smallest=one, count=2).all()
+    assert _decided(coef, tenth, scale, reach=wide_bound, count=2).all()
+
+
+def test_the_gauss_radau_factor_bounds_the_error_and_beats_the_plain_bound():
+    """Preconditioned CG on a random positive definite system: with the true smallest
+    eigenvalue of the preconditioned matrix, g r'Mr is at least the squared A-norm of the
+    error at every iteration, at most r'Mr / mu, and nearly the error once CG is under way."""
+    rng = np.random.default_rng(0)
+    d = 60
+    half = rng.normal(size=(d, 3 * d))
+    a = half @ half.T / (3 * d) + 0.05 * np.eye(d)
+    m = np.linalg.inv(a + np.diag(rng.random(d)))  # an imperfect preconditioner
+    b = rng.normal(size=d)
+    exact = np.linalg.solve(a, b)
+    mu = np.linalg.eigvals(m @ a).real.min()
+    x = np.zeros(d)
+    r = b.copy()
+    z = m @ r
+    p = z.copy()
+    rz = r @ z
+    steps, ratios = [], []
+    for k in range(25):
+        error = exact - x
+        g = _radau(np.array(steps).reshape(k, 1), np.array(ratios).reshape(k, 1), np.array([mu]))
+        assert error @ a @ error <= g[0] * rz * (1 + 1e-9)
+        assert g[0] <= 1 / mu
+        if k >= 15:  # tight (error over bound 0.89-0.97 here), the plain one is not
+            assert error @ a @ error > 0.8 * g[0] * rz
+            assert g[0] * mu < 0.65
+        q = a @ p
+        step = rz / (p @ q)
+        x += step * p
+        r -= step * q
+        z = m @ r
+        ratio = (r @ z) / rz
+        p = z + ratio * p
+        rz *= ratio
+        steps.append(step)
+        ratios.append(ratio)
