@@ -18,8 +18,7 @@ BLOCKS = 20
 class FeatureMoments:
     """The label-independent moments per block (Σw, Σwx, Σwxxᵀ), shared by every label.
 
-    Row i of the samples is in block i % BLOCKS: interleaved, so every block
-    holds rows from the whole draw. ``prefix``: the moments of the first rows
+    ``prefix``: the moments of the first rows
     of these same samples (same weights), as "auto"'s first pass kept them:
     the sums are additive, so only the rows after them are multiplied out.
     """

@@ -158,11 +158,18 @@ def main() -> None:
     from limecli.cli import signals
 
     signals.install()
-    keep_freed_memory()  # this process is the command's own (see limecli.allocator)
+    if not _only_help(sys.argv[1:]):
+        keep_freed_memory()  # this process is the command's own (see limecli.allocator)
     try:
         cli.main(prog_name="limecli")
     finally:
         signals.finishing()
+
+
+def _only_help(args: list[str]) -> bool:
+    """Whether these arguments can only print help or the version (nothing to explain:
+    the allocator's setting, 4 ms of importing ctypes, is not worth it)."""
+    return not args or any(a in ("-h", "--help", "--version") for a in args)
 
 
 __all__ = ["cli", "main"]

@@ -54,11 +54,10 @@ import dataclasses
 import numpy as np
 from scipy.linalg import lapack
 
+from limecli.block_moments import BLOCKS, FeatureMoments
 from limecli.explainers.wide_cg import replicate_picks
 from limecli.stability import (
-    BLOCKS,
     Assessment,
-    FeatureMoments,
     _assessment,
     replicate_counts,
 )

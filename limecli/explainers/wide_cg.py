@@ -10,7 +10,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 from scipy.linalg import cho_factor, cho_solve, eigvalsh_tridiagonal
 
-from limecli.stability import BLOCKS, replicate_counts
+from limecli.block_moments import BLOCKS
+from limecli.stability import replicate_counts
 
 if TYPE_CHECKING:
     from limecli.explainers.wide import WideFeatures
