@@ -16,6 +16,7 @@ import sys
 import textwrap
 import time
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
@@ -229,3 +230,54 @@ def test_a_worker_starts_with_what_its_first_input_imports(
     assert done.returncode == 0, done.stderr
     found = [m for m in done.stdout.strip().split(",") if m]
     assert sorted(found) == sorted(expected)
+
+
+def _dies_on_three(chunk: list[int]) -> tuple[list[str], list[Warning]]:
+    if 3 in chunk:
+        os._exit(3)  # no answer: the pool sees the worker end
+    return [f"item {i} in {os.getpid()}" for i in chunk], []
+
+
+def test_a_worker_holds_its_next_chunk_and_one_that_dies_gives_it_back() -> None:
+    """Each worker is sent the chunk it runs and the next (DEPTH); when it dies, the chunk it
+    was running is the one reported, and the next, never started, runs in its replacement."""
+    import cloudpickle
+
+    from limecli.batch.pool import DEPTH, LocalPool, start_server, stop_server
+
+    assert DEPTH == 2
+    died: list[tuple[list[int], int | None]] = []
+
+    def on_death(job: Any, exitcode: int | None) -> tuple[list[str], list[Warning]]:
+        died.append((job.items, exitcode))
+        return [f"item {job.items[0]} crashed"], []
+
+    start_server(None)
+    try:
+        pool = LocalPool(1, cloudpickle.dumps(_dies_on_three), on_death)
+        sent: list[list[int]] = []
+        real_start = pool._start
+
+        def start() -> None:
+            real_start()
+            worker = pool.workers[-1]
+            send = worker.conn.send
+            worker.conn.send = lambda items: (sent.append(items), send(items))[1]
+
+        pool._start = start  # type: ignore[method-assign]
+        results = [records for records, _ in pool.run(iter([[i] for i in range(6)]))]
+    finally:
+        stop_server()
+    assert [r[0].split(" in ")[0] for r in results] == [
+        "item 0",
+        "item 1",
+        "item 2",
+        "item 3 crashed",
+        "item 4",
+        "item 5",
+    ]
+    # Only chunk [3] killed its worker; [4] had been sent with it and ran in the next one.
+    assert died == [([3], 3)]
+    assert sent.count([4]) == 2
+    pids = {r[0].split(" in ")[1] for r in results if "crashed" not in r[0]}
+    assert len(pids) == 2  # the worker that died, and its replacement

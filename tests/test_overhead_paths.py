@@ -264,6 +264,23 @@ def test_rows_of_one_frame_share_one_column_lookup() -> None:
     assert row_cells(other.iloc[1], ["c", "a"]) == [6.0, 2.0]
     assert columns_module._last_lookup is not lookup
     assert columns_module._last_lookup[2] == [0, 2]
+    # Rows that come unpickled (a batch worker's): each has its own index with the same
+    # labels; the lookup of the first is kept for the next.
+    import pickle
+
+    first, second = (pickle.loads(pickle.dumps(other.iloc[i])) for i in (0, 1))
+    assert not first.index.is_(second.index)
+    assert row_cells(first, ["c", "a"]) == [5.0, 1.0]
+    lookup = columns_module._last_lookup
+    assert row_cells(second, ["c", "a"]) == [6.0, 2.0]
+    assert columns_module._last_lookup is lookup
+    # The columns a row lacks: none at once for labels just looked up; else found.
+    assert columns_module.missing_columns(second, ["c", "a"]) == []
+    assert columns_module.missing_columns(frame[["a"]].iloc[0], ["c", "a"]) == ["c"]
+    # Equal-looking labels of another type are other labels: looked up again.
+    numbered = pd.Series([7.0, 8.0], index=[0, 1])
+    assert row_cells(numbered, [1, 0]) == [8.0, 7.0]
+    assert row_cells(pd.Series([7.0, 8.0], index=["0", "1"]), ["1", "0"]) == [8.0, 7.0]
 
 
 def test_jsonable_plain_values_and_their_subclasses() -> None:

@@ -18,11 +18,13 @@ chunk, so ``--jobs 2`` barely beat one process at 1,000 rows. Now:
 * **The work** (task, explainer, model, pool) is pickled once and sent to
   each worker once, which loads it on its first chunk; each chunk then
   carries only its inputs, and the records come back.
-* **One chunk at a time per worker**, handed out as workers finish (balanced
-  however long each chunk takes), so a worker that dies names the chunk that
-  killed it: that chunk is run again input by input and an input that kills
-  its worker again becomes a crash record (:mod:`limecli.batch.executors`).
-  A new worker replaces the dead one.
+* **Two chunks at a time per worker** (:data:`DEPTH`), handed out as workers
+  finish (balanced however long each chunk takes): the one it runs, and the
+  next, there as soon as it is done. A worker runs its chunks in order, so one
+  that dies names the chunk that killed it (the oldest unanswered): that chunk
+  is run again input by input, and an input that kills its worker again becomes
+  a crash record (:mod:`limecli.batch.executors`); the chunk sent after it is
+  handed out again. A new worker replaces the dead one.
 * **Nothing is left behind**: workers are ended when the batch ends, however
   it ends, and the server is stopped with them if the batch started it.
   Each worker dies with its parent (:func:`~limecli.batch.workers.worker_setup`).
@@ -33,12 +35,13 @@ from __future__ import annotations
 import contextlib
 import multiprocessing
 import os
-import pickle
 import signal
 from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
+
+from limecli.batch.workers import serve
 
 #: What every worker imports at its first input unless the fork server has (the surrogate's
 #: stability replicates, imported lazily elsewhere).
@@ -71,6 +74,11 @@ PRELOAD: dict[str | None, tuple[str, ...]] = {
     ),
     None: ("limecli.batch.runner",),
 }
+
+#: Chunks sent to a worker at a time: the one it runs and the next, already there when it
+#: finishes (one at a time, a worker waited ~10 ms per 32-row chunk of ~90 ms for its next:
+#: the records written, the chunk pickled, sent and unpickled).
+DEPTH = 2
 
 #: Seconds a worker has to end by itself once told to, before it is killed.
 STOP_WAIT = 5.0
@@ -146,42 +154,6 @@ def _context() -> Any:
     return multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
 
 
-def serve(conn: Any, parent: int, jobs: int) -> None:
-    """A worker: the pickled work, then chunks one at a time, each answered with
-    ``("ok", (records, warnings))``, or ``("raise", error)`` if the work cannot load."""
-    import gc
-
-    from threadpoolctl import threadpool_limits
-
-    from limecli.batch.workers import worker_setup
-
-    # What the fork server imported is shared with it and the other workers until written:
-    # kept out of the garbage collector's passes, which would write to every object.
-    gc.freeze()
-    worker_setup(parent)
-    # As loky did: the cores shared out, so OpenMP models do not oversubscribe them.
-    limits = threadpool_limits(max(1, (os.cpu_count() or 1) // jobs), user_api="openmp")
-    blob = conn.recv_bytes()
-    work: Callable[[Any], Any] | None = None
-    while True:
-        try:
-            chunk = conn.recv()
-        except EOFError:  # the batch is over
-            break
-        try:
-            if work is None:
-                work = pickle.loads(blob)
-                del blob
-            answer: tuple[str, Any] = ("ok", work(chunk))
-        except Exception as e:
-            answer = ("raise", e)
-        try:
-            conn.send(answer)
-        except Exception as e:  # a record or error that does not pickle
-            conn.send(("raise", RuntimeError(f"a worker's result could not be sent back: {e}")))
-    limits.restore_original_limits()
-
-
 @dataclass
 class Job:
     """A chunk (or one input of a chunk being isolated) to run in a worker."""
@@ -195,7 +167,8 @@ class Job:
 class Worker:
     process: Any
     conn: Any
-    job: Job | None = None
+    #: Chunks sent and not yet answered, oldest (the one running) first.
+    jobs: deque[Job] = field(default_factory=deque)
 
 
 @dataclass
@@ -244,34 +217,41 @@ class LocalPool:
         queue: deque[Job] = deque()
         slots: dict[int, _Slot] = {}
         pulled = yielded = 0
+        ahead: list[Any] | None = None
         exhausted = False
-        window = 2 * self.jobs  # chunks read but not yet yielded: memory stays flat
+        window = (DEPTH + 1) * self.jobs  # chunks read but not yet yielded: memory stays flat
         try:
             for _ in range(self.jobs):
                 self._start()
+            ahead = next(chunks, None)
             while True:
-                # Finished chunks out first: that frees room in the window to read more.
-                while yielded in slots and slots[yielded].done():
+                # Read ahead: enough for every free place in the workers, and one more chunk
+                # to know whether more inputs are coming.
+                free = sum(DEPTH - len(w.jobs) for w in self.workers)
+                while ahead is not None and len(queue) < free and pulled - yielded < window:
+                    queue.append(Job(pulled, 0, ahead))
+                    slots[pulled] = _Slot()
+                    pulled += 1
+                    ahead = next(chunks, None)
+                exhausted = ahead is None
+                # Chunks out before finished records are written (rendering and flushing
+                # them would keep the workers waiting). Idle workers first; a next chunk only
+                # while more inputs are coming (the last ones go to whichever worker is free:
+                # none waits behind another's).
+                for depth in range(1, 1 + (DEPTH if not exhausted else 1)):
+                    for worker in self.workers:
+                        if len(worker.jobs) < depth and queue:
+                            worker.jobs.append(queue.popleft())
+                            worker.conn.send(worker.jobs[-1].items)
+                if yielded in slots and slots[yielded].done():
                     parts = slots.pop(yielded).parts
                     yielded += 1
                     yield _joined(parts)
-                # Read ahead so that a worker that finishes gets its next chunk at once.
-                while not exhausted and len(queue) < self.jobs and pulled - yielded < window:
-                    chunk = next(chunks, None)
-                    if chunk is None:
-                        exhausted = True
-                        break
-                    queue.append(Job(pulled, 0, chunk))
-                    slots[pulled] = _Slot()
-                    pulled += 1
-                busy = [w for w in self.workers if w.job is not None]
+                    continue  # room in the window: read and hand out again first
+                busy = [w for w in self.workers if w.jobs]
                 if exhausted and not queue and not busy and not slots:
                     return
-                for worker in self.workers:
-                    if worker.job is None and queue:
-                        worker.job = queue.popleft()
-                        worker.conn.send(worker.job.items)
-                waiting = {w.conn: w for w in self.workers if w.job is not None}
+                waiting = {w.conn: w for w in self.workers if w.jobs}
                 if not waiting:  # nothing running, nothing to send, records missing: a bug
                     raise RuntimeError(
                         f"batch workers idle with chunks {sorted(slots)} unfinished "
@@ -295,8 +275,7 @@ class LocalPool:
             return False
         if status == "raise":
             raise value
-        job, worker.job = worker.job, None
-        assert job is not None
+        job = worker.jobs.popleft()
         self.answered = True
         slots[job.seq].parts[job.part] = value
         return True
@@ -304,12 +283,13 @@ class LocalPool:
     def _death(self, worker: Worker, slots: dict[int, _Slot], queue: deque[Job]) -> None:
         # An answer sent just before the worker ended is still in the pipe: take it first.
         with contextlib.suppress(OSError):
-            while worker.job is not None and worker.conn.poll() and self._answer(worker, slots):
+            while worker.jobs and worker.conn.poll() and self._answer(worker, slots):
                 pass
         worker.process.join()
         self.workers.remove(worker)
         worker.conn.close()
-        job = worker.job
+        job = worker.jobs.popleft() if worker.jobs else None
+        queue.extendleft(reversed(worker.jobs))  # sent after the one it died on: not started
         if job is None:
             self.idle_deaths += 1
             if self.idle_deaths > 2 * self.jobs + 2:
@@ -329,7 +309,7 @@ class LocalPool:
     def close(self) -> None:
         """End every worker: told to (its pipe closed) when idle, killed when busy."""
         for worker in self.workers:
-            if worker.job is not None:
+            if worker.jobs:
                 worker.process.kill()
             worker.conn.close()
         for worker in self.workers:

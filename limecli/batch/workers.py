@@ -20,6 +20,8 @@
   instead (:mod:`limecli.batch.executors`). A ``PYTHONFAULTHANDLER`` the user
   set is respected.
 
+:func:`serve` is a worker's life: the work once, then chunks, each answered.
+
 :func:`in_worker` tells the runner it runs in such a worker, where any
 ``BaseException`` is the input's failure, not the user stopping the run.
 
@@ -36,6 +38,7 @@ import contextlib
 import faulthandler
 import os
 import pickle
+import queue
 import signal
 import sys
 import threading
@@ -165,3 +168,52 @@ def _portable(message: Warning | str, category: type[Warning]) -> Warning:
     except Exception:
         return UserWarning(str(message))
     return warning
+
+
+def serve(conn: Any, parent: int, jobs: int) -> None:
+    """A worker: the pickled work, then chunks in the order sent, each answered with
+    ``("ok", (records, warnings))``, or ``("raise", error)`` if the work cannot load."""
+    import gc
+
+    from threadpoolctl import threadpool_limits
+
+    # What the fork server imported is shared with it and the other workers until written:
+    # kept out of the garbage collector's passes, which would write to every object.
+    gc.freeze()
+    worker_setup(parent)
+    # As loky did: the cores shared out, so OpenMP models do not oversubscribe them.
+    limits = threadpool_limits(max(1, (os.cpu_count() or 1) // jobs), user_api="openmp")
+    blob = conn.recv_bytes()
+    # The next chunk is sent while this one runs (limecli.batch.pool.DEPTH): read as it
+    # comes, so that the batch's process never waits on a full pipe while this one is busy.
+    inbox: queue.SimpleQueue[Any] = queue.SimpleQueue()
+    threading.Thread(target=_receive, args=(conn, inbox), daemon=True).start()
+    work: Callable[[Any], Any] | None = None
+    while True:
+        message = inbox.get()
+        if message is _END:  # the batch is over
+            break
+        try:
+            chunk = pickle.loads(message)  # here, not in the reader: no imports in two threads
+            if work is None:
+                work = pickle.loads(blob)
+                del blob
+            answer: tuple[str, Any] = ("ok", work(chunk))
+        except Exception as e:
+            answer = ("raise", e)
+        try:
+            conn.send(answer)
+        except Exception as e:  # a record or error that does not pickle
+            conn.send(("raise", RuntimeError(f"a worker's result could not be sent back: {e}")))
+    limits.restore_original_limits()
+
+
+_END = object()  # the end of a worker's chunks (its pipe closed)
+
+
+def _receive(conn: Any, inbox: queue.SimpleQueue[Any]) -> None:
+    try:
+        while True:
+            inbox.put(conn.recv_bytes())
+    except (EOFError, OSError):
+        inbox.put(_END)

@@ -32,7 +32,7 @@ from limecli.explanation import Explanation, FeatureWeight
 from limecli.inputs.frames import as_table, check_table, pick_row
 from limecli.inputs.ref import InputRef
 from limecli.model.predictor import Predictor
-from limecli.sampling.columns import cast_values
+from limecli.sampling.columns import cast_values, missing_columns
 from limecli.sampling.discretize import DISCRETIZERS
 from limecli.sampling.tabular_rows import EncodedInstance, SamplePool
 from limecli.validation import check_choice, check_int, check_random_state, check_sample_memory
@@ -193,7 +193,7 @@ class TabularExplainer(SharedPoolMixin, MissingValuesMixin, Explainer[TabularIns
 
     def _prepare(self, instance: Any, input_info: dict[str, Any] | None) -> TabularInstance:
         row = self.layout.row(instance, self.feature_columns)
-        missing = [c for c in self.feature_columns if c not in row.index]
+        missing = missing_columns(row, self.feature_columns)
         if missing:
             raise InputDataError(f"the row lacks column(s) the model needs: {', '.join(missing)}")
         return TabularInstance(self.sampler.encode(row), dict(input_info or {}))

@@ -60,11 +60,9 @@ def row_cells(row: Any, columns: Sequence[str]) -> list[Any]:
     global _last_lookup
     if not isinstance(row.dtype, np.dtype) or row.dtype.kind not in "fiubO":
         return [row[c] for c in columns]
-    key, last = tuple(columns), _last_lookup
-    # Index.is_: the same index or a view of it (rows of one frame share it through views).
-    if last is not None and row.index.is_(last[0]) and last[1] == key:
-        at = last[2]
-    else:
+    key = tuple(columns)
+    at = _known_places(row, key)
+    if at is None:
         found = row.index.get_indexer(columns) if row.index.is_unique else None
         if found is None or (found < 0).any():
             return [row[c] for c in columns]
@@ -72,6 +70,26 @@ def row_cells(row: Any, columns: Sequence[str]) -> list[Any]:
         _last_lookup = (row.index, key, at)
     values = row.to_numpy()
     return [values[i] for i in at]
+
+
+def missing_columns(row: Any, columns: Sequence[str]) -> list[str]:
+    """The ``columns`` the Series ``row`` lacks (none, at once, when its labels are those of
+    the last :func:`row_cells` lookup for the same columns)."""
+    if _known_places(row, tuple(columns)) is not None:
+        return []
+    return [c for c in columns if c not in row.index]
+
+
+def _known_places(row: Any, key: tuple[str, ...]) -> list[int] | None:
+    last = _last_lookup
+    if last is None or last[1] != key:
+        return None
+    # Index.is_: the same index or a view of it (rows of one frame share it through views);
+    # equals: the same labels in another index (rows unpickled in a batch worker, each with
+    # its own), 5 us where finding the columns again cost 160.
+    if row.index.is_(last[0]) or row.index.equals(last[0]):
+        return last[2]
+    return None
 
 
 def cell_number(value: Any, column: str) -> float:
