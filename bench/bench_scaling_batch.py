@@ -21,7 +21,8 @@ jobs 2 minus jobs 1 is what the parallel run costs in start-up, shipping and
 waiting. The claim of the issue uses PSS (below). Peak memory is the largest sum
 over the measured process and all its descendants, sampled from /proc every 20 ms
 (Linux), of RSS (a shared page counted in every process that maps it) and of PSS
-(shared pages divided among the processes: what the tree holds). Dask: a scheduler and two single-threaded workers started from the shell as
+(shared pages divided among the processes: what the tree holds), in a run of its
+own right after the timed one (sampling slows a run down: see ``measured``). Dask: a scheduler and two single-threaded workers started from the shell as
 docs/batch.md describes (``dask scheduler``, ``dask worker --nworkers 2
 --nthreads 1``), before the clock (a cluster is already running when a batch
 is sent to it; its processes count in the tree's memory and CPU), the batch
@@ -77,7 +78,11 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
     runs: dict[tuple[int, int, str], list[dict[str, float]]] = {c: [] for c in configs}
     for _ in range(args.repeats):  # interleaved: each repeat runs every configuration once
         for config in configs:
-            runs[config].append(measured(config, args.num_samples))
+            # Timed alone, then its memory in a run of its own: the sampler takes CPU and the
+            # processes' memory locks (see measured).
+            timed = measured(config, args.num_samples, args.pool_seed)
+            sampled = measured(config, args.num_samples, args.pool_seed, memory=True)
+            runs[config].append(timed | {k: sampled[k] for k in ("rss_mb", "pss_mb")})
     grown = " (5000, extended to 10000 for the rows that double)"
     print(
         f"tabular batch scaling, breast-cancer RF(100), shared pool of {args.num_samples} "
@@ -115,10 +120,15 @@ def _samples(text: str) -> int | str:
 
 
 def measured(
-    config: tuple[int, int, str], num_samples: int | str, pool_seed: int = 0
+    config: tuple[int, int, str], num_samples: int | str, pool_seed: int = 0, memory: bool = False
 ) -> dict[str, float]:
-    """One run in a fresh process: rows/s, the process tree's peak RSS and PSS (MB), the
-    process's wall seconds and the CPU seconds of it and its descendants."""
+    """One run in a fresh process: rows/s, the process's wall seconds and the CPU seconds of
+    it and its descendants; with ``memory``, the process tree's peak RSS and PSS (MB) too.
+
+    Only then is the tree's memory sampled: reading every process's smaps_rollup every 20 ms
+    took 1.5-2.1 s of CPU over a 6 s run (15 ms a sample at --jobs 2, four processes) and
+    holds each process's memory lock while it walks its pages, so a sampled run's speed is
+    not the command's (--jobs 2 suffered most: the batch already used both cores)."""
     rows, jobs, backend = config
     cmd = [sys.executable, __file__, "--one", str(rows), str(jobs), backend]
     cmd += ["--num-samples", str(num_samples), "--pool-seed", str(pool_seed)]
@@ -127,7 +137,7 @@ def measured(
     peak_rss = peak_pss = 0
     while True:
         # wait4, not poll(): its rusage holds the CPU of every descendant that was reaped
-        pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+        pid, status, usage = os.wait4(proc.pid, os.WNOHANG if memory else 0)
         if pid:
             break
         rss, pss = tree_memory(proc.pid)

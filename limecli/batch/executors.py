@@ -16,21 +16,19 @@ naming the signal or exit code). A model that kills the worker on every input
 it is given stops the batch after :data:`CRASH_LIMIT` of them instead of
 crawling through them all.
 
-Dask: the work is scattered to every worker once and each chunk is a task;
-the workers start importing what the kind needs as soon as the client
-connects. :func:`start_early` lets a command connect (or start the local fork
-server) before it loads its data and model, so that this overlaps.
+Dask (:mod:`limecli.batch.dask_tasks`): the work is scattered to every worker
+once and the chunks travel several to a task; the workers start importing what
+the kind needs as soon as the client connects. :func:`start_early` lets a
+command connect (or start the local fork server) before it loads its data and
+model, so that this overlaps.
 """
 
 from __future__ import annotations
 
-import contextlib
-import importlib
 import os
 import pickle
 import re
 import signal
-from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, nullcontext
 from typing import TYPE_CHECKING, Any
@@ -87,7 +85,10 @@ def executor(
     the workers import before they are needed)."""
     check_executor_options(jobs, backend, scheduler)
     if backend == "dask":
-        return _DaskExecutor(scheduler, kind)
+        from limecli.batch.dask_tasks import DaskExecutor
+
+        assert scheduler is not None  # checked above
+        return DaskExecutor(scheduler, _modules(kind), _early_clients.pop(scheduler, None))
     if jobs == 1:
         return nullcontext(_serial)
     return _LocalExecutor(processes(jobs), kind)
@@ -113,7 +114,9 @@ def start_early(jobs: int, backend: str, scheduler: str | None, kind: str | None
     check_executor_options(jobs, backend, scheduler)
     if backend == "dask" and scheduler is not None:
         if scheduler not in _early_clients:
-            _early_clients[scheduler] = _connect(scheduler, kind)
+            from limecli.batch.dask_tasks import connect
+
+            _early_clients[scheduler] = connect(scheduler, _modules(kind))
     elif jobs != 1:
         from limecli.batch.pool import start_server
 
@@ -183,8 +186,10 @@ class _LocalRun:
         self.pool = LocalPool(jobs, blob, self._died)
 
     def run(self, chunks: Iterator[list[BatchInput]]) -> Iterator[list[Any]]:
+        from limecli.batch.workers import relayed
+
         for result in self.pool.run(chunks):
-            yield _relayed(result, self.warned)
+            yield relayed(result, self.warned)
 
     def _died(self, job: Job, exitcode: int | None) -> tuple[list[Any], list[Warning]] | None:
         """A chunk whose worker died: its inputs one by one (None), or, for one input, its
@@ -209,12 +214,10 @@ def _cloudpickle() -> Any:
     return cloudpickle
 
 
-def _relayed(result: tuple[list[Any], list[Warning]], seen: set[tuple[type, str]]) -> list[Any]:
-    from limecli.batch.workers import relay
+def _modules(kind: str | None) -> tuple[str, ...]:
+    from limecli.batch.pool import PRELOAD
 
-    records, caught = result
-    relay(caught, seen)
-    return records
+    return PRELOAD.get(kind, PRELOAD[None])
 
 
 def exit_message(exitcode: int | None) -> str:
@@ -246,92 +249,3 @@ def crash_message(worker_error: str) -> str:
     if found.group(2) is not None:
         return exit_message(int(found.group(2)))
     return exit_message(-abs(int(found.group(1))))
-
-
-def _connect(scheduler: str, kind: str | None) -> tuple[Any, list[Any]]:
-    """A client of the scheduler at ``scheduler``, and one task on each of its workers that
-    imports what ``kind`` needs, submitted without waiting (kept, or Dask cancels it)."""
-    try:
-        from dask.distributed import Client
-    except ImportError as e:
-        raise ParameterError(
-            "'backend' dask needs Dask: pip install 'limecli[dask]'", parameters=("backend",)
-        ) from e
-    from limecli.batch.pool import PRELOAD
-
-    try:
-        client = Client(scheduler, timeout="20s", set_as_default=False)
-    except (OSError, TimeoutError, ValueError) as e:
-        raise ParameterError(
-            f"cannot reach the Dask scheduler at {scheduler}: {e}", parameters=("scheduler",)
-        ) from e
-    modules = PRELOAD.get(kind, PRELOAD[None])
-    warming = [
-        client.submit(_warm, modules, workers=[worker], pure=False)
-        for worker in client.scheduler_info().get("workers", {})
-    ]
-    return client, warming
-
-
-def _warm(modules: tuple[str, ...]) -> None:
-    for module in modules:
-        # A head start only: an import that fails, or meets the same import by the scattered
-        # work's unpickling in another thread (Python's deadlock check), is done again there.
-        with contextlib.suppress(Exception):
-            importlib.import_module(module)
-
-
-def _call(work: Callable[[Any], Any], chunk: Any) -> Any:
-    """A Dask task: ``work`` is the copy scattered to this worker, ``chunk`` the inputs."""
-    from limecli.allocator import kept_while
-
-    with kept_while():
-        return work(chunk)
-
-
-def _dask_run(client: Any, work: Work, chunks: Iterator[list[BatchInput]]) -> Iterator[list[Any]]:
-    """``work`` scattered to every worker once, then one task per chunk, two per worker
-    thread in flight (the cluster's size decides, not ``jobs``), results in submission order."""
-    from limecli.batch.workers import WithWarnings
-
-    warned: set[tuple[type, str]] = set()
-    limit = 2 * max(1, sum(client.nthreads().values()))
-    [remote] = client.scatter([WithWarnings(work)], broadcast=True, hash=False)
-    in_flight: deque[Any] = deque()
-    try:
-        for chunk in chunks:
-            in_flight.append(client.submit(_call, remote, chunk, pure=False))
-            if len(in_flight) >= limit:
-                yield _relayed(in_flight.popleft().result(), warned)
-        while in_flight:
-            yield _relayed(in_flight.popleft().result(), warned)
-    finally:
-        client.cancel([*in_flight, remote])
-
-
-class _DaskExecutor:
-    """Chunks sent as tasks to the Dask scheduler at ``scheduler``, the work scattered once."""
-
-    def __init__(self, scheduler: str | None, kind: str | None) -> None:
-        if not scheduler:
-            raise _needs_scheduler()
-        self.scheduler = scheduler
-        self.kind = kind
-        self.client: Any = None
-        self.warming: list[Any] = []
-
-    def __enter__(self) -> Executor:
-        early = _early_clients.pop(self.scheduler, None)
-        self.client, self.warming = early or _connect(self.scheduler, self.kind)
-        client = self.client
-
-        def execute(
-            work: Work, chunks: Iterator[list[BatchInput]], crashed: Crashed
-        ) -> Iterator[list[Any]]:
-            return _dask_run(client, work, chunks)
-
-        return execute
-
-    def __exit__(self, *exc: object) -> None:
-        if self.client is not None:
-            self.client.close()

@@ -159,6 +159,13 @@ def relay(caught: list[Warning], seen: set[tuple[type, str]]) -> None:
             warnings.warn(message, stacklevel=2)
 
 
+def relayed(result: tuple[list[Any], list[Warning]], seen: set[tuple[type, str]]) -> list[Any]:
+    """A worker's ``(records, warnings)``: the warnings relayed (:func:`relay`), the records."""
+    records, caught = result
+    relay(caught, seen)
+    return records
+
+
 def _portable(message: Warning | str, category: type[Warning]) -> Warning:
     """The warning as it can travel back to the parent (a class defined in a function or
     an attribute that does not pickle: its text, as a UserWarning)."""
