@@ -258,8 +258,8 @@ def test_a_worker_holds_its_next_chunk_and_one_that_dies_gives_it_back() -> None
         sent: list[list[int]] = []
         real_start = pool._start
 
-        def start() -> None:
-            real_start()
+        def start(send: bool = True) -> None:
+            real_start(send)
             worker = pool.workers[-1]
             send = worker.conn.send
             worker.conn.send = lambda items: (sent.append(items), send(items))[1]
@@ -281,3 +281,42 @@ def test_a_worker_holds_its_next_chunk_and_one_that_dies_gives_it_back() -> None
     assert sent.count([4]) == 2
     pids = {r[0].split(" in ")[1] for r in results if "crashed" not in r[0]}
     assert len(pids) == 2  # the worker that died, and its replacement
+
+
+def test_rows_travel_packed_and_arrive_as_the_same_series() -> None:
+    """A batch's rows pickle as cells plus one shared Index per chunk (PackedRow), and are
+    the same Series in the worker: values and their types, dtype, name and labels."""
+    import pickle
+
+    from limecli.batch.tasks_tabular import PackedRow, _Packer, _unpacked
+
+    frame = pd.DataFrame(
+        {
+            "a": [1.5, float("nan"), 3.0],
+            "b": ["x", None, "z"],
+            "c": [1, 2, 3],
+            "d": pd.Categorical(["u", "v", "u"]),
+        }
+    )
+    numeric = frame[["a", "c"]].astype(float)
+    categories = frame[["d"]]
+    pack = _Packer()
+    for table in (frame, numeric, categories):
+        rows = [table.iloc[i] for i in range(len(table))]
+        packed = [pack(row) for row in rows]
+        if table is categories:
+            assert rows[0].dtype.name == "category"
+            assert packed == rows  # an extension dtype: left whole
+            continue
+        assert all(isinstance(p, PackedRow) for p in packed)
+        assert packed[1].labels is packed[0].labels  # one Index for the table's rows
+        back = pickle.loads(pickle.dumps(packed))
+        assert back[1].labels is back[0].labels
+        for row, travelled in zip(rows, back, strict=True):
+            got = _unpacked(travelled)
+            assert got.dtype == row.dtype and got.name == row.name
+            assert list(got.index) == list(row.index) and got.index.dtype == row.index.dtype
+            assert [type(v) for v in got] == [type(v) for v in row]
+            assert got.equals(row)
+    whole = [frame.iloc[i] for i in range(3)]
+    assert len(pickle.dumps([pack(r) for r in whole])) < 0.6 * len(pickle.dumps(whole))

@@ -53,7 +53,13 @@ _COMMON = ("limecli.stability", "limecli.explainers.wide")
 #: of scikit-learn). Any other model's modules are imported by each worker as it loads the
 #: work; a module that is not installed (or renamed by a later release) is skipped.
 PRELOAD: dict[str | None, tuple[str, ...]] = {
-    "tabular": ("limecli.batch.tasks_tabular", *_COMMON, "sklearn.ensemble"),
+    # pyarrow.pandas_compat: pandas imports it at a first table of text cells (pandas 3).
+    "tabular": (
+        "limecli.batch.tasks_tabular",
+        *_COMMON,
+        "sklearn.ensemble",
+        "pyarrow.pandas_compat",
+    ),
     "text": (
         "limecli.batch.tasks_text",
         *_COMMON,
@@ -199,7 +205,7 @@ class LocalPool:
         self.idle_deaths = 0
         self.answered = False  # some chunk came back: the model can run in a worker
 
-    def _start(self) -> None:
+    def _start(self, send: bool = True) -> None:
         ours, theirs = self.context.Pipe()
         process = self.context.Process(
             target=serve, args=(theirs, os.getpid(), self.jobs), name="limecli-batch-worker"
@@ -209,7 +215,8 @@ class LocalPool:
             process.start()
         theirs.close()
         self.workers.append(Worker(process, ours))  # before anything can fail: ended with the rest
-        ours.send_bytes(self.blob)
+        if send:
+            ours.send_bytes(self.blob)
 
     def run(self, chunks: Iterator[list[Any]]) -> Iterator[tuple[list[Any], list[Any]]]:
         from multiprocessing.connection import wait
@@ -221,9 +228,13 @@ class LocalPool:
         exhausted = False
         window = (DEPTH + 1) * self.jobs  # chunks read but not yet yielded: memory stays flat
         try:
+            # Every worker starting, the first chunk read meanwhile, then the work to each (a
+            # send waits until the worker, once set up, has read it all).
             for _ in range(self.jobs):
-                self._start()
+                self._start(send=False)
             ahead = next(chunks, None)
+            for worker in self.workers:
+                worker.conn.send_bytes(self.blob)
             while True:
                 # Read ahead: enough for every free place in the workers, and one more chunk
                 # to know whether more inputs are coming.
