@@ -85,7 +85,9 @@ def tables(found: dict[str, list[dict[str, Any]]], repeats: int, batch_repeats: 
     base = {r["rows"]: r for r in found["batch"] if r["backend"] == "local" and r["jobs"] == 1}
     for r in found["batch"]:
         one = base[r["rows"]]
-        how = "Dask, 2 local workers" if r["backend"] == "dask" else f"--jobs {r['jobs']}"
+        how = {"dask": "Dask, 2 local workers", "dask-warm": "Dask, 2 local workers, warm"}.get(
+            r["backend"], f"--jobs {r['jobs']}"
+        )
         lines.append(
             f"| {r['rows']} rows, {how} | {r['rate']:.1f} | {r['rate'] / one['rate']:.2f}x "
             f"| {r['rss_mb']:.0f} MB | {r['rss_mb'] / one['rss_mb']:.2f}x "

@@ -24,6 +24,7 @@ import statistics
 import time
 from collections import deque
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 from limecli.errors import ParameterError
@@ -108,7 +109,7 @@ def dask_run(
     client: Any, work: Callable[[Any], Any], chunks: Iterator[list[BatchInput]]
 ) -> Iterator[Any]:
     """``work`` scattered to every worker once, then the chunks in tasks (:class:`TaskSizes`),
-    two tasks per worker thread in flight (the cluster's size decides, not ``jobs``); each
+    three tasks per worker thread in flight (the cluster's size decides, not ``jobs``); each
     chunk's result in submission order.
 
     A task is sent as soon as any finishes, not only the oldest: waiting on the oldest left
@@ -116,11 +117,17 @@ def dask_run(
     from dask.distributed import as_completed
 
     threads = max(1, sum(client.nthreads().values()))
-    limit = 2 * threads
-    [remote] = client.scatter([work], broadcast=True, hash=False)
-    sizes = TaskSizes(threads)
+    limit = 3 * threads
     ahead: deque[list[BatchInput]] = deque()
     exhausted = False
+    # The work reaches the workers while the first chunks are read here: a worker still
+    # importing (a cluster just started) took ~0.5 s to take it.
+    with ThreadPoolExecutor(1) as thread:
+        scattering = thread.submit(client.scatter, [work], broadcast=True, hash=False)
+        while not scattering.done() and not exhausted and len(ahead) < limit * MAX_GROUP:
+            exhausted = _read(chunks, ahead, len(ahead) + 1)
+        [remote] = scattering.result()
+    sizes = TaskSizes(threads)
     running: dict[Any, int] = {}  # future -> its task's place in the batch
     completed = as_completed(loop=client.loop)  # this client's: it is not Dask's default
     finished: dict[int, list[Any]] = {}  # results back, waiting for those before them
