@@ -25,12 +25,13 @@ over the measured process and all its descendants, sampled from /proc every 20 m
 own right after the timed one (sampling slows a run down: see ``measured``).
 Dask: a scheduler and two single-threaded workers started from the shell as
 docs/batch.md describes (``dask scheduler``, ``dask worker --nworkers 2
---nthreads 1``), before the clock (a cluster is already running when a batch
-is sent to it; its processes count in the tree's memory and CPU), the batch
-sent with ``backend="dask"``: "dask 2 workers" is the first batch such a cluster
-gets (its workers import limecli and the model's libraries as it begins: on two
-cores they compete with this process's own imports), "dask, warm" the next one
-(a batch of 64 rows ran before the clock). (A ``LocalCluster`` would run the scheduler in
+--nthreads 1 --preload limecli.batch.dask_preload``), before the clock (a
+cluster is already running when a batch is sent to it; its processes count in
+the tree's memory and CPU), the batch sent with ``backend="dask"``: "dask 2
+workers" is the first batch such a cluster gets (the preload imported limecli
+and scikit-learn as the workers started; without it they imported them as the
+batch began, competing on two cores with this process's own imports), "dask,
+warm" the next one (a batch of 64 rows ran before the clock). (A ``LocalCluster`` would run the scheduler in
 the measuring process itself, where it competes for the GIL with the records
 being written: 1,000 rows then took ~6.7 s instead of ~4.) 10,000 rows (``--rows
 100,1000,10000``) takes minutes per run at --jobs 1 on a 2-core machine, so it
@@ -55,8 +56,8 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-#: The Dask rows: the batch a cluster just started gets (its workers import limecli, the
-#: model's libraries, and take the work, as the batch begins), and the next one.
+#: The Dask rows: the batch a cluster just started gets (its workers take the work and the
+#: model's own modules as the batch begins), and the next one.
 DASK = {"dask": "dask 2 workers", "dask-warm": "dask, warm"}
 SOURCE = "sample_data/breast_cancer_test.csv"
 
@@ -265,8 +266,9 @@ def one_run(
 
 def shell_cluster() -> tuple[list[subprocess.Popen], str]:
     """A Dask scheduler and 2 single-threaded workers started as docs/batch.md says (``dask
-    scheduler``, ``dask worker --nworkers 2 --nthreads 1``), children of this process so that
-    their memory and CPU count; returned once both workers have joined."""
+    scheduler``, ``dask worker --nworkers 2 --nthreads 1 --preload
+    limecli.batch.dask_preload``), children of this process so that their memory and CPU
+    count; returned once both workers have joined (after their preload's imports)."""
     import tempfile
 
     from dask.distributed import Client
@@ -284,6 +286,7 @@ def shell_cluster() -> tuple[list[subprocess.Popen], str]:
     while not os.path.exists(file):
         time.sleep(0.05)
     workers = ["worker", "--scheduler-file", file, "--nworkers", "2", "--nthreads", "1"]
+    workers += ["--preload", "limecli.batch.dask_preload"]
     procs.append(subprocess.Popen([*dask, *workers, "--no-dashboard"], **quiet))
     with Client(scheduler_file=file, timeout="60s") as client:
         client.wait_for_workers(2, timeout=120)
