@@ -17,8 +17,8 @@ features ("auto" selection: highest weights), the same sample count.
 
 Each measurement is a fresh Python process (both libraries, the model and the
 document loaded before the clock), so the peak memory is that explanation's
-alone: growth is ``ru_maxrss`` after the explanation less ``ru_maxrss`` before
-it. Time is the process's CPU seconds (``time.process_time``: every thread,
+alone: growth is the process's peak RSS (Linux's VmHWM) after the explanation
+less its peak before it. Time is the process's CPU seconds (``time.process_time``: every thread,
 BLAS's included). limecli and lime are interleaved, each repeated REPEATS
 times; medians, and limecli's ratio to lime (time: below 1 is faster; memory:
 below 1 is less).
@@ -79,7 +79,6 @@ def document(n_words: int, n_distinct: int) -> str:
 
 def one_run(side: str, n_words: int, n_distinct: int, num_samples: int) -> dict[str, float]:
     """One explanation in this process: CPU seconds and peak memory growth (MB)."""
-    import resource
     import time
     import warnings
 
@@ -92,7 +91,7 @@ def one_run(side: str, n_words: int, n_distinct: int, num_samples: int) -> dict[
     pipeline = joblib.load(ROOT / "sample_models" / "text_newsgroups.joblib")
     doc = document(n_words, n_distinct)
     label = int(np.argmax(pipeline.predict_proba([doc])[0]))
-    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    before = peak_rss_kib()
     start = time.process_time()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -105,8 +104,25 @@ def one_run(side: str, n_words: int, n_distinct: int, num_samples: int) -> dict[
                 doc, pipeline.predict_proba, labels=(label,), num_samples=num_samples
             )
     seconds = time.process_time() - start
-    after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
+    after = peak_rss_kib()
     return {"cpu_s": seconds, "peak_growth_mb": (after - before) / 1024}
+
+
+def peak_rss_kib() -> int:
+    """This process's peak RSS so far, KiB: Linux's VmHWM, which is its own address space's.
+    (``ru_maxrss`` starts at the parent's peak when the process was started: under a large
+    parent, such as bench/run.py with its imports, the growth read 0 MB.)"""
+    import resource
+
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    scale = 1024 if sys.platform == "darwin" else 1  # ru_maxrss: bytes on macOS, KiB on Linux
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // scale
 
 
 def measured(side: str, n_words: int, n_distinct: int, num_samples: int) -> dict[str, float]:
