@@ -13,7 +13,9 @@ and the model, as the command does). Each measurement runs in a fresh Python
 process (so the timing includes starting the worker processes, as a
 command-line run pays it, and the peak memory is that run's alone);
 configurations are interleaved and each is repeated REPEATS times, medians
-quoted. rows/s is over the batch itself (shared pool drawn, rows explained
+quoted; beside each ratio of medians, the median and range of each repeat's own
+ratio (its runs are minutes apart at most, while the machine's speed drifts
+over longer spells: the range is the spread a single comparison can show). rows/s is over the batch itself (shared pool drawn, rows explained
 and written); "process s" is the whole process's wall time (imports, data,
 model included) and "CPU s" the CPU seconds of the process and all its
 descendants (os.wait4), which a loaded machine does not inflate: CPU s at
@@ -114,7 +116,13 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
             b = {k: statistics.median(r[k] for r in base) for k in keys}
             for k in keys:
                 row[f"{k}_vs_jobs1"] = med[k] / b[k]
+            # Each repeat's ratio too (the two runs of a repeat are minutes apart at most):
+            # the machine's speed drifts over minutes, and the spread shows how much.
+            rounds = [r["rate"] / b0["rate"] for r, b0 in zip(runs[config], base, strict=True)]
+            row["rate_ratio_per_repeat"] = rounds
             line += f"  | vs jobs 1: rows/s {med['rate'] / b['rate']:4.2f}x"
+            line += f" (per repeat: median {statistics.median(rounds):4.2f}x,"
+            line += f" {min(rounds):4.2f}-{max(rounds):4.2f}x)"
             line += f"  process s {med['process_s'] / b['process_s']:4.2f}x"
             line += f"  CPU +{med['cpu_s'] - b['cpu_s']:.1f} s"
             line += f"  RSS {med['rss_mb'] / b['rss_mb']:4.2f}x  PSS {med['pss_mb'] / b['pss_mb']:4.2f}x"
