@@ -225,27 +225,36 @@ def _forward_selection(stack: GramStack, num_features: int) -> np.ndarray:
     error by 0. Ties go to the lower index.
     """
     n_problems, n_total = stack.xy.shape
-    gram = stack.gram.copy()
+    gram = stack.gram
     xy = stack.xy.copy()
     tol = 1e-10 * np.maximum(np.trace(gram, axis1=1, axis2=2) / max(n_total, 1), 1e-300)
     rows = np.arange(n_problems)
     diagonal = np.arange(n_total)
+    # Only the residual variances (the diagonal) and the chosen features' rows are ever
+    # read: each row is swept when it is chosen, by the earlier pivots in their order
+    # (the same operations, in the same order, as sweeping the whole matrix every step).
+    residual = gram[:, diagonal, diagonal]
+    pivots: list[tuple[np.ndarray, np.ndarray]] = []
     available = np.ones((n_problems, n_total), dtype=bool)
     chosen = np.empty((n_problems, num_features), dtype=np.intp)
     for step in range(num_features):
-        residual = gram[:, diagonal, diagonal]
         usable = residual > tol[:, None]
         gain = np.where(usable, xy**2 / np.where(usable, residual, 1.0), 0.0)
         gain[~available] = -np.inf
         best = np.argmax(gain, axis=1)  # the first maximum: ties go to the lower index
         chosen[:, step] = best
         available[rows, best] = False
-        # Regress the chosen feature out of every other (skipped where it adds nothing).
-        pivot = gram[rows, best]  # (R, d)
+        if step == num_features - 1:
+            break  # nothing reads the sweep of the last one
+        pivot = gram[rows, best]  # (R, d), then swept by the earlier pivots
+        for scale, earlier in pivots:
+            pivot = pivot - (scale * earlier[rows, best])[:, None] * earlier
         pivot_var = pivot[rows, best]
         factor = np.where(pivot_var > tol, 1.0 / np.where(pivot_var > tol, pivot_var, 1.0), 0.0)
+        # Regress the chosen feature out of every other (skipped where it adds nothing).
         xy -= (factor * xy[rows, best])[:, None] * pivot
-        gram -= factor[:, None, None] * pivot[:, :, None] * pivot[:, None, :]
+        residual = residual - (factor[:, None] * pivot) * pivot
+        pivots.append((factor, pivot))
     return np.sort(chosen, axis=1)
 
 

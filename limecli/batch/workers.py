@@ -184,12 +184,17 @@ def serve(conn: Any, parent: int, jobs: int) -> None:
 
     from threadpoolctl import threadpool_limits
 
+    from limecli.explainers import beside
+
     # What the fork server imported is shared with it and the other workers until written:
     # kept out of the garbage collector's passes, which would write to every object.
     gc.freeze()
     worker_setup(parent)
     # As loky did: the cores shared out, so OpenMP models do not oversubscribe them.
-    limits = threadpool_limits(max(1, (os.cpu_count() or 1) // jobs), user_api="openmp")
+    cores = max(1, (os.cpu_count() or 1) // jobs)
+    limits = threadpool_limits(cores, user_api="openmp")
+    if cores == 1:  # no core to spare for work beside the model's calls
+        beside.ENABLED = False
     blob = conn.recv_bytes()
     # The next chunk is sent while this one runs (limecli.batch.pool.DEPTH): read as it
     # comes, so that the batch's process never waits on a full pipe while this one is busy.

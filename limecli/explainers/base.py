@@ -20,9 +20,11 @@ import numpy as np
 
 from limecli.errors import ParameterError
 from limecli.explainers.common import (
+    Prepared,
     choose_labels,
     explain_labels,
     prediction_record,
+    prepare_labels,
     validate_common,
 )
 from limecli.explanation import Explanation, FeatureWeight, library_versions
@@ -37,6 +39,7 @@ if TYPE_CHECKING:
 
 #: The kind's prepared input (an encoded row, a tokenised text, a segmented image).
 S = TypeVar("S")
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -151,8 +154,23 @@ class Explainer(ABC, Generic[S]):
     def _explain(self, subject: S, request: Request) -> Explanation:
         """Sample around the prepared input once, then explain (tabular's "auto" grows)."""
         rng = check_random_state(request.seed)
-        data, outputs = self._sample(subject, int(self._count(request.num_samples)), rng)
-        return self._finish(subject, data, outputs, request, request.num_samples)
+        count = int(self._count(request.num_samples))
+        data, outputs, prepared = self._sample(subject, count, rng, self._preparer(request))
+        return self._finish(subject, data, outputs, request, request.num_samples, prepared=prepared)
+
+    def _preparer(
+        self, request: Request, cache: MomentsCache | None = None
+    ) -> Callable[[np.ndarray], Prepared]:
+        """What the fits need of the samples alone, as a function of them: a kind's
+        ``_sample`` runs it while the model answers (see :mod:`limecli.explainers.beside`)."""
+
+        def prepare(data: np.ndarray) -> Prepared:
+            weights = self._weights(data)
+            return prepare_labels(
+                data, weights, request.num_features, self.feature_selection, cache
+            )
+
+        return prepare
 
     def _finish(
         self,
@@ -162,16 +180,17 @@ class Explainer(ABC, Generic[S]):
         request: Request,
         num_samples: Any,
         cache: MomentsCache | None = None,
+        prepared: Prepared | None = None,
     ) -> Explanation:
         """The explanation of these samples (row 0 is the input itself).
 
         ``data``: the interpretable representation of each sample; ``outputs``:
         the model's answers on them; ``num_samples`` as recorded in ``params``;
-        ``cache``: see :func:`~limecli.explainers.common.explain_labels`.
+        ``cache``, ``prepared``: see :func:`~limecli.explainers.common.explain_labels`.
         """
         if self._class_names is not None:
             self._check_class_count(outputs.shape[1])
-        weights = exponential_kernel(self._distances(data), self._kernel_width())
+        weights = prepared.weights if prepared is not None else self._weights(data)
         top_labels = request.top_labels
         if (
             not request.labels
@@ -191,6 +210,7 @@ class Explainer(ABC, Generic[S]):
             self.feature_selection,
             self._describer(subject),
             cache,
+            prepared,
         )
         params = {
             "num_samples": num_samples,
@@ -241,6 +261,10 @@ class Explainer(ABC, Generic[S]):
         """The surrogate's entries of ``params``; each kind places them in its own order."""
         return {"feature_selection": self.feature_selection, "surrogate": self.surrogate}
 
+    def _weights(self, data: np.ndarray) -> np.ndarray:
+        """The kernel weight of each sample (row 0, the input itself, weighs 1)."""
+        return exponential_kernel(self._distances(data), self._kernel_width())
+
     def _kernel_width(self) -> float:
         assert self.kernel_width is not None  # set by the constructor (or from the data)
         return self.kernel_width
@@ -266,9 +290,14 @@ class Explainer(ABC, Generic[S]):
 
     @abstractmethod
     def _sample(
-        self, subject: S, n: int, rng: np.random.Generator
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """``n`` samples around the input, row 0 the input: (interpretable data, model outputs)."""
+        self,
+        subject: S,
+        n: int,
+        rng: np.random.Generator,
+        beside: Callable[[np.ndarray], T] | None = None,
+    ) -> tuple[np.ndarray, np.ndarray, T | None]:
+        """``n`` samples around the input, row 0 the input: (interpretable data, model
+        outputs, ``beside(data)``, run while the model answers, or None without it)."""
 
     @abstractmethod
     def _distances(self, data: np.ndarray) -> np.ndarray:

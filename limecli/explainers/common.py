@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -70,6 +71,37 @@ def prediction_record(predictor: Predictor, first_output: np.ndarray) -> dict[st
     }
 
 
+@dataclass(frozen=True)
+class Prepared:
+    """What the fits need of the samples alone (not of the model's answers): their kernel
+    weights and the label-independent moments. Computable while the model runs."""
+
+    weights: np.ndarray
+    moments: FeatureMoments | WideFeatures | None
+
+
+def prepare_labels(
+    data: np.ndarray,
+    weights: np.ndarray,
+    num_features: int | str,
+    feature_selection: str,
+    cache: MomentsCache | None = None,
+) -> Prepared:
+    """The label-independent half of :func:`explain_labels`, computed once for every label
+    (wide data: one Gram matrix instead of 20 per-block ones, see explainers.wide)."""
+    from limecli.block_moments import BLOCKS, FeatureMoments
+    from limecli.explainers.wide import WideFeatures, use_wide
+    from limecli.surrogate import usable_weights
+
+    weights = usable_weights(weights)
+    moments: FeatureMoments | WideFeatures | None = None
+    if use_wide(data.shape, num_features, feature_selection):
+        moments = WideFeatures(data, weights)
+    elif data.shape[0] >= 5 * BLOCKS:
+        moments = FeatureMoments(data, weights) if cache is None else cache.moments(data, weights)
+    return Prepared(weights, moments)
+
+
 def explain_labels(
     predictor: Predictor,
     data: np.ndarray,
@@ -80,6 +112,7 @@ def explain_labels(
     feature_selection: str,
     describe: Callable[[int], FeatureWeight],
     cache: MomentsCache | None = None,
+    prepared: Prepared | None = None,
 ) -> list[LabelExplanation]:
     """Fit one surrogate per label; ``describe(j)`` builds feature j's record (weight 0).
 
@@ -87,34 +120,25 @@ def explain_labels(
     (see :mod:`limecli.stability`); each feature its weight's 95% interval.
     ``cache``: kept across the passes of "auto", whose later samples extend
     the earlier ones (their moments are extended, not recomputed).
+    ``prepared``: :func:`prepare_labels` of these data and weights, if already made.
     """
-    from limecli.block_moments import BLOCKS, FeatureMoments
-    from limecli.explainers.wide import WideFeatures, use_wide
-    from limecli.surrogate import single_threaded_blas, usable_weights
+    from limecli.surrogate import single_threaded_blas
 
     names = predictor.output_names(outputs.shape[1])
-    weights = usable_weights(weights)
     with single_threaded_blas():
-        # The label-independent half of the moments, computed once for every label
-        # (wide data: one Gram matrix instead of 20 per-block ones, see explainers.wide).
-        shared: FeatureMoments | WideFeatures | None = None
-        if use_wide(data.shape, num_features, feature_selection):
-            shared = WideFeatures(data, weights)
-        elif data.shape[0] >= 5 * BLOCKS:
-            shared = (
-                FeatureMoments(data, weights) if cache is None else cache.moments(data, weights)
-            )
+        if prepared is None:
+            prepared = prepare_labels(data, weights, num_features, feature_selection, cache)
         return [
             _explain_label(
                 data,
                 outputs,
-                weights,
+                prepared.weights,
                 idx,
                 names,
                 num_features,
                 feature_selection,
                 describe,
-                shared,
+                prepared.moments,
             )
             for idx in label_indices
         ]

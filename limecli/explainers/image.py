@@ -32,6 +32,7 @@ import numpy as np
 from limecli.config import SEGMENTERS
 from limecli.errors import InputDataError, ParameterError
 from limecli.explainers.base import Explainer
+from limecli.explainers.beside import T
 from limecli.explanation import FeatureWeight, ImageExplanation
 from limecli.inputs.image import DEFAULT_MAX_PIXELS, LoadedImage, from_array, read_image
 from limecli.inputs.ref import InputRef
@@ -224,8 +225,12 @@ class ImageExplainer(Explainer[ImageInstance]):
         return ImageInstance(pixels, seg, segments is not None, described)
 
     def _sample(
-        self, subject: ImageInstance, n: int, rng: np.random.Generator
-    ) -> tuple[np.ndarray, np.ndarray]:
+        self,
+        subject: ImageInstance,
+        n: int,
+        rng: np.random.Generator,
+        beside: Callable[[np.ndarray], T] | None = None,
+    ) -> tuple[np.ndarray, np.ndarray, T | None]:
         # Per model call: a batch of perturbed float32 images, and the tensor made of them.
         check_sample_memory(
             n,
@@ -241,7 +246,9 @@ class ImageExplainer(Explainer[ImageInstance]):
         outputs = predict_batches(
             sampler, masks, self.batch_size, lambda batch: self.predictor(self.model_input(batch))
         )
-        return masks.astype(np.float64), outputs
+        # Not beside the model: an image model's calls are long, this is a few ms.
+        data = masks.astype(np.float64)
+        return data, outputs, None if beside is None else beside(data)
 
     def _distances(self, data: np.ndarray) -> np.ndarray:
         return cosine_distances_to_first(data)

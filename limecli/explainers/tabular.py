@@ -25,13 +25,15 @@ import numpy as np
 
 from limecli.errors import InputDataError, LimeCliError, ParameterError
 from limecli.explainers.base import Explainer, Request
+from limecli.explainers.beside import Beside, T
+from limecli.explainers.common import Prepared
 from limecli.explainers.tabular_auto import AUTO, AUTO_MAX, AUTO_START, auto_params, next_step
+from limecli.explainers.tabular_columns import as_frame, resolve_feature_columns
 from limecli.explainers.tabular_missing import MissingValuesMixin
 from limecli.explainers.tabular_pool import SharedPool, SharedPoolMixin
 from limecli.explanation import Explanation, FeatureWeight
 from limecli.inputs.frames import as_table, check_table, pick_row
 from limecli.inputs.ref import InputRef
-from limecli.model.predictor import Predictor
 from limecli.sampling.columns import cast_values, missing_columns
 from limecli.sampling.discretize import DISCRETIZERS
 from limecli.sampling.tabular_rows import EncodedInstance, SamplePool
@@ -39,6 +41,9 @@ from limecli.validation import check_choice, check_int, check_random_state, chec
 
 if TYPE_CHECKING:
     import pandas as pd
+
+    from limecli.block_moments import MomentsCache
+
 
 __all__ = [
     "AUTO",
@@ -111,7 +116,7 @@ class TabularExplainer(SharedPoolMixin, MissingValuesMixin, Explainer[TabularIns
         if discretizer is not None:
             check_choice("discretizer", discretizer, DISCRETIZERS)
         table = as_table(
-            _as_frame(training),
+            as_frame(training),
             feature_names=feature_names,
             model_names=self.predictor.feature_names,
         )
@@ -199,17 +204,24 @@ class TabularExplainer(SharedPoolMixin, MissingValuesMixin, Explainer[TabularIns
         return TabularInstance(self.sampler.encode(row), dict(input_info or {}))
 
     def _explain(self, subject: TabularInstance, request: Request) -> Explanation:
+        from limecli.block_moments import MomentsCache
+
         self.check_missing(subject.encoded)  # before any sampling
         rng = check_random_state(request.seed)
-        data, outputs = self._sample(subject, int(self._count(request.num_samples)), rng)
+        cache = MomentsCache() if request.num_samples == AUTO else None
+
+        count = int(self._count(request.num_samples))
+        data, outputs, prepared = self._sample(subject, count, rng, self._preparer(request, cache))
 
         def more(size: int) -> tuple[np.ndarray, np.ndarray]:
             # More samples from the same generator: the first ones stay as they were.
-            more_data, more_outputs = self._sample(subject, size + 1, rng)
+            more_data, more_outputs, _ = self._sample(subject, size + 1, rng)
             return more_data[1:], more_outputs[1:]
 
         grow = more if request.num_samples == AUTO else None
-        explanation = self._explain_growing(subject, data, outputs, grow, request)
+        explanation = self._explain_growing(
+            subject, data, outputs, grow, request, cache=cache, prepared=prepared
+        )
         self.sampler.recycle(data)  # the next draw's values, in pages already mapped
         return explanation
 
@@ -220,20 +232,26 @@ class TabularExplainer(SharedPoolMixin, MissingValuesMixin, Explainer[TabularIns
         outputs: np.ndarray,
         more: Callable[[int], tuple[np.ndarray, np.ndarray]] | None,
         request: Request,
+        cache: MomentsCache | None = None,
+        prepared: Prepared | None = None,
     ) -> Explanation:
         """The explanation of these samples; with ``more`` ("auto"), doubled while that
         is expected to settle more ranks (see :func:`tabular_auto.next_step`).
 
-        ``more(n)`` gives n further samples (interpretable data, outputs).
+        ``more(n)`` gives n further samples (interpretable data, outputs);
+        ``cache`` and ``prepared`` (of the first samples) as
+        :func:`~limecli.explainers.common.explain_labels` takes them.
         """
         from limecli.block_moments import MomentsCache
 
         n = data.shape[0]
         doubled_for: list[dict[str, Any]] = []
         # A doubled pass extends the last one's moments (the first n samples stay).
-        cache = MomentsCache() if more is not None else None
+        if cache is None and more is not None:
+            cache = MomentsCache()
         while True:
-            explanation = self._finish(subject, data, outputs, request, n, cache)
+            explanation = self._finish(subject, data, outputs, request, n, cache, prepared)
+            prepared = None  # of the first samples only
             if more is None:
                 return explanation
             stopped, wanted = next_step(explanation, n)
@@ -247,20 +265,31 @@ class TabularExplainer(SharedPoolMixin, MissingValuesMixin, Explainer[TabularIns
             n *= 2
 
     def _sample(
-        self, subject: TabularInstance, n: int, rng: np.random.Generator
-    ) -> tuple[np.ndarray, np.ndarray]:
+        self,
+        subject: TabularInstance,
+        n: int,
+        rng: np.random.Generator,
+        beside: Callable[[np.ndarray], T] | None = None,
+    ) -> tuple[np.ndarray, np.ndarray, T | None]:
+        """n samples (interpretable data, the model's answers) and ``beside(data)``, computed
+        while the model runs (see :mod:`limecli.explainers.beside`)."""
         encoded = subject.encoded
         check_sample_memory(n, len(self.feature_columns), per_sample=16 * len(self.feature_columns))
         pool = self.sampler.draw_missing(self.sampler.draw(n, rng), encoded, rng)
         pool = self.sampler.place(pool, encoded, around_instance=self.sample_around_instance)
         # Binned data read no values (the model may change those): made after its call, in
-        # the memory it gave back (fresh pages cost more than the arithmetic).
-        data = self.sampler.interpretable(pool, encoded) if not self.sampler.binned else None
+        # the memory it gave back (fresh pages cost more than the arithmetic), unless
+        # something runs on them beside the call.
+        early = beside is not None or not self.sampler.binned
+        data = self.sampler.interpretable(pool, encoded) if early else None
+        work = Beside.start(beside, data) if data is not None else None
         # The sample matrix is already in memory: one model call unless told otherwise.
         outputs = self.predictor.predict(
             self.pool_input(pool, private=True, instance=encoded), self.batch_size or len(pool)
         )
-        return self.sampler.interpretable(pool, encoded) if data is None else data, outputs
+        if data is None:
+            data = self.sampler.interpretable(pool, encoded)
+        return data, outputs, Beside.finish(work)
 
     def explain_with_pool(
         self, instances: Sequence[Any], shared: SharedPool, **options: Any
@@ -300,40 +329,6 @@ class TabularExplainer(SharedPoolMixin, MissingValuesMixin, Explainer[TabularIns
         return {"feature_columns": self.feature_columns}
 
 
-def resolve_feature_columns(
-    predictor: Predictor, frame: pd.DataFrame, target: str | None
-) -> list[str]:
-    """The model's feature columns, checked against the data."""
-    columns = [str(c) for c in frame.columns]
-    if predictor.feature_names is not None:
-        missing = [c for c in predictor.feature_names if c not in columns]
-        if missing:
-            shown = ", ".join(missing[:5]) + (", ..." if len(missing) > 5 else "")
-            raise InputDataError(
-                f"the data lacks {len(missing)} column(s) the model was fitted on: {shown}"
-            )
-        if target is not None and target in predictor.feature_names:
-            raise ParameterError(f"'{target}' is a feature of the model, not a target column")
-        return list(predictor.feature_names)
-    features = [c for c in columns if c != target]
-    expected = predictor.n_features_in
-    if expected is not None and expected != len(features):
-        hint = "" if target else "; name the target column with 'target' if the data has one"
-        raise InputDataError(
-            f"the data has {len(features)} feature column(s) but the model expects {expected}{hint}",
-            parameters=() if target else ("target",),
-        )
-    return features
-
-
-def _as_frame(data: pd.DataFrame | str | Path) -> pd.DataFrame:
-    if isinstance(data, (str, Path)):
-        from limecli.inputs.tabular import read_csv
-
-        return read_csv(data)
-    return data
-
-
 def explain_tabular(
     model: Any,
     data: pd.DataFrame | np.ndarray | Any,
@@ -363,9 +358,9 @@ def explain_tabular(
     and ``training`` are tables as :class:`TabularExplainer` takes them.
     """
     check_int("row", row, min_value=0)
-    frame = _as_frame(data)
+    frame = as_frame(data)
     check_table(frame, "data")
-    train_frame = frame if training is None else _as_frame(training)
+    train_frame = frame if training is None else as_frame(training)
     explainer = TabularExplainer(
         model,
         train_frame,

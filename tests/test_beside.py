@@ -1,0 +1,140 @@
+"""Work beside the model's call (limecli.explainers.beside): the same explanations, and a
+thread that ends with the call, whatever the model does."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import SAMPLE_DATA, SAMPLE_MODELS
+from sklearn.linear_model import LogisticRegression
+
+from limecli import TabularExplainer, explain_image, explain_text, load_model
+from limecli.errors import PredictorError
+from limecli.explainers import beside
+from limecli.explainers.beside import Beside
+
+
+@pytest.fixture
+def toggle(monkeypatch: pytest.MonkeyPatch):
+    """Run a function with the work beside the model on, then off: both results."""
+
+    def both(run):
+        monkeypatch.setattr(beside, "spare_core", lambda: True)
+        monkeypatch.setattr(beside, "ENABLED", True)
+        on = run()
+        monkeypatch.setattr(beside, "ENABLED", False)
+        off = run()
+        return on, off
+
+    return both
+
+
+def _forest() -> tuple[TabularExplainer, pd.DataFrame]:
+    train = pd.read_csv(SAMPLE_DATA / "breast_cancer_train.csv")
+    test = pd.read_csv(SAMPLE_DATA / "breast_cancer_test.csv")
+    model = load_model(SAMPLE_MODELS / "breast_cancer_rf.joblib")
+    return TabularExplainer(model, train, target="diagnosis"), test
+
+
+@pytest.mark.parametrize("num_features", [5, 10, "auto"])
+def test_tabular_explanations_are_the_same_bytes(toggle, num_features) -> None:
+    explainer, test = _forest()
+    # Rows 12 and 40 at the default "auto" sample count: one of them doubles on this seed.
+    rows = [test.iloc[12], test.iloc[40]]
+
+    def run():
+        return [explainer.explain(r, seed=3, num_features=num_features).to_json() for r in rows]
+
+    on, off = toggle(run)
+    assert on == off
+    assert len({e for e in on}) == 2
+
+
+def test_wide_tabular_and_fixed_samples_are_the_same_bytes(toggle) -> None:
+    # 300 features: the one-Gram path (explainers.wide) computed beside the model.
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(300, 300))
+    model = LogisticRegression(max_iter=300).fit(x, (x[:, 0] + x[:, 1] > 0).astype(int))
+    explainer = TabularExplainer(model, x)
+    on, off = toggle(lambda: explainer.explain(x[0], seed=1, num_samples=1500).to_json())
+    assert on == off
+
+
+def test_text_and_image_are_the_same_bytes(toggle) -> None:
+    model = load_model(SAMPLE_MODELS / "text_newsgroups.joblib")
+    text = (SAMPLE_DATA / "text" / "leak_post.txt").read_text(encoding="utf-8")
+    on, off = toggle(lambda: explain_text(model, text, seed=0, num_samples=600).to_json())
+    assert on == off
+
+    picture = np.zeros((32, 32, 3), dtype=np.uint8)
+    picture[8:24, 8:24] = [200, 40, 40]
+    segments = (np.mgrid[:32, :32][0] // 8) * 4 + np.mgrid[:32, :32][1] // 8
+
+    def red(batch: np.ndarray) -> np.ndarray:
+        p = np.clip(np.asarray(batch, dtype=float)[:, 8:24, 8:24, 0].mean(axis=(1, 2)), 0, 1)
+        return np.column_stack([1 - p, p])
+
+    def explain() -> str:
+        return explain_image(
+            red, picture, segments=segments, hide_color=0, num_samples=300, seed=0
+        ).to_json()
+
+    on, off = toggle(explain)
+    assert on == off
+
+
+def test_the_thread_runs_while_the_caller_works_and_its_error_reaches_the_caller() -> None:
+    started = threading.Event()
+
+    def work() -> int:
+        started.set()
+        return 7
+
+    job = Beside(work) if beside.spare_core() else None
+    if job is not None:  # a thread: it ran without anyone asking for the result
+        assert started.wait(5)
+        assert job.result() == 7
+
+    def fails() -> None:
+        raise ValueError("inside")
+
+    with pytest.raises(ValueError, match="inside"):
+        Beside(fails).result()
+    assert Beside.finish(None) is None
+    assert Beside.start(None, np.zeros(1)) is None
+
+
+def test_one_core_runs_it_in_the_calling_thread(monkeypatch) -> None:
+    monkeypatch.setattr(beside, "spare_core", lambda: False)
+    seen: list[str] = []
+    job = Beside(lambda: seen.append(threading.current_thread().name))
+    assert seen == []  # nothing ran yet: no thread was started
+    job.result()
+    assert seen == [threading.current_thread().name]
+
+
+def test_a_failing_model_leaves_no_thread_behind(monkeypatch) -> None:
+    monkeypatch.setattr(beside, "spare_core", lambda: True)
+    monkeypatch.setattr(beside, "ENABLED", True)
+    rng = np.random.default_rng(0)
+    x = pd.DataFrame(rng.normal(size=(200, 4)), columns=list("abcd"))
+    calls = {"n": 0}
+
+    def model(batch):
+        calls["n"] += 1
+        if len(batch) > 1:  # the instance's own probe passes, the samples fail
+            raise RuntimeError("the model broke")
+        return np.column_stack([np.full(len(batch), 0.3), np.full(len(batch), 0.7)])
+
+    explainer = TabularExplainer(model, x, mode="classification")
+    with pytest.raises(PredictorError, match="the model broke"):
+        explainer.explain(x.iloc[0], seed=0, num_samples=500)
+    deadline = time.monotonic() + 5
+    while any(t.name == "limecli-beside" for t in threading.enumerate()):
+        assert time.monotonic() < deadline, "the thread beside the model did not end"
+        time.sleep(0.01)
+    assert calls["n"] >= 1
