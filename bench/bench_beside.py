@@ -21,16 +21,11 @@ import sys
 import time
 from pathlib import Path
 
-import joblib
-import pandas as pd
-
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _timing import ClockedModel
+from _timing import breast_cancer_case
 
 from limecli import TabularExplainer, wrap_model
 from limecli.explainers import beside
-
-ROOT = Path(__file__).resolve().parent.parent
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -38,11 +33,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--repeats", type=int, default=150)
     parser.add_argument("--num-features", type=int, default=10)
     args = parser.parse_args(argv)
-    forest = joblib.load(ROOT / "sample_models" / "breast_cancer_rf.joblib")
-    train = pd.read_csv(ROOT / "sample_data" / "breast_cancer_train.csv").drop(columns="diagnosis")
-    test = pd.read_csv(ROOT / "sample_data" / "breast_cancer_test.csv").drop(columns="diagnosis")
-    columns = list(train.columns)
-    clocked = ClockedModel(lambda batch: forest.predict_proba(pd.DataFrame(batch, columns=columns)))
+    clocked, train, test = breast_cancer_case()
     explainer = TabularExplainer(wrap_model(clocked, mode="classification"), train)
     instance = test.iloc[12]
 

@@ -19,16 +19,12 @@ import sys
 import warnings
 from pathlib import Path
 
-import joblib
 import numpy as np
-import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _timing import ClockedModel, measure, report
+from _timing import breast_cancer_case, measure, report
 
 from limecli import TabularExplainer, wrap_model
-
-ROOT = Path(__file__).resolve().parent.parent
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -39,21 +35,15 @@ def main(argv: list[str] | None = None) -> None:
 
     from lime.lime_tabular import LimeTabularExplainer
 
-    forest = joblib.load(ROOT / "sample_models" / "breast_cancer_rf.joblib")
-    train = pd.read_csv(ROOT / "sample_data" / "breast_cancer_train.csv").drop(columns="diagnosis")
-    test = pd.read_csv(ROOT / "sample_data" / "breast_cancer_test.csv").drop(columns="diagnosis")
-    columns = list(train.columns)
-
-    def predict_array(batch: np.ndarray) -> np.ndarray:
-        return forest.predict_proba(pd.DataFrame(batch, columns=columns))
-
     # Both sides get the same array-in, probabilities-out function, clocked.
-    clocked = ClockedModel(predict_array)
+    clocked, train, test = breast_cancer_case()
+    columns = list(train.columns)
+    predict_array = clocked.fn
     ours = TabularExplainer(wrap_model(clocked, mode="classification"), train)
     theirs = LimeTabularExplainer(
         train.to_numpy(),
         feature_names=columns,
-        class_names=list(forest.classes_),
+        class_names=clocked.classes,
         discretize_continuous=True,
         random_state=0,
     )

@@ -236,7 +236,7 @@ _LONG_NUMBER = re.compile(r"(-?\d+\.\d{10})\d{3,}")
 
 def _line_pattern(line: str) -> str:
     """``line`` as a pattern, numbers printed in full matched to their first 10 decimals:
-    their last bits differ between CPUs (AVX-512 and AVX2 kernels of numpy and OpenBLAS)."""
+    their last bits differ from one CPU to another (numpy's and OpenBLAS's kernels)."""
     parts = []
     last = 0
     for m in _LONG_NUMBER.finditer(line):

@@ -16,9 +16,9 @@ This test runs the same corpus with the limecli that Python imports here
 (``tests/golden/runner.py``, through the command line only: ``python -m limecli`` in a
 fresh folder per case with copies of the samples and relative paths) and compares
 byte for byte, except that numbers may differ in their last bits (relative 1e-9,
-``runner.ROUNDING``: float sums and BLAS products round differently on CPUs with and
-without AVX-512) and that an image case may match its recording from such another
-machine instead (``tests/golden/variants/``).
+``runner.ROUNDING``: float sums and BLAS products round differently from one CPU to
+another) and that an image case may match its recording from another machine instead
+(``tests/golden/variants/``).
 
 Normalised in both recordings, and nothing else:
 
@@ -54,10 +54,10 @@ from types import ModuleType
 import pytest
 
 GOLDEN = Path(__file__).resolve().parent / "golden"
-#: The image cases as recorded on an AVX2 machine without AVX-512 (``variants/avx2``), by the
-#: same code: there the photographs' explanations differ beyond the last bits (the
-#: cause is not yet known; every other case agrees to :data:`ROUNDING`). A case passes if
-#: it matches its recording or one of these.
+#: The image cases as recorded by the same code on an x86-64 machine with AVX2 and no
+#: AVX-512 (``variants/avx2``), where the photographs' explanations differ from the
+#: recordings beyond the last bits (the cause is not yet known; every other case agrees to
+#: ``runner.ROUNDING``). A case passes if it matches its recording or one of these.
 VARIANTS = GOLDEN / "variants"
 
 

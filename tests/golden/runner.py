@@ -401,8 +401,8 @@ def compare(expected: Path, actual: Path, *, context: int = 3, limit: int = 40) 
 #: A decimal number as Python, numpy and the renderers write one (JSON, CSV, HTML, tables).
 _NUMBER = re.compile(r"-?(?:\d+\.\d*|\.\d+|\d+)(?:[eE][-+]?\d+)?")
 #: How far two recordings' numbers may differ and still be the same result: the last bits
-#: of a float sum or BLAS product differ between CPUs (AVX-512 against AVX2 kernels, in
-#: numpy and OpenBLAS), and the corpus was recorded on one of them.
+#: of a float sum or BLAS product differ from one CPU to another (seen: an AVX2 machine
+#: against those the corpus was recorded on), whose kernels in numpy and OpenBLAS differ.
 ROUNDING = 1e-9
 
 
