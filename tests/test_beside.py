@@ -54,14 +54,28 @@ def test_tabular_explanations_are_the_same_bytes(toggle, num_features) -> None:
     assert len({e for e in on}) == 2
 
 
-def test_wide_tabular_and_fixed_samples_are_the_same_bytes(toggle) -> None:
-    # 300 features: the one-Gram path (explainers.wide) computed beside the model.
+def test_the_thread_runs_for_narrow_tables_only(monkeypatch) -> None:
+    monkeypatch.setattr(beside, "spare_core", lambda: True)
+    monkeypatch.setattr(beside, "ENABLED", True)
+    ran: list[str] = []
+    run = Beside._run
+    monkeypatch.setattr(
+        Beside, "_run", lambda self: (ran.append(threading.current_thread().name), run(self))
+    )
+    explainer, test = _forest()
+    explainer.explain(test.iloc[0], seed=0, num_samples=1000)
+    assert ran == ["limecli-beside"]
+    # 300 features: the wide path's one Gram matrix is not computed beside the model (it
+    # would compete with the model for the cores), and the result is the same.
+    ran.clear()
     rng = np.random.default_rng(0)
     x = rng.normal(size=(300, 300))
     model = LogisticRegression(max_iter=300).fit(x, (x[:, 0] + x[:, 1] > 0).astype(int))
-    explainer = TabularExplainer(model, x)
-    on, off = toggle(lambda: explainer.explain(x[0], seed=1, num_samples=1500).to_json())
-    assert on == off
+    wide = TabularExplainer(model, x)
+    on = wide.explain(x[0], seed=1, num_samples=1500).to_json()
+    assert ran == []
+    monkeypatch.setattr(beside, "ENABLED", False)
+    assert wide.explain(x[0], seed=1, num_samples=1500).to_json() == on
 
 
 def test_text_and_image_are_the_same_bytes(toggle) -> None:

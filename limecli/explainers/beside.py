@@ -7,7 +7,9 @@ and their label-independent moments (about 1 ms of the rest, see
 machine with a second core a thread computes them while the model runs (numpy
 releases the GIL in those array operations). The result is the same whichever
 thread computes it; on one core, in a batch worker with no core to spare, or
-when :data:`ENABLED` is False, it is computed after the call, as before. Text
+when :data:`ENABLED` is False, it is computed after the call, as before. Wide
+tables (see :mod:`limecli.explainers.wide`) too: their one Gram matrix is
+seconds of BLAS work that would compete with the model for the cores. Text
 and image explanations compute it after the call: there the float samples would
 be held through the model's calls, for little gain beside long model calls.
 """
@@ -61,8 +63,12 @@ class Beside(Generic[T]):
 
     @classmethod
     def start(cls, fn: Callable[[np.ndarray], T] | None, data: np.ndarray) -> Beside[T] | None:
-        """``fn(data)`` begun beside what the caller does next (None: nothing to do)."""
-        return None if fn is None else cls(partial(fn, data))
+        """``fn(data)`` begun in a thread beside what the caller does next; None when there
+        is no ``fn`` or no thread to run it in (the caller then computes it later, its own
+        way: under :func:`~limecli.surrogate.single_threaded_blas`, as explain_labels does)."""
+        if fn is None or not (ENABLED and spare_core()):
+            return None
+        return cls(partial(fn, data))
 
     @staticmethod
     def finish(work: Beside[T] | None) -> T | None:

@@ -246,9 +246,8 @@ class ImageExplainer(Explainer[ImageInstance]):
         outputs = predict_batches(
             sampler, masks, self.batch_size, lambda batch: self.predictor(self.model_input(batch))
         )
-        # Not beside the model: an image model's calls are long, this is a few ms.
-        data = masks.astype(np.float64)
-        return data, outputs, None if beside is None else beside(data)
+        # Nothing beside the model: an image model's calls are long, this is a few ms.
+        return masks.astype(np.float64), outputs, None
 
     def _distances(self, data: np.ndarray) -> np.ndarray:
         return cosine_distances_to_first(data)

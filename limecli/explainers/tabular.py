@@ -31,6 +31,7 @@ from limecli.explainers.tabular_auto import AUTO, AUTO_MAX, AUTO_START, auto_par
 from limecli.explainers.tabular_columns import as_frame, resolve_feature_columns
 from limecli.explainers.tabular_missing import MissingValuesMixin
 from limecli.explainers.tabular_pool import SharedPool, SharedPoolMixin
+from limecli.explainers.wide import use_wide
 from limecli.explanation import Explanation, FeatureWeight
 from limecli.inputs.frames import as_table, check_table, pick_row
 from limecli.inputs.ref import InputRef
@@ -211,7 +212,11 @@ class TabularExplainer(SharedPoolMixin, MissingValuesMixin, Explainer[TabularIns
         cache = MomentsCache() if request.num_samples == AUTO else None
 
         count = int(self._count(request.num_samples))
-        data, outputs, prepared = self._sample(subject, count, rng, self._preparer(request, cache))
+        wide = use_wide(
+            (count, len(self.feature_columns)), request.num_features, self.feature_selection
+        )
+        preparer = None if wide else self._preparer(request, cache)
+        data, outputs, prepared = self._sample(subject, count, rng, preparer)
 
         def more(size: int) -> tuple[np.ndarray, np.ndarray]:
             # More samples from the same generator: the first ones stay as they were.

@@ -141,10 +141,9 @@ class TextExplainer(Explainer[TextInstance]):
         sampler = TextSampler(subject.tokenized, self.mask_token)
         keep = sampler.draw(n, rng)
         outputs = self._predict(sampler, keep)
-        # Not beside the model: the float data (samples x words, 8 bytes each) would be
+        # Nothing beside the model: the float data (samples x words, 8 bytes each) would be
         # held through the model's calls too, and the texts are most of the time anyway.
-        data = keep.astype(float)
-        return data, outputs, None if beside is None else beside(data)
+        return keep.astype(float), outputs, None
 
     def _distances(self, data: np.ndarray) -> np.ndarray:
         # The interpretable data is 0/1: the distances come from counts (same numbers).
