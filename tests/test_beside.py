@@ -12,7 +12,7 @@ import pytest
 from conftest import SAMPLE_DATA, SAMPLE_MODELS
 from sklearn.linear_model import LogisticRegression
 
-from limecli import TabularExplainer, explain_image, explain_text, load_model
+from limecli import TabularExplainer, load_model
 from limecli.errors import PredictorError
 from limecli.explainers import beside
 from limecli.explainers.beside import Beside
@@ -78,29 +78,6 @@ def test_the_thread_runs_for_narrow_tables_only(monkeypatch) -> None:
     assert wide.explain(x[0], seed=1, num_samples=1500).to_json() == on
 
 
-def test_text_and_image_are_the_same_bytes(toggle) -> None:
-    model = load_model(SAMPLE_MODELS / "text_newsgroups.joblib")
-    text = (SAMPLE_DATA / "text" / "leak_post.txt").read_text(encoding="utf-8")
-    on, off = toggle(lambda: explain_text(model, text, seed=0, num_samples=600).to_json())
-    assert on == off
-
-    picture = np.zeros((32, 32, 3), dtype=np.uint8)
-    picture[8:24, 8:24] = [200, 40, 40]
-    segments = (np.mgrid[:32, :32][0] // 8) * 4 + np.mgrid[:32, :32][1] // 8
-
-    def red(batch: np.ndarray) -> np.ndarray:
-        p = np.clip(np.asarray(batch, dtype=float)[:, 8:24, 8:24, 0].mean(axis=(1, 2)), 0, 1)
-        return np.column_stack([1 - p, p])
-
-    def explain() -> str:
-        return explain_image(
-            red, picture, segments=segments, hide_color=0, num_samples=300, seed=0
-        ).to_json()
-
-    on, off = toggle(explain)
-    assert on == off
-
-
 def test_the_thread_runs_while_the_caller_works_and_its_error_reaches_the_caller() -> None:
     started = threading.Event()
 
@@ -108,10 +85,9 @@ def test_the_thread_runs_while_the_caller_works_and_its_error_reaches_the_caller
         started.set()
         return 7
 
-    job = Beside(work) if beside.spare_core() else None
-    if job is not None:  # a thread: it ran without anyone asking for the result
-        assert started.wait(5)
-        assert job.result() == 7
+    job = Beside(work)
+    assert started.wait(5)  # it ran without anyone asking for the result
+    assert job.result() == 7
 
     def fails() -> None:
         raise ValueError("inside")
@@ -119,16 +95,18 @@ def test_the_thread_runs_while_the_caller_works_and_its_error_reaches_the_caller
     with pytest.raises(ValueError, match="inside"):
         Beside(fails).result()
     assert Beside.finish(None) is None
-    assert Beside.start(None, np.zeros(1)) is None
 
 
-def test_one_core_runs_it_in_the_calling_thread(monkeypatch) -> None:
+def test_no_thread_without_a_spare_core_or_when_turned_off(monkeypatch) -> None:
+    monkeypatch.setattr(beside, "ENABLED", True)
     monkeypatch.setattr(beside, "spare_core", lambda: False)
-    seen: list[str] = []
-    job = Beside(lambda: seen.append(threading.current_thread().name))
-    assert seen == []  # nothing ran yet: no thread was started
-    job.result()
-    assert seen == [threading.current_thread().name]
+    assert Beside.start(lambda data: data.sum(), np.ones(3)) is None
+    monkeypatch.setattr(beside, "spare_core", lambda: True)
+    job = Beside.start(lambda data: data.sum(), np.ones(3))
+    assert job is not None and job.result() == 3.0
+    assert Beside.start(None, np.ones(3)) is None
+    monkeypatch.setattr(beside, "ENABLED", False)
+    assert Beside.start(lambda data: data.sum(), np.ones(3)) is None
 
 
 def test_a_failing_model_leaves_no_thread_behind(monkeypatch) -> None:

@@ -24,7 +24,6 @@ from limecli.explainers.common import (
     choose_labels,
     explain_labels,
     prediction_record,
-    prepare_labels,
     validate_common,
 )
 from limecli.explanation import Explanation, FeatureWeight, library_versions
@@ -39,7 +38,6 @@ if TYPE_CHECKING:
 
 #: The kind's prepared input (an encoded row, a tokenised text, a segmented image).
 S = TypeVar("S")
-T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -154,23 +152,8 @@ class Explainer(ABC, Generic[S]):
     def _explain(self, subject: S, request: Request) -> Explanation:
         """Sample around the prepared input once, then explain (tabular's "auto" grows)."""
         rng = check_random_state(request.seed)
-        count = int(self._count(request.num_samples))
-        data, outputs, prepared = self._sample(subject, count, rng, self._preparer(request))
-        return self._finish(subject, data, outputs, request, request.num_samples, prepared=prepared)
-
-    def _preparer(
-        self, request: Request, cache: MomentsCache | None = None
-    ) -> Callable[[np.ndarray], Prepared]:
-        """What the fits need of the samples alone, as a function of them: a kind's
-        ``_sample`` runs it while the model answers (see :mod:`limecli.explainers.beside`)."""
-
-        def prepare(data: np.ndarray) -> Prepared:
-            weights = self._weights(data)
-            return prepare_labels(
-                data, weights, request.num_features, self.feature_selection, cache
-            )
-
-        return prepare
+        data, outputs = self._sample(subject, int(self._count(request.num_samples)), rng)
+        return self._finish(subject, data, outputs, request, request.num_samples)
 
     def _finish(
         self,
@@ -290,14 +273,9 @@ class Explainer(ABC, Generic[S]):
 
     @abstractmethod
     def _sample(
-        self,
-        subject: S,
-        n: int,
-        rng: np.random.Generator,
-        beside: Callable[[np.ndarray], T] | None = None,
-    ) -> tuple[np.ndarray, np.ndarray, T | None]:
-        """``n`` samples around the input, row 0 the input: (interpretable data, model
-        outputs, ``beside(data)``, run while the model answers, or None without it)."""
+        self, subject: S, n: int, rng: np.random.Generator
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """``n`` samples around the input, row 0 the input: (interpretable data, model outputs)."""
 
     @abstractmethod
     def _distances(self, data: np.ndarray) -> np.ndarray:

@@ -32,7 +32,6 @@ import numpy as np
 from limecli.config import SEGMENTERS
 from limecli.errors import InputDataError, ParameterError
 from limecli.explainers.base import Explainer
-from limecli.explainers.beside import T
 from limecli.explanation import FeatureWeight, ImageExplanation
 from limecli.inputs.image import DEFAULT_MAX_PIXELS, LoadedImage, from_array, read_image
 from limecli.inputs.ref import InputRef
@@ -225,12 +224,8 @@ class ImageExplainer(Explainer[ImageInstance]):
         return ImageInstance(pixels, seg, segments is not None, described)
 
     def _sample(
-        self,
-        subject: ImageInstance,
-        n: int,
-        rng: np.random.Generator,
-        beside: Callable[[np.ndarray], T] | None = None,
-    ) -> tuple[np.ndarray, np.ndarray, T | None]:
+        self, subject: ImageInstance, n: int, rng: np.random.Generator
+    ) -> tuple[np.ndarray, np.ndarray]:
         # Per model call: a batch of perturbed float32 images, and the tensor made of them.
         check_sample_memory(
             n,
@@ -246,8 +241,7 @@ class ImageExplainer(Explainer[ImageInstance]):
         outputs = predict_batches(
             sampler, masks, self.batch_size, lambda batch: self.predictor(self.model_input(batch))
         )
-        # Nothing beside the model: an image model's calls are long, this is a few ms.
-        return masks.astype(np.float64), outputs, None
+        return masks.astype(np.float64), outputs
 
     def _distances(self, data: np.ndarray) -> np.ndarray:
         return cosine_distances_to_first(data)

@@ -26,16 +26,16 @@ import numpy as np
 from limecli.errors import InputDataError, LimeCliError, ParameterError
 from limecli.explainers.base import Explainer, Request
 from limecli.explainers.beside import Beside, T
-from limecli.explainers.common import Prepared
+from limecli.explainers.common import Prepared, prepare_labels
 from limecli.explainers.tabular_auto import AUTO, AUTO_MAX, AUTO_START, auto_params, next_step
-from limecli.explainers.tabular_columns import as_frame, resolve_feature_columns
+from limecli.explainers.tabular_columns import as_frame, entropy_labels, resolve_feature_columns
 from limecli.explainers.tabular_missing import MissingValuesMixin
 from limecli.explainers.tabular_pool import SharedPool, SharedPoolMixin
 from limecli.explainers.wide import use_wide
 from limecli.explanation import Explanation, FeatureWeight
 from limecli.inputs.frames import as_table, check_table, pick_row
 from limecli.inputs.ref import InputRef
-from limecli.sampling.columns import cast_values, missing_columns
+from limecli.sampling.columns import missing_columns
 from limecli.sampling.discretize import DISCRETIZERS
 from limecli.sampling.tabular_rows import EncodedInstance, SamplePool
 from limecli.validation import check_choice, check_int, check_random_state, check_sample_memory
@@ -137,7 +137,7 @@ class TabularExplainer(SharedPoolMixin, MissingValuesMixin, Explainer[TabularIns
             )
         labels = None
         if discretizer == "entropy":
-            labels = self._entropy_labels(frame, categorical)
+            labels = entropy_labels(self, frame, categorical)
         self.sampler = self.build_sampler(
             frame[self.feature_columns], categorical, discretizer, labels
         )
@@ -145,29 +145,6 @@ class TabularExplainer(SharedPoolMixin, MissingValuesMixin, Explainer[TabularIns
         self.sample_around_instance = sample_around_instance
         n = len(self.feature_columns)
         self.kernel_width = float(kernel_width) if kernel_width else 0.75 * float(np.sqrt(n))
-
-    def _entropy_labels(self, frame: pd.DataFrame, categorical: Sequence[str]) -> np.ndarray:
-        if self.target is not None:
-            return frame[self.target].to_numpy()
-        if self.predictor.mode == "regression":
-            raise ParameterError(
-                "the entropy discretizer needs class labels: name the target column "
-                "('target') of a classification dataset",
-                parameters=("target",),
-            )
-        # No target given: bin by the model's own predicted classes on the training data.
-        # The form the model takes depends on which columns are categorical: a sampler
-        # without bins says so before the binned one can be fitted.
-        sampler = self.build_sampler(frame[self.feature_columns], categorical, None)
-        training = frame[self.feature_columns].copy()
-        for name, dtype in sampler.dtypes.items():  # as the model was fitted
-            training[name] = cast_values(training[name].to_numpy(dtype=object), dtype)
-        if not sampler.missing:  # the model takes no gaps: label those rows at the means
-            numeric = [sampler.columns[j] for j in sampler.numeric_idx]
-            means = sampler.means * sampler.scales
-            training = training.fillna(dict(zip(numeric, means, strict=True)))
-        outputs = self.predictor.predict(self.model_input(training), self.batch_size)
-        return np.argmax(outputs, axis=1)
 
     def model_input(self, frame: pd.DataFrame) -> Any:
         """Rows in the form the model takes: a DataFrame in its column order, or an array."""
@@ -210,17 +187,23 @@ class TabularExplainer(SharedPoolMixin, MissingValuesMixin, Explainer[TabularIns
         self.check_missing(subject.encoded)  # before any sampling
         rng = check_random_state(request.seed)
         cache = MomentsCache() if request.num_samples == AUTO else None
-
         count = int(self._count(request.num_samples))
-        wide = use_wide(
-            (count, len(self.feature_columns)), request.num_features, self.feature_selection
+        shape = (count, len(self.feature_columns))
+
+        def prepare(data: np.ndarray) -> Prepared:  # beside the model's call: narrow only
+            weights = self._weights(data)
+            return prepare_labels(
+                data, weights, request.num_features, self.feature_selection, cache
+            )
+
+        wide = use_wide(shape, request.num_features, self.feature_selection)
+        data, outputs, prepared = self._sample_beside(
+            subject, count, rng, None if wide else prepare
         )
-        preparer = None if wide else self._preparer(request, cache)
-        data, outputs, prepared = self._sample(subject, count, rng, preparer)
 
         def more(size: int) -> tuple[np.ndarray, np.ndarray]:
             # More samples from the same generator: the first ones stay as they were.
-            more_data, more_outputs, _ = self._sample(subject, size + 1, rng)
+            more_data, more_outputs = self._sample(subject, size + 1, rng)
             return more_data[1:], more_outputs[1:]
 
         grow = more if request.num_samples == AUTO else None
@@ -270,11 +253,17 @@ class TabularExplainer(SharedPoolMixin, MissingValuesMixin, Explainer[TabularIns
             n *= 2
 
     def _sample(
+        self, subject: TabularInstance, n: int, rng: np.random.Generator
+    ) -> tuple[np.ndarray, np.ndarray]:
+        data, outputs, _ = self._sample_beside(subject, n, rng, None)
+        return data, outputs
+
+    def _sample_beside(
         self,
         subject: TabularInstance,
         n: int,
         rng: np.random.Generator,
-        beside: Callable[[np.ndarray], T] | None = None,
+        beside: Callable[[np.ndarray], T] | None,
     ) -> tuple[np.ndarray, np.ndarray, T | None]:
         """n samples (interpretable data, the model's answers) and ``beside(data)``, computed
         while the model runs (see :mod:`limecli.explainers.beside`)."""

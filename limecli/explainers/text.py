@@ -27,7 +27,6 @@ import numpy as np
 
 from limecli.errors import InputDataError, ParameterError, PredictorOutputError
 from limecli.explainers.base import Explainer
-from limecli.explainers.beside import T
 from limecli.explanation import Explanation, FeatureWeight
 from limecli.inputs.ref import InputRef
 from limecli.model.predictor import DEFAULT_BATCH_SIZE
@@ -128,12 +127,8 @@ class TextExplainer(Explainer[TextInstance]):
         return TextInstance(instance, tokenized, info)
 
     def _sample(
-        self,
-        subject: TextInstance,
-        n: int,
-        rng: np.random.Generator,
-        beside: Callable[[np.ndarray], T] | None = None,
-    ) -> tuple[np.ndarray, np.ndarray, T | None]:
+        self, subject: TextInstance, n: int, rng: np.random.Generator
+    ) -> tuple[np.ndarray, np.ndarray]:
         batch = min(n, self.batch_size or DEFAULT_BATCH_SIZE)  # texts written per model call
         check_sample_memory(
             n, subject.tokenized.n_features, batch=batch, per_input=len(subject.text)
@@ -141,9 +136,7 @@ class TextExplainer(Explainer[TextInstance]):
         sampler = TextSampler(subject.tokenized, self.mask_token)
         keep = sampler.draw(n, rng)
         outputs = self._predict(sampler, keep)
-        # Nothing beside the model: the float data (samples x words, 8 bytes each) would be
-        # held through the model's calls too, and the texts are most of the time anyway.
-        return keep.astype(float), outputs, None
+        return keep.astype(float), outputs
 
     def _distances(self, data: np.ndarray) -> np.ndarray:
         # The interpretable data is 0/1: the distances come from counts (same numbers).
