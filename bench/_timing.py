@@ -8,9 +8,9 @@ from collections.abc import Callable
 from typing import Any
 
 
-def breast_cancer_case() -> tuple[ClockedModel, Any, Any]:
+def breast_cancer_case() -> tuple[ClockedModel, Any, Any, list[Any]]:
     """The tabular reference case: the shipped breast-cancer forest (100 trees) as a clocked
-    array-in, probabilities-out function, and the training and test features."""
+    array-in, probabilities-out function, the training and test features, its classes."""
     from pathlib import Path
 
     import joblib
@@ -22,8 +22,7 @@ def breast_cancer_case() -> tuple[ClockedModel, Any, Any]:
     test = pd.read_csv(root / "sample_data" / "breast_cancer_test.csv").drop(columns="diagnosis")
     columns = list(train.columns)
     clocked = ClockedModel(lambda batch: forest.predict_proba(pd.DataFrame(batch, columns=columns)))
-    clocked.classes = list(forest.classes_)
-    return clocked, train, test
+    return clocked, train, test, list(forest.classes_)
 
 
 class ClockedModel:
@@ -33,7 +32,6 @@ class ClockedModel:
         self.fn = fn
         self.seconds = 0.0
         self.rows = 0
-        self.classes: list[Any] = []
 
     def __call__(self, batch: Any) -> Any:
         start = time.perf_counter()

@@ -33,7 +33,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--repeats", type=int, default=150)
     parser.add_argument("--num-features", type=int, default=10)
     args = parser.parse_args(argv)
-    clocked, train, test = breast_cancer_case()
+    clocked, train, test, _ = breast_cancer_case()
     explainer = TabularExplainer(wrap_model(clocked, mode="classification"), train)
     instance = test.iloc[12]
 

@@ -36,14 +36,14 @@ def main(argv: list[str] | None = None) -> None:
     from lime.lime_tabular import LimeTabularExplainer
 
     # Both sides get the same array-in, probabilities-out function, clocked.
-    clocked, train, test = breast_cancer_case()
+    clocked, train, test, classes = breast_cancer_case()
     columns = list(train.columns)
     predict_array = clocked.fn
     ours = TabularExplainer(wrap_model(clocked, mode="classification"), train)
     theirs = LimeTabularExplainer(
         train.to_numpy(),
         feature_names=columns,
-        class_names=clocked.classes,
+        class_names=classes,
         discretize_continuous=True,
         random_state=0,
     )

@@ -31,7 +31,6 @@ from limecli.explainers.tabular_auto import AUTO, AUTO_MAX, AUTO_START, auto_par
 from limecli.explainers.tabular_columns import as_frame, entropy_labels, resolve_feature_columns
 from limecli.explainers.tabular_missing import MissingValuesMixin
 from limecli.explainers.tabular_pool import SharedPool, SharedPoolMixin
-from limecli.explainers.wide import use_wide
 from limecli.explanation import Explanation, FeatureWeight
 from limecli.inputs.frames import as_table, check_table, pick_row
 from limecli.inputs.ref import InputRef
@@ -183,6 +182,7 @@ class TabularExplainer(SharedPoolMixin, MissingValuesMixin, Explainer[TabularIns
 
     def _explain(self, subject: TabularInstance, request: Request) -> Explanation:
         from limecli.block_moments import MomentsCache
+        from limecli.explainers.wide import use_wide
 
         self.check_missing(subject.encoded)  # before any sampling
         rng = check_random_state(request.seed)
