@@ -58,7 +58,12 @@ def scripts() -> list[str]:
 
 
 #: Scripts that need nothing beyond limecli (limecli's own code before and after a change).
-NEEDS_NOTHING = {"bench_auto_batch.py", "bench_beside.py", "bench_scaling_image.py"}
+NEEDS_NOTHING = {
+    "bench_auto_batch.py",
+    "bench_beside.py",
+    "bench_scaling_image.py",
+    "bench_tabular_stages.py",
+}
 
 
 def test_every_script_has_a_case() -> None:

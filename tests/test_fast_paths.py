@@ -18,9 +18,9 @@ from scipy.stats import truncnorm
 from sklearn.linear_model import LinearRegression
 
 from limecli import TabularExplainer, load_model
+from limecli.sampling.bin_table import BinTable
 from limecli.sampling.discretize import (
     BinnedColumn,
-    BinTable,
     cumulative,
     draw_categories,
 )
@@ -255,12 +255,13 @@ def test_training_statistics_are_computed_once_and_never_changed_by_an_instance(
 
 
 def test_bin_draws_do_not_depend_on_the_chunk_size(monkeypatch) -> None:
-    from limecli.sampling import discretize
+    from limecli.sampling import bin_table
 
+    monkeypatch.setattr(bin_table, "_compiled", None)  # the numpy path: the one in chunks
     table = TabularSampler(_training()).bin_table
     assert table is not None
     whole = table.draw(3001, np.random.default_rng(9))
-    monkeypatch.setattr(discretize, "CHUNK_VALUES", 7 * table.n_columns)
+    monkeypatch.setattr(bin_table, "CHUNK_VALUES", 7 * table.n_columns)
     chunked = table.draw(3001, np.random.default_rng(9))
     np.testing.assert_array_equal(chunked[0], whole[0])
     np.testing.assert_array_equal(chunked[1], whole[1])

@@ -20,8 +20,9 @@ import pytest
 from conftest import SAMPLE_DATA, SAMPLE_MODELS
 
 from limecli import TabularExplainer
+from limecli.sampling.bin_table import _spares
 from limecli.sampling.columns import row_cells
-from limecli.sampling.discretize import BinnedColumn, _spares
+from limecli.sampling.discretize import BinnedColumn
 from limecli.stability import (
     BlockMoments,
     FeatureMoments,

@@ -160,7 +160,7 @@ def test_multiclass_scores_are_kept_per_label() -> None:
 
 def test_bin_with_equal_min_and_max_undiscretizes_to_the_real_value() -> None:
     # Bin 0 (<= 5) holds only the value 5.0: sampling from it must give 5.0, not a z-score.
-    from limecli.sampling.discretize import BinTable
+    from limecli.sampling.bin_table import BinTable
 
     column = BinnedColumn(np.array([5.0]), np.array([5.0, 5.0, 5.0, 7.0, 9.0]))
     bins, values = BinTable([column]).draw(2000, np.random.default_rng(0))
@@ -225,7 +225,7 @@ def test_wrap_model_accepts_plain_estimators_and_callables(synthetic) -> None:
 def test_bin_values_follow_the_truncated_normal() -> None:
     from scipy.stats import kstest, truncnorm
 
-    from limecli.sampling.discretize import BinTable
+    from limecli.sampling.bin_table import BinTable
 
     rng = np.random.default_rng(5)
     training = rng.gamma(2.0, 3.0, size=4000)  # skewed: bins sit off their own means

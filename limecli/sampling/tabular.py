@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from limecli.sampling.bin_table import BinTable
 from limecli.sampling.columns import (
     NumericStats,
     as_floats,
@@ -52,7 +53,6 @@ from limecli.sampling.columns import (
 )
 from limecli.sampling.discretize import (
     BinnedColumn,
-    BinTable,
     cumulative,
     draw_categories,
     fit_boundaries,
