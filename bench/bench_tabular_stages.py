@@ -20,7 +20,10 @@ own methods, REPEATS explanations after five warm ones:
 
 Prints per stage the median milliseconds and that over the model's median time,
 and the median total outside the model over the model's time (the figure of
-``bench_tabular.py``; the stages' medians need not add up to it exactly).
+``bench_tabular.py``; the stages' medians need not add up to it exactly). Then
+the draw alone (the sampler's 5000 x 30 bins and values) by its compiled loop
+and by numpy (limecli/sampling/bin_table.py), interleaved, REPEATS times each:
+the medians and their ratio (the two give the same bits).
 """
 
 from __future__ import annotations
@@ -33,10 +36,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _timing import breast_cancer_case
 
 from limecli import TabularExplainer, wrap_model
+from limecli.sampling import bin_table
 
 STAGES = ("draw", "interpretable", "model call, outside the model", "fits", "the rest")
 
@@ -96,6 +102,33 @@ def main(argv: list[str] | None = None) -> None:
         value = statistics.median(r[stage] for r in runs)
         name = "outside the model, in all" if stage == "outside" else stage
         print(f"{name:31s} {value * 1e3:6.2f} ms  {value / model:5.3f}x the model's time")
+    compare_draws(explainer, args.repeats)
+
+
+def compare_draws(explainer: TabularExplainer, repeats: int) -> None:
+    table = explainer.sampler.bin_table
+    compiled = bin_table._compiled
+    if table is None or compiled is None:
+        print("draw alone: no compiled loop here (the install could not build it)")
+        return
+    times: dict[str, list[float]] = {"compiled": [], "numpy": []}
+    try:
+        for i in range(repeats):
+            for path in ("compiled", "numpy") if i % 2 else ("numpy", "compiled"):
+                bin_table._compiled = compiled if path == "compiled" else None
+                rng = np.random.default_rng(0)
+                start = time.perf_counter()
+                _, values = table.draw(5000, rng)
+                times[path].append(time.perf_counter() - start)
+                table.recycle(values)  # as an explanation gives its array back
+                del values
+    finally:
+        bin_table._compiled = compiled
+    fast, slow = (statistics.median(times[p]) for p in ("compiled", "numpy"))
+    print(
+        f"draw alone, interleaved: compiled loop {fast * 1e3:.2f} ms, numpy {slow * 1e3:.2f} ms: "
+        f"numpy / compiled {slow / fast:.2f}x"
+    )
 
 
 if __name__ == "__main__":
