@@ -26,6 +26,12 @@
 #include <Python.h>
 #include <string.h>
 
+#if defined(__GNUC__) || defined(__clang__)
+#define PREFETCH(address) __builtin_prefetch(address)
+#else
+#define PREFETCH(address) ((void)0)
+#endif
+
 typedef struct {
     Py_buffer view;
     int held;
@@ -69,9 +75,12 @@ static inline __attribute__((always_inline)) Py_ssize_t fill_width(
     double *values, signed char *bins, const double *edges, const double *lower,
     const double *stretch, const double *cells, Py_ssize_t *tails, Py_ssize_t total,
     Py_ssize_t n_columns, const Py_ssize_t width, Py_ssize_t points) {
-    /* In blocks: first each value's bin and cell (the small tables, in cache), then the
-     * reads of the quantile table in a tight loop of their own, so that the processor
-     * has many in flight (they miss the cache: the table is about 1 MB). */
+    /* In blocks: first each value's bin and cell (the small tables, in cache), asking for
+     * its quantile table entry ahead (prefetch), then the reads of the quantile table in
+     * a tight loop of their own, so that the processor has many in flight: they miss the
+     * cache (the table is about 1 MB, and the model's call in between evicts it). Each
+     * measured: the tight loop 1.8 -> 1.5 ms a draw, the prefetch 3.0 -> 2.4 ms in an
+     * explanation (breast cancer, 5000 x 30). */
     enum { BLOCK = 256 };
     Py_ssize_t at[BLOCK];
     double inside[BLOCK];
@@ -107,6 +116,7 @@ static inline __attribute__((always_inline)) Py_ssize_t fill_width(
             } else {
                 at[i - start] = flat * (points + 1) + cell;
                 inside[i - start] = position - (double)cell;
+                PREFETCH(cells + 2 * at[i - start]);
             }
             if (++column == n_columns) {
                 column = 0;
