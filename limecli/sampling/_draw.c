@@ -79,7 +79,7 @@ static inline __attribute__((always_inline)) Py_ssize_t fill_width(
      * its quantile table entry ahead (prefetch), then the reads of the quantile table in
      * a tight loop of their own, so that the processor has many in flight: they miss the
      * cache (the table is about 1 MB, and the model's call in between evicts it). Each
-     * measured: the tight loop 1.8 -> 1.5 ms a draw, the prefetch 3.0 -> 2.4 ms in an
+     * measured: the tight loop 2.1 -> 1.8 ms a draw, the prefetch 3.0 -> 2.4 ms in an
      * explanation (breast cancer, 5000 x 30). */
     enum { BLOCK = 256 };
     Py_ssize_t at[BLOCK];

@@ -87,8 +87,9 @@ class BinTable:
             self.cells = np.column_stack([self._quantiles, self._rises]).reshape(-1)
             self._quantiles = self._rises = None
         # The cumulative frequencies a uniform is compared with, one contiguous row per bin edge.
-        self.edges = [np.ascontiguousarray(self.cdf[:, b]) for b in range(self.width - 1)]
-        self.edge_rows = np.ascontiguousarray(self.cdf[:, :-1].T).reshape(-1)  # the same, one array
+        # (Row b: bin b's top edge per column; the compiled loop reads them as one array.)
+        self.edge_rows = np.ascontiguousarray(self.cdf[:, :-1].T).reshape(-1)
+        self.edges = list(self.edge_rows.reshape(self.width - 1, self.n_columns))
         sign, self.low, self.span = truncated_normal_table(
             self.means, self.stds, self.mins, self.maxs
         )
@@ -98,18 +99,19 @@ class BinTable:
     @property
     def quantiles(self) -> np.ndarray:
         """Each bin's quantile function at its ``points + 1`` points, bin after bin."""
-        if self._quantiles is None:
-            assert self.cells is not None
-            self._quantiles = np.ascontiguousarray(self.cells[0::2])
-        return self._quantiles
+        return self._numpy_tables()[0]
 
     @property
     def rises(self) -> np.ndarray:
         """Each cell's rise (the next point's quantile less its own; 0 at a bin's top)."""
-        if self._rises is None:
+        return self._numpy_tables()[1]
+
+    def _numpy_tables(self) -> tuple[np.ndarray, np.ndarray]:
+        if self._quantiles is None or self._rises is None:  # made from the side-by-side array
             assert self.cells is not None
-            self._rises = np.ascontiguousarray(self.cells[1::2])
-        return self._rises
+            pairs = self.cells.reshape(-1, 2)
+            self._quantiles, self._rises = (np.ascontiguousarray(pairs[:, k]) for k in (0, 1))
+        return self._quantiles, self._rises
 
     def recycle(self, array: np.ndarray) -> None:
         """Keep a float array no one reads any more for the next draw's values, if it has
